@@ -1,0 +1,460 @@
+"""Pure, differentiable functions of arrays: convolution, pooling, activations.
+
+Everything here takes and returns arrays (channels-last: ``(batch, *spatial, channels)``)
+and holds no state. Convolution and pooling are ``autograd`` primitives whose
+vector-Jacobian products are written by hand next to them; the activations are either
+compositions of ``autograd.numpy`` functions or primitives where autograd's own VJP
+would silently turn float32 gradients into float64.
+
+Shape rules follow Keras 3 (``keras/src/ops/operation_utils.py``):
+
+- ``valid``: ``out = floor((L - d*(k-1) - 1) / s) + 1``
+- ``same`` and ``causal``: ``out = ceil(L / s)``
+- ``same`` pads ``total = max(0, (out-1)*s + d*(k-1) + 1 - L)``, ``total // 2`` before
+  and the rest after; ``causal`` pads ``d*(k-1)`` before and nothing after.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+
+import autograd.numpy as anp
+import numpy as np
+from autograd.extend import defvjp, primitive
+from autograd.tracer import getval
+
+Pads = tuple[tuple[int, int], ...]
+
+PADDINGS = ("valid", "same", "causal")
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+def output_length(length: int | None, kernel: int, stride: int, dilation: int, padding: str):
+    """Length of one spatial axis after a convolution or pooling window (Keras's rule).
+
+    Returns None when ``length`` is None (an axis of unknown size), and a number that may
+    be zero or negative for a ``valid`` window larger than the input; callers reject that.
+    """
+    if length is None:
+        return None
+    if padding == "valid":
+        return (length - dilation * (kernel - 1) - 1) // stride + 1
+    return -(-length // stride)
+
+
+def padding_amounts(length: int, kernel: int, stride: int, dilation: int, padding: str):
+    """``(before, after)`` zero padding for one spatial axis, as Keras computes it."""
+    span = dilation * (kernel - 1) + 1
+    if padding == "valid":
+        return (0, 0)
+    if padding == "causal":
+        return (span - 1, 0)
+    out = -(-length // stride)
+    total = max(0, (out - 1) * stride + span - length)
+    return (total // 2, total - total // 2)
+
+
+def _resolve_pads(spatial, kernel, strides, dilation, padding) -> Pads:
+    return tuple(
+        padding_amounts(n, k, s, d, padding)
+        for n, k, s, d in zip(spatial, kernel, strides, dilation, strict=True)
+    )
+
+
+def _as_tuple(value, rank: int) -> tuple[int, ...]:
+    return (int(value),) * rank if np.ndim(value) == 0 else tuple(int(v) for v in value)
+
+
+# --------------------------------------------------------------------------- windows
+
+
+def _pad(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
+    if not any(b or a for b, a in pads):
+        return x
+    return np.pad(x, ((0, 0), *pads, (0, 0)), constant_values=value)
+
+
+def _windows(xp: np.ndarray, out_shape, kernel_shape, strides, dilation) -> np.ndarray:
+    """A read-only view of ``xp`` (n, *padded, c) as (n, *out, *kernel, c); nothing copied."""
+    rank = len(kernel_shape)
+    n, c = xp.shape[0], xp.shape[-1]
+    st = xp.strides
+    return np.lib.stride_tricks.as_strided(
+        xp,
+        shape=(n, *out_shape, *kernel_shape, c),
+        strides=(
+            st[0],
+            *(st[1 + i] * strides[i] for i in range(rank)),
+            *(st[1 + i] * dilation[i] for i in range(rank)),
+            st[-1],
+        ),
+        writeable=False,
+    )
+
+
+def _offset_slices(offset, out_shape, strides, dilation):
+    """Index of the padded-input positions that kernel tap ``offset`` reads, for all outputs."""
+    return (
+        slice(None),
+        *(
+            slice(o * d, o * d + s * (n - 1) + 1, s)
+            for o, n, s, d in zip(offset, out_shape, strides, dilation, strict=True)
+        ),
+        slice(None),
+    )
+
+
+def _scatter_windows(dwin, padded_shape, pads, out_shape, kernel_shape, strides, dilation):
+    """Adjoint of ``_windows`` followed by padding: sum window gradients back onto the input.
+
+    ``dwin`` is (n, *out, *kernel, c). One strided add per kernel tap (a loop over the
+    few kernel offsets, never over samples or positions) replaces ``np.add.at``, which
+    is an order of magnitude slower.
+    """
+    rank = len(kernel_shape)
+    dxp = np.zeros(padded_shape, dtype=dwin.dtype)
+    spatial = (slice(None),) * rank
+    for offset in itertools.product(*(range(k) for k in kernel_shape)):
+        dxp[_offset_slices(offset, out_shape, strides, dilation)] += dwin[
+            (slice(None), *spatial, *offset, slice(None))
+        ]
+    crop = tuple(slice(b, dxp.shape[1 + i] - a) for i, (b, a) in enumerate(pads))
+    return dxp[(slice(None), *crop, slice(None))]
+
+
+# --------------------------------------------------------------------------- convolution
+
+
+def _conv_geometry(x_shape, kernel_shape, strides, pads, dilation):
+    padded = tuple(n + b + a for n, (b, a) in zip(x_shape[1:-1], pads, strict=True))
+    out = tuple(
+        (p - d * (k - 1) - 1) // s + 1
+        for p, k, s, d in zip(padded, kernel_shape, strides, dilation, strict=True)
+    )
+    return padded, out
+
+
+def _columns(x, kernel_spatial, strides, pads, dilation, groups):
+    """im2col: the input patches as a (groups, positions, taps * in_ch/groups) matrix."""
+    padded, out = _conv_geometry(x.shape, kernel_spatial, strides, pads, dilation)
+    win = _windows(_pad(x, pads), out, kernel_spatial, strides, dilation)
+    n, cin = x.shape[0], x.shape[-1]
+    positions, taps = n * math.prod(out), math.prod(kernel_spatial)
+    if groups == 1:
+        return win.reshape(1, positions, taps * cin), out
+    cols = win.reshape(positions, taps, groups, cin // groups).transpose(2, 0, 1, 3)
+    return cols.reshape(groups, positions, taps * (cin // groups)), out
+
+
+def _grouped_kernel(kernel, groups):
+    """(*k, in_ch/groups, filters) -> (groups, taps * in_ch/groups, filters/groups)."""
+    *_, cg, f = kernel.shape
+    taps = math.prod(kernel.shape[:-2])
+    return (
+        kernel.reshape(taps, cg, groups, f // groups)
+        .transpose(2, 0, 1, 3)
+        .reshape(groups, taps * cg, f // groups)
+    )
+
+
+def _ungroup(y, groups):
+    """(groups, positions, filters/groups) -> (positions, filters), group-major filters."""
+    return y[0] if groups == 1 else y.transpose(1, 0, 2).reshape(y.shape[1], -1)
+
+
+@primitive
+def _conv(x, kernel, strides, pads, dilation, groups):
+    kernel_spatial = kernel.shape[:-2]
+    cols, out = _columns(x, kernel_spatial, strides, pads, dilation, groups)
+    y = _ungroup(cols @ _grouped_kernel(kernel, groups), groups)
+    return y.reshape(x.shape[0], *out, kernel.shape[-1])
+
+
+def _conv_vjp_x(ans, x, kernel, strides, pads, dilation, groups):
+    def vjp(g):
+        kernel_spatial, f = kernel.shape[:-2], kernel.shape[-1]
+        padded, out = _conv_geometry(x.shape, kernel_spatial, strides, pads, dilation)
+        gg = g.reshape(-1, groups, f // groups).transpose(1, 0, 2)  # (groups, P, f/groups)
+        dcols = gg @ _grouped_kernel(kernel, groups).transpose(0, 2, 1)
+        taps, cg = math.prod(kernel_spatial), x.shape[-1] // groups
+        dcols = dcols.reshape(groups, -1, taps, cg).transpose(1, 2, 0, 3)
+        dwin = dcols.reshape(x.shape[0], *out, *kernel_spatial, x.shape[-1])
+        dx = _scatter_windows(
+            dwin, (x.shape[0], *padded, x.shape[-1]), pads, out, kernel_spatial, strides, dilation
+        )
+        return dx.astype(x.dtype, copy=False)
+
+    return vjp
+
+
+def _conv_vjp_kernel(ans, x, kernel, strides, pads, dilation, groups):
+    def vjp(g):
+        kernel_spatial, cg, f = kernel.shape[:-2], kernel.shape[-2], kernel.shape[-1]
+        cols, _ = _columns(x, kernel_spatial, strides, pads, dilation, groups)
+        gg = g.reshape(-1, groups, f // groups).transpose(1, 0, 2)
+        dk = cols.transpose(0, 2, 1) @ gg  # (groups, taps * cg, f/groups)
+        dk = dk.reshape(groups, -1, cg, f // groups).transpose(1, 2, 0, 3)
+        return dk.reshape(kernel.shape).astype(kernel.dtype, copy=False)
+
+    return vjp
+
+
+defvjp(_conv, _conv_vjp_x, _conv_vjp_kernel)
+
+
+def conv(
+    x,
+    kernel,
+    strides: int | Sequence[int] = 1,
+    padding: str = "valid",
+    dilation_rate: int | Sequence[int] = 1,
+    groups: int = 1,
+):
+    """N-d cross-correlation, channels-last, exactly as Keras's ``ops.conv``.
+
+    Parameters
+    ----------
+    x : (batch, *spatial, in_ch) array.
+    kernel : (*kernel_size, in_ch // groups, filters) array; not flipped.
+    strides, dilation_rate : an int or one int per spatial axis.
+    padding : ``"valid"``, ``"same"`` or ``"causal"`` (zeros before only; rank 1 in Keras).
+    groups : input channels and filters are split into this many independent groups.
+
+    Returns
+    -------
+    (batch, *out_spatial, filters) array, in the common dtype of ``x`` and ``kernel``.
+    Differentiable in ``x`` and ``kernel`` by autograd.
+    """
+    rank = np.ndim(kernel) - 2
+    strides, dilation = _as_tuple(strides, rank), _as_tuple(dilation_rate, rank)
+    pads = _resolve_pads(np.shape(x)[1:-1], np.shape(kernel)[:-2], strides, dilation, padding)
+    return _conv(x, kernel, strides, pads, dilation, int(groups))
+
+
+# --------------------------------------------------------------------------- pooling
+
+
+def _pool_count(spatial, pool, strides, pads, out):
+    """How many real (unpadded) inputs each window covers: (1, *out, 1)."""
+    ones = np.ones((1, *spatial, 1), dtype=np.float64)
+    win = _windows(_pad(ones, pads), out, pool, strides, (1,) * len(pool))
+    return win.sum(axis=tuple(range(1 + len(pool), 1 + 2 * len(pool))))
+
+
+@primitive
+def _max_pool(x, pool, strides, pads):
+    _, out = _conv_geometry(x.shape, pool, strides, pads, (1,) * len(pool))
+    win = _windows(_pad(x, pads, -np.inf), out, pool, strides, (1,) * len(pool))
+    return win.max(axis=tuple(range(1 + len(pool), 1 + 2 * len(pool))))
+
+
+def _max_pool_vjp(ans, x, pool, strides, pads):
+    def vjp(g):
+        ones = (1,) * len(pool)
+        padded, out = _conv_geometry(x.shape, pool, strides, pads, ones)
+        win = _windows(_pad(x, pads, -np.inf), out, pool, strides, ones)
+        taps = math.prod(pool)
+        # The gradient goes to the first maximum of each window, as TF and PyTorch do.
+        winner = win.reshape(*ans.shape[:-1], taps, x.shape[-1]).argmax(axis=-2)
+        dwin = np.zeros((*ans.shape[:-1], taps, x.shape[-1]), dtype=g.dtype)
+        np.put_along_axis(dwin, winner[..., None, :], g[..., None, :], axis=-2)
+        dwin = dwin.reshape(*ans.shape[:-1], *pool, x.shape[-1])
+        return _scatter_windows(
+            dwin, (x.shape[0], *padded, x.shape[-1]), pads, out, pool, strides, ones
+        )
+
+    return vjp
+
+
+defvjp(_max_pool, _max_pool_vjp)
+
+
+@primitive
+def _avg_pool(x, pool, strides, pads):
+    ones = (1,) * len(pool)
+    _, out = _conv_geometry(x.shape, pool, strides, pads, ones)
+    win = _windows(_pad(x, pads), out, pool, strides, ones)
+    total = win.sum(axis=tuple(range(1 + len(pool), 1 + 2 * len(pool))))
+    return total / _pool_count(x.shape[1:-1], pool, strides, pads, out).astype(x.dtype)
+
+
+def _avg_pool_vjp(ans, x, pool, strides, pads):
+    def vjp(g):
+        ones = (1,) * len(pool)
+        padded, out = _conv_geometry(x.shape, pool, strides, pads, ones)
+        share = g / _pool_count(x.shape[1:-1], pool, strides, pads, out).astype(g.dtype)
+        dwin = np.broadcast_to(
+            share.reshape(*share.shape[:-1], *ones, share.shape[-1]),
+            (*share.shape[:-1], *pool, share.shape[-1]),
+        )
+        return _scatter_windows(
+            dwin, (x.shape[0], *padded, x.shape[-1]), pads, out, pool, strides, ones
+        )
+
+    return vjp
+
+
+defvjp(_avg_pool, _avg_pool_vjp)
+
+
+def pool(x, pool_size, strides=None, padding: str = "valid", mode: str = "max"):
+    """Max or average pooling over the spatial axes of a channels-last array.
+
+    Parameters
+    ----------
+    x : (batch, *spatial, channels) array.
+    pool_size : an int or one int per spatial axis.
+    strides : defaults to ``pool_size``, as in Keras.
+    padding : ``"valid"`` or ``"same"``. With ``same``, padded positions never win a max
+        and are left out of an average (TensorFlow's and Keras's rule).
+    mode : ``"max"`` or ``"average"``.
+
+    Returns
+    -------
+    (batch, *out_spatial, channels) array in ``x``'s dtype.
+    """
+    rank = np.ndim(x) - 2
+    pool_size = _as_tuple(pool_size, rank)
+    strides = pool_size if strides is None else _as_tuple(strides, rank)
+    pads = _resolve_pads(np.shape(x)[1:-1], pool_size, strides, (1,) * rank, padding)
+    fn = _max_pool if mode == "max" else _avg_pool
+    return fn(x, pool_size, strides, pads)
+
+
+# --------------------------------------------------------------------------- activations
+
+
+@primitive
+def relu(x, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0):
+    """Keras's ``relu``: ``x`` above ``threshold`` (clipped at ``max_value``), else
+    ``negative_slope * (x - threshold)``.
+
+    A primitive because autograd's VJP for ``np.maximum`` returns float64 gradients for
+    float32 inputs, which would double the cost of every backward pass.
+    """
+    return _relu_parts(x, negative_slope, max_value, threshold)[0]
+
+
+def _relu_parts(x, negative_slope, max_value, threshold):
+    """The value and its derivative, composed in the order Keras composes them."""
+    dtype = x.dtype
+    if threshold != 0:
+        passed = x > threshold
+    else:
+        passed = x > 0
+    y = np.where(passed, x, np.zeros((), dtype))
+    dy = passed.astype(dtype)
+    if max_value is not None:
+        # Keras clips to [0, max_value] after the thresholding step.
+        inside = (y >= 0) & (y <= max_value)
+        y = np.clip(y, 0, max_value).astype(dtype, copy=False)
+        dy = dy * inside
+    if negative_slope != 0:
+        below = (threshold - x) > 0
+        y = y + np.where(below, negative_slope * (x - threshold), 0).astype(dtype, copy=False)
+        dy = dy + below.astype(dtype) * dtype.type(negative_slope)
+    return y, dy
+
+
+defvjp(
+    relu,
+    lambda ans, x, negative_slope=0.0, max_value=None, threshold=0.0: (
+        lambda g: g * _relu_parts(x, negative_slope, max_value, threshold)[1]
+    ),
+)
+
+
+def sigmoid(x):
+    """Logistic function, computed without overflow for large negative inputs."""
+    return 0.5 * (anp.tanh(0.5 * x) + 1)
+
+
+def softmax(x, axis: int = -1):
+    """Softmax along ``axis``; the max is subtracted for stability (it does not change
+    the result, so no gradient flows through it)."""
+    e = anp.exp(x - np.max(getval(x), axis=axis, keepdims=True))
+    return e / anp.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis: int = -1):
+    """``log(softmax(x))`` by the log-sum-exp form."""
+    shifted = x - np.max(getval(x), axis=axis, keepdims=True)
+    return shifted - anp.log(anp.sum(anp.exp(shifted), axis=axis, keepdims=True))
+
+
+def elu(x, alpha: float = 1.0):
+    """``x`` for x > 0, ``alpha * (exp(x) - 1)`` otherwise."""
+    return relu(x) + alpha * (anp.exp(-relu(-x)) - 1)
+
+
+def selu(x):
+    """Scaled ELU with Keras's constants."""
+    alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+    return scale * elu(x, alpha)
+
+
+def softplus(x):
+    """``log(1 + exp(x))`` without overflow."""
+    return anp.logaddexp(x * 0, x)
+
+
+def softsign(x):
+    """``x / (1 + |x|)``."""
+    return x / (1 + anp.abs(x))
+
+
+def silu(x):
+    """``x * sigmoid(x)`` (also called swish)."""
+    return x * sigmoid(x)
+
+
+def gelu(x, approximate: bool = False):
+    """Gaussian error linear unit; exact (erf) by default as in Keras 3."""
+    if approximate:
+        c = math.sqrt(2 / math.pi)
+        return 0.5 * x * (1 + anp.tanh(c * (x + 0.044715 * x**3)))
+    return 0.5 * x * (1 + erf(x * (1 / math.sqrt(2))))
+
+
+@primitive
+def erf(x):
+    """The error function (Abramowitz & Stegun 7.1.26, absolute error below 1.5e-7, which is
+    float32's resolution) so that exact GELU needs no scipy."""
+    t = 1 / (1 + 0.3275911 * np.abs(x))
+    poly = t * (
+        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+    )
+    return (np.sign(x) * (1 - poly * np.exp(-x * x))).astype(x.dtype, copy=False)
+
+
+defvjp(erf, lambda ans, x: lambda g: g * (2 / math.sqrt(math.pi)) * np.exp(-x * x).astype(x.dtype))
+
+
+def hard_sigmoid(x):
+    """Keras 3's piecewise-linear sigmoid: ``relu6(x + 3) / 6``."""
+    return relu(x + 3, max_value=6.0) / 6
+
+
+ACTIVATIONS = {
+    "linear": lambda x: x,
+    "relu": relu,
+    "relu6": lambda x: relu(x, max_value=6.0),
+    "leaky_relu": lambda x: relu(x, negative_slope=0.2),
+    "elu": elu,
+    "selu": selu,
+    "gelu": gelu,
+    "sigmoid": sigmoid,
+    "hard_sigmoid": hard_sigmoid,
+    "tanh": anp.tanh,
+    "softmax": softmax,
+    "log_softmax": log_softmax,
+    "softplus": softplus,
+    "softsign": softsign,
+    "silu": silu,
+    "swish": silu,
+    "exponential": anp.exp,
+}
