@@ -163,9 +163,10 @@ class Sequential:
         """Every layer's output shape for an input of ``shape``; the single place where
         an input is checked against the model. Raises ValueError naming the layer."""
         if self.input_shape is not None and len(shape) != len(self.input_shape):
+            word = "min_ndim" if len(shape) < len(self.input_shape) else "ndim"
             raise ValueError(
                 f"Input 0 of layer '{self.layers[0].name if self.layers else self.name}' is "
-                f"incompatible with the layer: expected ndim={len(self.input_shape)}, found "
+                f"incompatible with the layer: expected {word}={len(self.input_shape)}, found "
                 f"ndim={len(shape)}. Full shape received: {_fmt(shape)}"
             )
         shapes = []
