@@ -211,9 +211,16 @@ class Sequential:
         dtype it is given (float64 stays float64, for gradient checks); no shape checks
         here beyond what the math needs: ``predict`` and ``fit`` check at their entry.
         """
+        for _, output in self.layer_outputs(weights, x):
+            x = output
+        return x
+
+    def layer_outputs(self, weights: Sequence, x):
+        """Yield ``(layer, output)`` for every layer in order: the model's one forward loop,
+        shared by ``apply``, ``feature_maps`` and ``explain``."""
         for layer, part in zip(self.layers, self.split_weights(weights)):
             x = layer.apply(part, x)
-        return x
+            yield layer, x
 
     def prepare_input(self, x, method: str = "predict") -> np.ndarray:
         """``x`` as float32, with the model built for it and its shape checked."""
@@ -255,27 +262,62 @@ class Sequential:
         x = self.prepare_input(x, "__call__")
         return np.asarray(self.apply(self.get_weights(), x), dtype=np.float32)
 
+    # ------------------------------------------------------------------ seeing inside
+    def feature_maps(self, x) -> dict[str, np.ndarray]:
+        """Every layer's output for batch ``x``: ``{layer name: float32 array}`` in layer
+        order, from the same loop as ``apply``."""
+        x = self.prepare_input(x, "feature_maps")
+        weights = [w for layer in self.layers for w in layer._weights]
+        return {
+            layer.name: np.asarray(y, dtype=np.float32)
+            for layer, y in self.layer_outputs(weights, x)
+        }
+
+    def explain(self, x, layer: int | str, index: Sequence[int]):
+        """How output ``index`` of ``layer`` (index or name) comes about for input ``x``;
+        see ``minicnn.explain.explain``."""
+        from .explain import explain
+
+        return explain(self, x, layer, index)
+
+    def receptive_field(self, layer: int | str, index: Sequence[int]) -> tuple[slice, ...]:
+        """The input region feeding spatial position ``index`` of ``layer``; see
+        ``minicnn.receptive.receptive_field``."""
+        from .receptive import receptive_field
+
+        return receptive_field(self, layer, index)
+
     # ------------------------------------------------------------------ summary
-    def summary(self, print_fn=None) -> None:
-        """Print Keras's table: ``Layer (type) | Output Shape | Param #`` and the totals."""
+    def summary(self, print_fn=None, show_receptive_field: bool = False) -> None:
+        """Print Keras's table: ``Layer (type) | Output Shape | Param #`` and the totals;
+        ``show_receptive_field`` adds each layer's receptive-field size and jump."""
         print_fn = print_fn or print
         rows = [("Layer (type)", "Output Shape", "Param #")]
         for layer in self.layers:
             shape = _fmt(layer.output_shape) if layer.built else "?"
             params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
             rows.append((f"{layer.name} ({type(layer).__name__})", shape, params))
+        if show_receptive_field:
+            from .receptive import summary_columns
+
+            rows = [r + extra for r, extra in zip(rows, summary_columns(self))]
         widths = [
-            max(31, *(len(r[0]) + 1 for r in rows)),
-            max(22, *(len(r[1]) + 1 for r in rows)),
-            max(13, *(len(r[2]) + 1 for r in rows)),
+            max(minimum, *(len(r[i]) + 1 for r in rows))
+            for i, minimum in enumerate((31, 22, 13, 16, 8)[: len(rows[0])])
         ]
 
         def line(left, mid, right, fill):
             return left + mid.join(fill * (w + 2) for w in widths) + right
 
         def row(cells, bar):
-            a, b, c = cells
-            return f"{bar} {a:<{widths[0]}} {bar} {b:<{widths[1]}} {bar} {c:>{widths[2]}} {bar}"
+            return (
+                f"{bar} "
+                + f" {bar} ".join(
+                    f"{c:>{w}}" if i == 2 else f"{c:<{w}}"
+                    for i, (c, w) in enumerate(zip(cells, widths))
+                )
+                + f" {bar}"
+            )
 
         out = [
             f'Model: "{self.name}"',
