@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
+from . import saving
 from .layers import InputLayer, Layer, _fmt, as_input, check_weights
 from .utils import unique_name
 
@@ -202,6 +203,14 @@ class Sequential:
 
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
+
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        """Write all weights to a ``.weights.npz`` file, atomically (see ``minicnn.saving``)."""
+        saving.save_weights(self, filepath, overwrite)
+
+    def load_weights(self, filepath) -> None:
+        """Set all weights from a ``.weights.npz`` file; all or nothing (see ``minicnn.saving``)."""
+        saving.load_weights(self, filepath)
 
     # ------------------------------------------------------------------ forward
     def apply(self, weights: Sequence, x):
