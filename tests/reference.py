@@ -1,0 +1,117 @@
+"""Naive reference implementations the tests compare minicnn with.
+
+Written from Keras's documented rules (``keras/src/ops/operation_utils.py``), independently
+of ``minicnn.ops``: plain loops over every output position and kernel tap, bounds checks
+instead of padded copies, float64 throughout. Slow and easy to read on purpose.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+
+def out_length_and_pad_before(length: int, k: int, s: int, d: int, padding: str):
+    """Keras's output length of one axis and the zeros it pads before the input.
+
+    - valid: ``floor((L - d*(k-1) - 1) / s) + 1``, no padding.
+    - same: ``floor((L - 1) / s) + 1``; the total padding needed to reach that is split
+      with the smaller half first, so an odd extra zero goes after the input.
+    - causal: same length as ``same``; all ``d*(k-1)`` zeros go before the input.
+    """
+    span = d * (k - 1) + 1
+    if padding == "valid":
+        return math.floor((length - span) / s) + 1, 0
+    out = math.floor((length - 1) / s) + 1
+    if padding == "causal":
+        return out, span - 1
+    needed = (out - 1) * s + span
+    total = needed - length if needed > length else 0
+    return out, math.floor(total / 2)
+
+
+def conv(x, kernel, strides, padding, dilation, groups=1):
+    """Cross-correlation of ``x`` (n, *spatial, cin) with ``kernel`` (*k, cin/groups, f).
+
+    Output (n, *out, f). A position outside the input reads zero.
+    """
+    x, kernel = np.asarray(x, np.float64), np.asarray(kernel, np.float64)
+    rank = x.ndim - 2
+    ksize = kernel.shape[:rank]
+    cin_per_group, filters = kernel.shape[-2], kernel.shape[-1]
+    filters_per_group = filters // groups
+    geometry = [
+        out_length_and_pad_before(x.shape[1 + i], ksize[i], strides[i], dilation[i], padding)
+        for i in range(rank)
+    ]
+    out_shape = tuple(g[0] for g in geometry)
+    y = np.zeros((x.shape[0], *out_shape, filters))
+    for b in range(x.shape[0]):
+        for pos in itertools.product(*(range(n) for n in out_shape)):
+            for f in range(filters):
+                group = f // filters_per_group
+                total = 0.0
+                for tap in itertools.product(*(range(k) for k in ksize)):
+                    where = [
+                        pos[i] * strides[i] + tap[i] * dilation[i] - geometry[i][1]
+                        for i in range(rank)
+                    ]
+                    if not all(0 <= where[i] < x.shape[1 + i] for i in range(rank)):
+                        continue
+                    for c in range(cin_per_group):
+                        total += x[(b, *where, group * cin_per_group + c)] * kernel[(*tap, c, f)]
+                y[(b, *pos, f)] = total
+    return y
+
+
+def pool(x, pool_size, strides, padding, mode):
+    """Max or average pooling; positions outside the input are ignored entirely (they
+    never win a max and do not count in an average), Keras's ``same`` rule."""
+    x = np.asarray(x, np.float64)
+    rank = x.ndim - 2
+    geometry = [
+        out_length_and_pad_before(x.shape[1 + i], pool_size[i], strides[i], 1, padding)
+        for i in range(rank)
+    ]
+    out_shape = tuple(g[0] for g in geometry)
+    y = np.zeros((x.shape[0], *out_shape, x.shape[-1]))
+    for b in range(x.shape[0]):
+        for pos in itertools.product(*(range(n) for n in out_shape)):
+            for c in range(x.shape[-1]):
+                values = []
+                for tap in itertools.product(*(range(k) for k in pool_size)):
+                    where = [pos[i] * strides[i] + tap[i] - geometry[i][1] for i in range(rank)]
+                    if all(0 <= where[i] < x.shape[1 + i] for i in range(rank)):
+                        values.append(x[(b, *where, c)])
+                y[(b, *pos, c)] = max(values) if mode == "max" else sum(values) / len(values)
+    return y
+
+
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """Keras's ``activations.relu`` element by element: ``x`` above ``threshold`` (then
+    clipped to ``[0, max_value]``), else ``negative_slope * (x - threshold)``."""
+    out = []
+    for v in np.asarray(x, np.float64).ravel():
+        kept = v if v > threshold else 0.0
+        if max_value is not None:
+            kept = min(max(kept, 0.0), max_value)
+        below = threshold - v if threshold - v > 0 else 0.0
+        out.append(kept - negative_slope * below)
+    return np.array(out).reshape(np.shape(x))
+
+
+def numerical_gradient(f, x, eps: float = 1e-6):
+    """Central-difference gradient of the scalar function ``f`` at float64 array ``x``."""
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(*x.shape):
+        keep = x[i]
+        x[i] = keep + eps
+        up = f(x)
+        x[i] = keep - eps
+        down = f(x)
+        x[i] = keep
+        grad[i] = (up - down) / (2 * eps)
+    return grad
