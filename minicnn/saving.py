@@ -22,6 +22,7 @@ import math
 import os
 import secrets
 import struct
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -32,8 +33,8 @@ import numpy as np
 WEIGHTS_SUFFIX = ".weights.npz"
 
 # What a damaged archive or header can raise from zipfile, zlib, struct or numpy's .npy
-# header parser while we read bytes already in memory (so an OSError here is corruption,
-# e.g. a seek to a negative offset, never a disk problem).
+# header parser (found by feeding them damaged files) while we read bytes already in
+# memory, so an OSError here is corruption (a seek to a negative offset), not the disk.
 _PARSE_ERRORS = (
     zipfile.BadZipFile,
     zipfile.LargeZipFile,
@@ -47,6 +48,7 @@ _PARSE_ERRORS = (
     TypeError,
     OverflowError,
     SyntaxError,
+    tokenize.TokenError,  # numpy tokenizes .npy headers before literal_eval
 )
 
 
