@@ -1,0 +1,449 @@
+"""Explain one output value: the numbers that make it, worked the way the tutorial works a
+feature-map cell by hand::
+
+    0, 1, 0     0, 1, 1
+    0, 1, 0  .  0, 1, 1  = 3
+    0, 1, 0     0, 1, 1
+
+``explain(model, x, layer, index)`` runs the model's own forward loop
+(``Sequential.layer_outputs``, the data path of ``apply`` and ``predict``) up to ``layer``
+on the one sample ``index`` names, then takes the layer's input patch and weights apart.
+The ``value`` reported is the layer's actual output, so it is ``predict``'s number;
+``total`` and ``pre_activation`` are recomputed from the parts in float64, so they agree
+with it to float32 rounding.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import layers as L
+from . import ops
+from .receptive import check_index, get_layer
+
+PAD = "·"  # how a zero-padding position is drawn in a patch
+AXIS_NAMES = {1: ("steps",), 2: ("rows", "cols"), 3: ("depths", "rows", "cols")}
+LONG = 16  # vectors longer than this are summarised by their largest products
+
+
+@dataclass(repr=False)
+class Explanation:
+    """How one output value of a layer comes about.
+
+    Attributes
+    ----------
+    layer, kind : the layer's name and class name; ``index`` the full output index.
+    op : ``"conv"``, ``"dense"``, ``"max"``, ``"average"``, ``"activation"`` or
+        ``"flatten"``.
+    patch : the input values the output reads: ``(*kernel_size, in_ch/groups)`` for a conv,
+        ``(in,)`` for Dense, the window ``(*pool_size,)`` for pooling. Padded positions
+        are 0 in a conv patch (the value the conv multiplies) and NaN in a pooling
+        window (pooling skips them); ``padded`` marks them.
+    kernel : the weights that multiply ``patch`` (same shape), or None.
+    products : ``patch * kernel`` element-wise, or None.
+    total : the sum of ``products`` (max or sum of the window for pooling, the input value
+        for pointwise layers), in float64.
+    bias : the bias added, or None.
+    pre_activation : ``total + bias`` (the window average for average pooling).
+    value : the layer's output at ``index``, exactly as ``predict`` gives it.
+    """
+
+    layer: str
+    kind: str
+    index: tuple[int, ...]
+    op: str
+    patch: np.ndarray
+    kernel: np.ndarray | None
+    products: np.ndarray | None
+    total: float
+    bias: float | None
+    pre_activation: float
+    value: float
+    activation: str = "linear"
+    padded: np.ndarray | None = None
+    positions: tuple[np.ndarray, ...] = ()
+    channels: tuple[int, ...] = ()
+    winner: tuple[int, ...] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return f"<Explanation {self.layer} output{list(self.index)} = {_num(self.value, 6)}>"
+
+    def __str__(self) -> str:
+        head = f"{self.layer} ({self.kind}) output{list(self.index)} = {_num(self.value, 6)}"
+        return "\n".join([head, *self.notes, *RENDER[self.op](self)])
+
+
+# --------------------------------------------------------------------------- public entry
+
+
+def explain(model, x, layer, index: Sequence[int]) -> Explanation:
+    """Explain output ``index`` of ``layer`` for input batch ``x``.
+
+    Parameters
+    ----------
+    model : a ``Sequential``.
+    x : the input batch, as for ``predict``.
+    layer : index into ``model.layers`` (negative from the end), a name, or the layer.
+    index : the full output index: ``(sample, row, col, filter)`` for a Conv2D,
+        ``(sample, step, filter)`` for Conv1D, ``(sample, unit)`` for Dense, ...
+
+    Returns
+    -------
+    An ``Explanation``; ``str()`` of it prints the working.
+    """
+    func = "explain"
+    x = model.prepare_input(x, func)
+    position, target = get_layer(model, layer, func)
+    out_shape = model._infer_shapes(x.shape)[position]
+    index = check_index(index, out_shape, func, f"layer '{target.name}'s output")
+    weights = [w for lay in model.layers for w in lay._weights]
+    inp = x[index[0] : index[0] + 1]
+    for i, (_, out) in enumerate(model.layer_outputs(weights, inp)):
+        if i == position:
+            break
+        inp = out
+    xin = np.asarray(inp)[0]
+    value = float(np.asarray(out)[(0, *index[1:])])
+    for kinds, build in BUILDERS:
+        if isinstance(target, kinds):
+            return build(target, xin, index, value)
+    raise ValueError(
+        f"{func}: layer '{target.name}' ({type(target).__name__}) cannot be explained; "
+        "explain covers conv, Dense, pooling, global pooling, activation and Flatten layers."
+    )
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def _window(xin, out_pos, kernel, strides, dilation, padding, fill):
+    """The window of ``xin`` (spatial..., c) read by output ``out_pos``: values
+    ``(*kernel, c)`` with ``fill`` at padded positions, the padding mask ``(*kernel,)``
+    and the input coordinates per axis (padding ones lie outside the input)."""
+    spatial = xin.shape[:-1]
+    coords = tuple(
+        o * s - ops.padding_amounts(n, k, s, d, padding)[0] + d * np.arange(k)
+        for o, n, k, s, d in zip(out_pos, spatial, kernel, strides, dilation)
+    )
+    inside = [(c >= 0) & (c < n) for c, n in zip(coords, spatial)]
+    real = np.ones(tuple(kernel), dtype=bool)
+    for axis, ok in enumerate(inside):
+        shape = [1] * len(kernel)
+        shape[axis] = -1
+        real = real & ok.reshape(shape)
+    clipped = np.ix_(*(np.clip(c, 0, n - 1) for c, n in zip(coords, spatial)))
+    values = xin[clipped].astype(np.float64)
+    values[~real] = fill
+    return values, ~real, coords
+
+
+def _conv(layer, xin, index, value):
+    *out_pos, f = index[1:]
+    kernel_w = layer._weights[0]
+    cg = kernel_w.shape[-2]
+    group = f // (layer.filters // layer.groups)
+    channels = tuple(range(group * cg, (group + 1) * cg))
+    window, padded, coords = _window(
+        xin, out_pos, layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding, 0.0
+    )
+    patch = window[..., group * cg : (group + 1) * cg]
+    kernel = kernel_w[..., f].astype(np.float64)
+    products = patch * kernel
+    total = float(np.sum(products))
+    bias = float(layer._weights[1][f]) if layer.use_bias else None
+    notes = [f"filter {f} . input patch at {_where(coords, channels)}"]
+    if padded.any():
+        notes.append(f"({PAD} = zero padding, '{layer.padding}')")
+    return Explanation(
+        layer.name,
+        type(layer).__name__,
+        index,
+        "conv",
+        patch,
+        kernel,
+        products,
+        total,
+        bias,
+        total + (bias or 0.0),
+        value,
+        _activation_label(layer),
+        padded,
+        coords,
+        channels,
+        notes=notes,
+    )
+
+
+def _dense(layer, xin, index, value):
+    *rest, unit = index[1:]
+    patch = xin[tuple(rest)].astype(np.float64)
+    kernel = layer._weights[0][:, unit].astype(np.float64)
+    products = patch * kernel
+    total = float(np.sum(products))
+    bias = float(layer._weights[1][unit]) if layer.use_bias else None
+    where = f"input[{', '.join(str(i) for i in (index[0], *rest))}, :]"
+    return Explanation(
+        layer.name,
+        type(layer).__name__,
+        index,
+        "dense",
+        patch,
+        kernel,
+        products,
+        total,
+        bias,
+        total + (bias or 0.0),
+        value,
+        _activation_label(layer),
+        notes=[f"kernel column {unit} . {where}"],
+    )
+
+
+def _pool(layer, xin, index, value):
+    *out_pos, c = index[1:]
+    if isinstance(layer, L._GlobalPooling):
+        spatial = xin.shape[:-1]
+        geometry = (spatial, spatial, (1,) * len(spatial), "valid")
+        out_pos = (0,) * len(spatial)
+    else:
+        geometry = (layer.pool_size, layer.strides, (1,) * layer.rank, layer.padding)
+    window, padded, coords = _window(xin, out_pos, *geometry, np.nan)
+    patch = window[..., c]
+    real = patch[~padded]
+    notes = [f"{layer.mode} of input window at {_where(coords, (c,))}"]
+    if padded.any():
+        notes.append(f"({PAD} = padding, left out of the {layer.mode})")
+    if layer.mode == "max":
+        # The first maximum in row-major order, as the pooling gradient picks it.
+        flat = int(np.argmax(np.where(padded, -np.inf, patch)))
+        offset = np.unravel_index(flat, patch.shape)
+        winner = (index[0], *(int(cs[o]) for cs, o in zip(coords, offset)), c)
+        total = pre = float(patch[offset])
+    else:
+        winner, total = None, float(np.sum(real))
+        pre = total / real.size
+    return Explanation(
+        layer.name,
+        type(layer).__name__,
+        index,
+        layer.mode,
+        patch,
+        None,
+        None,
+        total,
+        None,
+        pre,
+        value,
+        padded=padded,
+        positions=coords,
+        channels=(c,),
+        winner=winner,
+        notes=notes,
+    )
+
+
+def _pointwise(layer, xin, index, value):
+    label = _activation_label(layer)
+    if isinstance(layer, L.ReLU):
+        options = {
+            "max_value": layer.max_value,
+            "negative_slope": layer.negative_slope,
+            "threshold": layer.threshold,
+        }
+        set_options = ", ".join(f"{k}={_num(v)}" for k, v in options.items() if v)
+        label = f"relu({set_options})" if set_options else "relu"
+    position = index[1:]
+    if label in ("softmax", "log_softmax"):
+        # These mix the whole last axis, so every value along it takes part.
+        patch = xin[position[:-1]].astype(np.float64)
+        total = float(patch[position[-1]])
+    else:
+        patch = np.asarray(xin[position], dtype=np.float64)
+        total = float(patch)
+    return Explanation(
+        layer.name,
+        type(layer).__name__,
+        index,
+        "activation",
+        patch,
+        None,
+        None,
+        total,
+        None,
+        total,
+        value,
+        label,
+        notes=[f"input{list(index)} = {_num(total, 6)}"],
+    )
+
+
+def _flatten(layer, xin, index, value):
+    source = (index[0], *(int(i) for i in np.unravel_index(index[1], xin.shape)))
+    total = float(xin[source[1:]])
+    return Explanation(
+        layer.name,
+        type(layer).__name__,
+        index,
+        "flatten",
+        np.asarray(total),
+        None,
+        None,
+        total,
+        None,
+        total,
+        value,
+        notes=[f"copies input{list(source)} (row-major, channels fastest)"],
+    )
+
+
+BUILDERS = (
+    (L._Conv, _conv),
+    (L.Dense, _dense),
+    ((L._Pooling, L._GlobalPooling), _pool),
+    ((L.ReLU, L.Activation), _pointwise),
+    (L.Flatten, _flatten),
+)
+
+
+def _activation_label(layer) -> str:
+    config = layer._activation_config
+    return config if isinstance(config, str) else getattr(config, "__name__", repr(config))
+
+
+def _where(coords, channels) -> str:
+    """``rows 0..2, cols 2..4, channel 0`` (with ``step`` when the window is spaced)."""
+    parts = []
+    for name, c in zip(AXIS_NAMES[len(coords)], coords):
+        step = f" step {c[1] - c[0]}" if len(c) > 1 and c[1] - c[0] != 1 else ""
+        parts.append(f"{name} {c[0]}..{c[-1]}{step}")
+    word = "channel" if len(channels) == 1 else "channels"
+    span = str(channels[0]) if len(channels) == 1 else f"{channels[0]}..{channels[-1]}"
+    return ", ".join([*parts, f"{word} {span}"])
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _num(v, digits: int = 4) -> str:
+    """``3`` for 3.0, ``0.25``, ``-1.234`` (``digits`` significant), ``·`` for NaN."""
+    v = float(v)
+    if math.isnan(v):
+        return PAD
+    if v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return f"{v:.{digits}g}"
+
+
+def _grid(a: np.ndarray, mask: np.ndarray | None = None) -> list[str]:
+    """A 1D array as ``[0, 1, 0]``; a 2D one as rows ``0, 1, 0`` with aligned columns."""
+    cells = np.vectorize(_num, otypes=[object])(a) if a.size else np.array([], dtype=object)
+    if mask is not None:
+        cells = np.where(mask, PAD, cells)
+    if a.ndim == 1:
+        return ["[" + ", ".join(cells) + "]"]
+    width = max(len(c) for c in cells.ravel())
+    return [", ".join(c.rjust(width) for c in row) for row in cells]
+
+
+def _dot(kernel, patch, mask, total) -> list[str]:
+    """``filter . patch = total``: on one line in 1D, grids side by side in 2D."""
+    left, right = _grid(kernel), _grid(patch, mask)
+    if len(left) == 1:
+        return [f"{left[0]} . {right[0]} = {_num(total, 6)}"]
+    middle = (len(left) - 1) // 2
+    width = max(len(s) for s in left)
+    return [
+        (
+            f"{a.ljust(width)}  .  {b}  = {_num(total, 6)}"
+            if i == middle
+            else f"{a.ljust(width)}     {b}"
+        )
+        for i, (a, b) in enumerate(zip(left, right))
+    ]
+
+
+def _slices(a: np.ndarray):
+    """Split a 3D spatial array into its 2D depth slices, labelled; 1D/2D pass through."""
+    if a.ndim <= 2:
+        return [("", None)]
+    return [(f"depth {d}", d) for d in range(a.shape[0])]
+
+
+def _render_conv(e: Explanation) -> list[str]:
+    lines, partials = [], []
+    for ci, channel in enumerate(e.channels):
+        for label, d in _slices(e.kernel[..., ci]):
+            pick = (..., ci) if d is None else (d, ..., ci)
+            mask = e.padded if d is None else e.padded[d]
+            part = float(np.sum(e.products[pick]))
+            partials.append(part)
+            title = ", ".join(
+                t for t in (f"channel {channel}" if len(e.channels) > 1 else "", label) if t
+            )
+            lines += [f"{title}:"] if title else []
+            lines += _dot(e.kernel[pick], e.patch[pick], mask, part)
+    if len(partials) > 1:
+        terms = " + ".join(_num(p, 6) for p in partials)
+        lines.append(f"sum of the {len(partials)} parts: {terms} = {_num(e.total, 6)}")
+    return lines + _render_tail(e)
+
+
+def _render_dense(e: Explanation) -> list[str]:
+    if e.patch.size <= LONG:
+        return _dot(e.kernel, e.patch, None, e.total) + _render_tail(e)
+    top = np.argsort(-np.abs(e.products), kind="stable")[:8]
+    lines = [f"sum of {e.patch.size} products w[i] * x[i] = {_num(e.total, 6)}; the largest:"]
+    lines += [
+        f"  i={i}: {_num(e.kernel[i])} * {_num(e.patch[i])} = {_num(e.products[i])}" for i in top
+    ]
+    lines.append("(all of them are in .kernel, .patch and .products)")
+    return lines + _render_tail(e)
+
+
+def _render_tail(e: Explanation) -> list[str]:
+    lines = []
+    if e.bias is not None:
+        lines.append(f"{_num(e.total, 6)} + bias {_num(e.bias, 6)} = {_num(e.pre_activation, 6)}")
+    if e.activation in ("softmax", "log_softmax"):
+        lines.append(f"{e.activation} across this position's outputs -> {_num(e.value, 6)}")
+    else:
+        lines.append(f"{e.activation}({_num(e.pre_activation, 6)}) = {_num(e.value, 6)}")
+    return lines
+
+
+def _render_pool(e: Explanation) -> list[str]:
+    lines = []
+    for label, d in _slices(e.patch):
+        lines += [f"{label}:"] if label else []
+        lines += _grid(e.patch if d is None else e.patch[d], e.padded if d is None else e.padded[d])
+    if e.op == "max":
+        lines.append(f"max = {_num(e.total, 6)}, taken from input{list(e.winner)}")
+        return lines
+    n = int(np.sum(~e.padded))
+    real = e.patch[~e.padded]
+    terms = " + ".join(_num(v) for v in real) if n <= LONG else f"sum of {n} inputs"
+    lines.append(f"({terms}) / {n} = {_num(e.pre_activation, 6)}")
+    return lines
+
+
+def _render_activation(e: Explanation) -> list[str]:
+    if e.patch.ndim == 1:
+        return [f"{e.activation}({_grid(e.patch)[0]})[{e.index[-1]}] = {_num(e.value, 6)}"]
+    return [f"{e.activation}({_num(e.total, 6)}) = {_num(e.value, 6)}"]
+
+
+RENDER = {
+    "conv": _render_conv,
+    "dense": _render_dense,
+    "max": _render_pool,
+    "average": _render_pool,
+    "activation": _render_activation,
+    "flatten": lambda e: [],
+}
+
+__all__ = ["Explanation", "explain"]

@@ -1,0 +1,196 @@
+"""Receptive fields: which input positions can influence one output position of a layer.
+
+Walking back from an output position through each conv or pooling window (kernel ``k``,
+stride ``s``, dilation ``d``, ``before`` zero-padding), an output range ``[a, b]`` on one
+axis comes from the input range ``[a*s - before, b*s - before + d*(k-1)]``, clipped to the
+real input so padded positions (which are constant zeros) never count. Pointwise layers
+(activations, a ``Dense`` on the channel axis) keep positions; ``Flatten`` and global
+pooling mix every position, so anything after them sees the whole input.
+
+For ``summary`` the usual per-layer numbers are also given: the field size
+``r_out = r_in + (k-1)*d*j_in`` (not clipped to the input) and the jump ``j_out = j_in*s``,
+the input distance between neighbouring outputs.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+from . import layers as L
+from . import ops
+
+# Layers that read each output position from the same input position.
+POINTWISE = (L.ReLU, L.Activation, L.Dense)
+# Layers whose every output depends on every input position.
+COLLAPSING = (L.Flatten, L._GlobalPooling)
+
+
+def get_layer(model, layer, func: str) -> tuple[int, L.Layer]:
+    """``(position, layer)`` for ``layer`` given as an index into ``model.layers``
+    (negative counts from the end), a layer name, or a layer object of the model."""
+    names = [lay.name for lay in model.layers]
+    n = len(names)
+    if isinstance(layer, L.Layer):
+        for i, candidate in enumerate(model.layers):
+            if candidate is layer:
+                return i, candidate
+        raise ValueError(
+            f"{func}: layer '{layer.name}' is not in model '{model.name}'; its layers are {names}."
+        )
+    if isinstance(layer, numbers.Integral) and not isinstance(layer, bool):
+        if not -n <= layer < n:
+            raise ValueError(
+                f"{func}: `layer` index {layer} is out of range; model '{model.name}' has "
+                f"{n} layers, so valid indices are {-n}..{n - 1} (or a name in {names})."
+            )
+        i = int(layer) % n
+        return i, model.layers[i]
+    if isinstance(layer, str):
+        if layer not in names:
+            raise ValueError(
+                f"{func}: no layer named {layer!r} in model '{model.name}'; its layers are {names}."
+            )
+        i = names.index(layer)
+        return i, model.layers[i]
+    raise TypeError(
+        f"{func}: `layer` must be an int index, a layer name or a layer of the model. "
+        f"Received: {layer!r} (of type {type(layer).__name__})"
+    )
+
+
+def check_index(index, shape: Sequence[int], func: str, what: str) -> tuple[int, ...]:
+    """``index`` as a tuple of non-negative ints within ``shape`` (negatives count from
+    the end, as in numpy); a ValueError naming ``index``, ``what`` it indexes and the
+    valid ranges otherwise."""
+    if isinstance(index, numbers.Integral) and not isinstance(index, bool):
+        index = (index,)
+    ranges = ", ".join(f"0..{n - 1}" for n in shape)
+    message = (
+        f"{func}: `index` must be {len(shape)} integers, one per axis of {what} "
+        f"{tuple(shape)} (valid ranges {ranges or 'none: pass ()'}). Received: index={index!r}"
+    )
+    try:
+        values = tuple(index)
+    except TypeError:
+        raise ValueError(message) from None
+    if len(values) != len(shape) or not all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values
+    ):
+        raise ValueError(message)
+    if any(not -n <= v < n for v, n in zip(values, shape)):
+        raise ValueError(message.replace("must be", "is out of range; it must be"))
+    return tuple(int(v) % n for v, n in zip(values, shape))
+
+
+def window(layer: L.Layer):
+    """``(kernel, strides, dilation, padding)`` of a conv or pooling layer, else None."""
+    if isinstance(layer, L._Conv):
+        return layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding
+    if isinstance(layer, L._Pooling):
+        return layer.pool_size, layer.strides, (1,) * layer.rank, layer.padding
+    return None
+
+
+def _unknown(layer: L.Layer, func: str) -> ValueError:
+    return ValueError(
+        f"{func}: cannot tell how layer '{layer.name}' ({type(layer).__name__}) maps input "
+        "positions to output positions; receptive fields cover conv, pooling, Flatten, "
+        "global pooling, Dense and activation layers."
+    )
+
+
+def _known(shape, what: str, func: str) -> tuple[int, ...]:
+    spatial = tuple(shape[1:-1])
+    if any(d is None for d in spatial):
+        raise ValueError(
+            f"{func}: the spatial size of {what} is unknown ({L._fmt(shape)}); build the "
+            "model with a fixed input_shape first."
+        )
+    return spatial
+
+
+def receptive_field(model, layer, index) -> tuple[slice, ...]:
+    """The input region that feeds one output position of ``layer``.
+
+    Parameters
+    ----------
+    model : a built ``Sequential``.
+    layer : index into ``model.layers``, layer name, or the layer itself.
+    index : the output's spatial position, one int per spatial axis of the layer's output
+        (``(row, col)`` for a 2D map, ``(step,)`` for 1D, ``()`` after ``Flatten``).
+
+    Returns
+    -------
+    One ``slice`` per spatial axis of the model's input (``x[(0, *field, 0)]`` is the
+    patch), clipped to the input: positions that only ever meet padding are left out. A
+    dilated window skips positions inside its slice; the slice is their bounding box.
+    """
+    func = "receptive_field"
+    if not model.built:
+        raise ValueError(f"{func}: model '{model.name}' is not built; build or call it first.")
+    position, target = get_layer(model, layer, func)
+    out_spatial = _known(target.output_shape, f"layer '{target.name}'s output", func)
+    index = check_index(index, out_spatial, func, f"the spatial axes of layer '{target.name}'")
+    ranges = [(i, i) for i in index]
+    for lay in reversed(model.layers[: position + 1]):
+        spatial = _known(lay.input_shape, f"layer '{lay.name}'s input", func)
+        geometry = window(lay)
+        if geometry is not None:
+            kernel, strides, dilation, padding = geometry
+            ranges = [
+                _input_range(lo, hi, n, k, s, d, padding)
+                for (lo, hi), n, k, s, d in zip(ranges, spatial, kernel, strides, dilation)
+            ]
+        elif isinstance(lay, COLLAPSING):
+            ranges = [(0, n - 1) for n in spatial]
+        elif not isinstance(lay, POINTWISE):
+            raise _unknown(lay, func)
+    return tuple(slice(lo, hi + 1) for lo, hi in ranges)
+
+
+def _input_range(lo, hi, length, kernel, stride, dilation, padding) -> tuple[int, int]:
+    """Input positions ``[lo', hi']`` (inclusive, clipped) read by outputs ``lo..hi``."""
+    before = ops.padding_amounts(length, kernel, stride, dilation, padding)[0]
+    first = lo * stride - before
+    last = hi * stride - before + dilation * (kernel - 1)
+    return max(first, 0), min(last, length - 1)
+
+
+def layer_geometry(model) -> list[tuple[tuple[int, ...], tuple[int, ...]] | None]:
+    """Per layer, ``(size, jump)`` per input spatial axis: the (unclipped) receptive-field
+    size of one output and the input distance between neighbouring outputs. ``None``
+    once ``Flatten`` or global pooling has mixed all positions (the field is the whole
+    input). Needs only the layers' hyper-parameters and the input rank."""
+    if model.input_shape is not None:
+        rank = max(len(model.input_shape) - 2, 0)
+    else:
+        rank = next((len(window(lay)[0]) for lay in model.layers if window(lay)), 0)
+    size, jump = (1,) * rank, (1,) * rank
+    out = []
+    for lay in model.layers:
+        geometry = window(lay)
+        if size is not None and geometry is not None:
+            kernel, strides, dilation, _ = geometry
+            size = tuple(r + (k - 1) * d * j for r, k, d, j in zip(size, kernel, dilation, jump))
+            jump = tuple(j * s for j, s in zip(jump, strides))
+        elif isinstance(lay, COLLAPSING):
+            size = jump = None
+        elif geometry is None and not isinstance(lay, POINTWISE):
+            raise _unknown(lay, "summary")
+        out.append(None if size is None else (size, jump))
+    return out
+
+
+def summary_columns(model) -> list[tuple[str, str]]:
+    """The header and one row per layer of ``summary(show_receptive_field=True)``."""
+    rows = [("Receptive field", "Jump")]
+    for geometry in layer_geometry(model):
+        if geometry is None:
+            rows.append(("whole input", "-"))
+        else:
+            rows.append(tuple("x".join(str(v) for v in values) or "-" for values in geometry))
+    return rows
+
+
+__all__ = ["receptive_field", "layer_geometry", "get_layer", "check_index"]
