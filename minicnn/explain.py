@@ -15,7 +15,6 @@ with it to float32 rounding.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -24,6 +23,7 @@ import numpy as np
 from . import layers as L
 from . import ops
 from .receptive import check_index, get_layer
+from .viz import format_number as num
 
 PAD = "·"  # how a zero-padding position is drawn in a patch
 AXIS_NAMES = {1: ("steps",), 2: ("rows", "cols"), 3: ("depths", "rows", "cols")}
@@ -71,10 +71,10 @@ class Explanation:
     notes: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:
-        return f"<Explanation {self.layer} output{list(self.index)} = {_num(self.value, 6)}>"
+        return f"<Explanation {self.layer} output{list(self.index)} = {num(self.value, 6)}>"
 
     def __str__(self) -> str:
-        head = f"{self.layer} ({self.kind}) output{list(self.index)} = {_num(self.value, 6)}"
+        head = f"{self.layer} ({self.kind}) output{list(self.index)} = {num(self.value, 6)}"
         return "\n".join([head, *self.notes, *RENDER[self.op](self)])
 
 
@@ -248,15 +248,19 @@ def _pool(layer, xin, index, value):
 
 
 def _pointwise(layer, xin, index, value):
-    label = _activation_label(layer)
-    if isinstance(layer, L.ReLU):
+    notes = []
+    if isinstance(layer, L.Activation):
+        label = _activation_label(layer)
+    else:
+        label = "relu"
         options = {
             "max_value": layer.max_value,
             "negative_slope": layer.negative_slope,
             "threshold": layer.threshold,
         }
-        set_options = ", ".join(f"{k}={_num(v)}" for k, v in options.items() if v)
-        label = f"relu({set_options})" if set_options else "relu"
+        if any(options.values()):
+            set_options = ", ".join(f"{k}={num(v)}" for k, v in options.items() if v)
+            notes.append(f"ReLU with {set_options}")
     position = index[1:]
     if label in ("softmax", "log_softmax"):
         # These mix the whole last axis, so every value along it takes part.
@@ -278,7 +282,7 @@ def _pointwise(layer, xin, index, value):
         total,
         value,
         label,
-        notes=[f"input{list(index)} = {_num(total, 6)}"],
+        notes=[*notes, f"input{list(index)} = {num(total, 6)}"],
     )
 
 
@@ -329,19 +333,9 @@ def _where(coords, channels) -> str:
 # --------------------------------------------------------------------------- rendering
 
 
-def _num(v, digits: int = 4) -> str:
-    """``3`` for 3.0, ``0.25``, ``-1.234`` (``digits`` significant), ``·`` for NaN."""
-    v = float(v)
-    if math.isnan(v):
-        return PAD
-    if v.is_integer() and abs(v) < 1e15:
-        return str(int(v))
-    return f"{v:.{digits}g}"
-
-
 def _grid(a: np.ndarray, mask: np.ndarray | None = None) -> list[str]:
     """A 1D array as ``[0, 1, 0]``; a 2D one as rows ``0, 1, 0`` with aligned columns."""
-    cells = np.vectorize(_num, otypes=[object])(a) if a.size else np.array([], dtype=object)
+    cells = np.vectorize(num, otypes=[object])(a)
     if mask is not None:
         cells = np.where(mask, PAD, cells)
     if a.ndim == 1:
@@ -354,12 +348,12 @@ def _dot(kernel, patch, mask, total) -> list[str]:
     """``filter . patch = total``: on one line in 1D, grids side by side in 2D."""
     left, right = _grid(kernel), _grid(patch, mask)
     if len(left) == 1:
-        return [f"{left[0]} . {right[0]} = {_num(total, 6)}"]
+        return [f"{left[0]} . {right[0]} = {num(total, 6)}"]
     middle = (len(left) - 1) // 2
     width = max(len(s) for s in left)
     return [
         (
-            f"{a.ljust(width)}  .  {b}  = {_num(total, 6)}"
+            f"{a.ljust(width)}  .  {b}  = {num(total, 6)}"
             if i == middle
             else f"{a.ljust(width)}     {b}"
         )
@@ -388,8 +382,8 @@ def _render_conv(e: Explanation) -> list[str]:
             lines += [f"{title}:"] if title else []
             lines += _dot(e.kernel[pick], e.patch[pick], mask, part)
     if len(partials) > 1:
-        terms = " + ".join(_num(p, 6) for p in partials)
-        lines.append(f"sum of the {len(partials)} parts: {terms} = {_num(e.total, 6)}")
+        terms = " + ".join(num(p, 6) for p in partials)
+        lines.append(f"sum of the {len(partials)} parts: {terms} = {num(e.total, 6)}")
     return lines + _render_tail(e)
 
 
@@ -397,9 +391,9 @@ def _render_dense(e: Explanation) -> list[str]:
     if e.patch.size <= LONG:
         return _dot(e.kernel, e.patch, None, e.total) + _render_tail(e)
     top = np.argsort(-np.abs(e.products), kind="stable")[:8]
-    lines = [f"sum of {e.patch.size} products w[i] * x[i] = {_num(e.total, 6)}; the largest:"]
+    lines = [f"sum of {e.patch.size} products w[i] * x[i] = {num(e.total, 6)}; the largest:"]
     lines += [
-        f"  i={i}: {_num(e.kernel[i])} * {_num(e.patch[i])} = {_num(e.products[i])}" for i in top
+        f"  i={i}: {num(e.kernel[i])} * {num(e.patch[i])} = {num(e.products[i])}" for i in top
     ]
     lines.append("(all of them are in .kernel, .patch and .products)")
     return lines + _render_tail(e)
@@ -408,11 +402,11 @@ def _render_dense(e: Explanation) -> list[str]:
 def _render_tail(e: Explanation) -> list[str]:
     lines = []
     if e.bias is not None:
-        lines.append(f"{_num(e.total, 6)} + bias {_num(e.bias, 6)} = {_num(e.pre_activation, 6)}")
+        lines.append(f"{num(e.total, 6)} + bias {num(e.bias, 6)} = {num(e.pre_activation, 6)}")
     if e.activation in ("softmax", "log_softmax"):
-        lines.append(f"{e.activation} across this position's outputs -> {_num(e.value, 6)}")
+        lines.append(f"{e.activation} across this position's outputs -> {num(e.value, 6)}")
     else:
-        lines.append(f"{e.activation}({_num(e.pre_activation, 6)}) = {_num(e.value, 6)}")
+        lines.append(f"{e.activation}({num(e.pre_activation, 6)}) = {num(e.value, 6)}")
     return lines
 
 
@@ -422,19 +416,19 @@ def _render_pool(e: Explanation) -> list[str]:
         lines += [f"{label}:"] if label else []
         lines += _grid(e.patch if d is None else e.patch[d], e.padded if d is None else e.padded[d])
     if e.op == "max":
-        lines.append(f"max = {_num(e.total, 6)}, taken from input{list(e.winner)}")
+        lines.append(f"max = {num(e.total, 6)}, taken from input{list(e.winner)}")
         return lines
     n = int(np.sum(~e.padded))
     real = e.patch[~e.padded]
-    terms = " + ".join(_num(v) for v in real) if n <= LONG else f"sum of {n} inputs"
-    lines.append(f"({terms}) / {n} = {_num(e.pre_activation, 6)}")
+    terms = " + ".join(num(v) for v in real) if n <= LONG else f"sum of {n} inputs"
+    lines.append(f"({terms}) / {n} = {num(e.pre_activation, 6)}")
     return lines
 
 
 def _render_activation(e: Explanation) -> list[str]:
     if e.patch.ndim == 1:
-        return [f"{e.activation}({_grid(e.patch)[0]})[{e.index[-1]}] = {_num(e.value, 6)}"]
-    return [f"{e.activation}({_num(e.total, 6)}) = {_num(e.value, 6)}"]
+        return [f"{e.activation}({_grid(e.patch)[0]})[{e.index[-1]}] = {num(e.value, 6)}"]
+    return [f"{e.activation}({num(e.total, 6)}) = {num(e.value, 6)}"]
 
 
 RENDER = {
