@@ -47,7 +47,8 @@ def standardize_tuple(value, n: int, name: str, allow_zero: bool = False) -> tup
         if len(values) != n:
             raise ValueError(message)
         for v in values:
-            if not _is_int(v) and not (isinstance(v, numbers.Real) and float(v).is_integer()):
+            integral = isinstance(v, numbers.Real) and float(v).is_integer()
+            if isinstance(v, (bool, np.bool_)) or not (_is_int(v) or integral):
                 raise ValueError(f"{message}, including element {v!r} of type {type(v)}")
         values = tuple(int(v) for v in values)
     bad = sorted({v for v in values if (v < 0 if allow_zero else v <= 0)})
@@ -266,6 +267,11 @@ class Layer:
 
     @classmethod
     def from_config(cls, config: dict) -> Layer:
+        """Rebuild a layer from ``get_config()``; initializer dicts are deserialized first."""
+        config = dict(config)
+        for key in ("kernel_initializer", "bias_initializer"):
+            if isinstance(config.get(key), dict):
+                config[key] = initializers.deserialize(config[key])
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -531,14 +537,6 @@ class _Conv(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
         }
 
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("kernel_initializer", "bias_initializer"):
-            if isinstance(config.get(key), dict):
-                config[key] = initializers.deserialize(config[key])
-        return cls(**config)
-
 
 class Conv1D(_Conv):
     """1D convolution over ``(batch, steps, channels)``; padding may also be ``"causal"``."""
@@ -732,8 +730,6 @@ class Dense(Layer):
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
         }
-
-    from_config = _Conv.from_config
 
 
 class Flatten(Layer):

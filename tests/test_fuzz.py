@@ -1,0 +1,50 @@
+"""Hostile and random inputs thrown at the public API.
+
+Each call either works, and then matches an independent reference (outputs against a
+float64 computation, shapes against ``compute_output_shape``), or raises ValueError or
+TypeError with a message naming the argument: never IndexError, KeyError,
+ZeroDivisionError, AssertionError, a raw numpy error, a hang, or a result of the wrong shape.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from minicnn import layers as L
+
+# One constructor call per layer class, with non-default arguments where it has any.
+EXAMPLES = {
+    "InputLayer": lambda: L.InputLayer(shape=(5, 2)),
+    "Conv1D": lambda: L.Conv1D(4, 3, strides=2, padding="causal", kernel_initializer="he_normal"),
+    "Conv2D": lambda: L.Conv2D(
+        4, (2, 3), dilation_rate=2, groups=2, activation="relu", use_bias=False
+    ),
+    "Conv3D": lambda: L.Conv3D(2, 2, padding="same", bias_initializer="ones"),
+    "Dense": lambda: L.Dense(3, activation="softmax", kernel_initializer="lecun_uniform"),
+    "Flatten": lambda: L.Flatten(),
+    "Activation": lambda: L.Activation("tanh"),
+    "ReLU": lambda: L.ReLU(max_value=6.0, negative_slope=0.1, threshold=0.5),
+    "MaxPooling1D": lambda: L.MaxPooling1D(3, strides=1, padding="same"),
+    "MaxPooling2D": lambda: L.MaxPooling2D((2, 3)),
+    "AveragePooling1D": lambda: L.AveragePooling1D(2),
+    "AveragePooling2D": lambda: L.AveragePooling2D(2, strides=1, padding="same"),
+    "GlobalMaxPooling1D": lambda: L.GlobalMaxPooling1D(keepdims=True),
+    "GlobalMaxPooling2D": lambda: L.GlobalMaxPooling2D(),
+    "GlobalAveragePooling1D": lambda: L.GlobalAveragePooling1D(),
+    "GlobalAveragePooling2D": lambda: L.GlobalAveragePooling2D(keepdims=True),
+}
+
+
+def test_every_layer_class_has_an_example():
+    assert set(EXAMPLES) == set(L.LAYERS)
+
+
+@pytest.mark.parametrize("class_name", sorted(EXAMPLES))
+def test_every_layer_rebuilds_from_its_json_config(class_name):
+    layer = EXAMPLES[class_name]()
+    config = json.loads(json.dumps(layer.get_config()))
+    rebuilt = L.LAYERS[class_name].from_config(config)
+    assert type(rebuilt) is type(layer)
+    assert rebuilt.get_config() == layer.get_config()
