@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 
 from . import saving
 from .layers import InputLayer, Layer, _fmt, as_input, check_weights
+from .saving import load_model
 from .utils import unique_name
 
 # A progress bar for predict appears only when the work outlasts this many seconds, so a
@@ -212,6 +213,11 @@ class Sequential:
         """Set all weights from a ``.weights.npz`` file; all or nothing (see ``minicnn.saving``)."""
         saving.load_weights(self, filepath)
 
+    def save(self, filepath, overwrite: bool = True) -> None:
+        """Write the whole model (architecture, weights, compile settings and optimizer
+        state) to one ``.minicnn`` file; ``minicnn.models.load_model`` reads it back."""
+        saving.save_model(self, filepath, overwrite)
+
     # ------------------------------------------------------------------ forward
     def apply(self, weights: Sequence, x):
         """The model's output for batch ``x`` with ``weights`` (``get_weights()`` order).
@@ -372,4 +378,4 @@ def _bytes(n: int) -> str:
     return f"{n:.2f} B"
 
 
-__all__ = ["Sequential"]
+__all__ = ["Sequential", "load_model"]

@@ -17,7 +17,9 @@ never escapes.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import io
+import json
 import math
 import os
 import secrets
@@ -30,7 +32,16 @@ from typing import BinaryIO
 
 import numpy as np
 
+from .utils import rng
+
 WEIGHTS_SUFFIX = ".weights.npz"
+MODEL_SUFFIX = ".minicnn"
+METADATA, CONFIG, WEIGHTS = "metadata.json", "config.json", "model.weights.npz"
+FORMAT, FORMAT_VERSION = "minicnn.Sequential", 1
+# Bounds on what a model file may ask for: far above any real model, low enough that a
+# hostile file fails fast instead of exhausting memory.
+MAX_JSON_BYTES = 16 * 2**20
+MAX_LAYERS = 10_000
 
 # What a damaged archive or header can raise from zipfile, zlib, struct or numpy's .npy
 # header parser (found by feeding them damaged files) while we read bytes already in
@@ -55,17 +66,22 @@ _PARSE_ERRORS = (
 # --------------------------------------------------------------------------- files
 
 
-def check_filepath(filepath, suffix: str, method: str) -> str:
-    """``filepath`` as a ``str``, after checking its type and that it ends in ``suffix``."""
+def as_path(filepath, method: str) -> str:
+    """``filepath`` (a str or path-like object) as a ``str``; a TypeError otherwise."""
     if not isinstance(filepath, (str, os.PathLike)):
         raise TypeError(
             f"{method}: `filepath` must be a str or a path-like object. "
             f"Received: filepath={filepath!r} (of type {type(filepath).__name__})"
         )
-    path = os.fsdecode(os.fspath(filepath))
-    if not path.endswith(suffix):
+    return os.fsdecode(os.fspath(filepath))
+
+
+def weights_path(filepath, method: str) -> str:
+    """Keras's rule for weights files, with minicnn's suffix."""
+    path = as_path(filepath, method)
+    if not path.endswith(WEIGHTS_SUFFIX):
         raise ValueError(
-            f"{method}: the filename must end in `{suffix}`. Received: filepath={path}"
+            f"{method}: the filename must end in `{WEIGHTS_SUFFIX}`. Received: filepath={path}"
         )
     return path
 
@@ -181,6 +197,18 @@ def read_member(archive: zipfile.ZipFile, name: str, source: str, limit: int) ->
     return data
 
 
+def read_stored_member(archive: zipfile.ZipFile, name: str, source: str) -> bytes:
+    """The bytes of an uncompressed member. minicnn writes arrays uncompressed; refusing
+    compressed ones bounds the memory a small hostile file can claim (no zip bombs)."""
+    info = archive.getinfo(name)
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise ValueError(
+            f"{source}: member {name!r} is compressed; minicnn writes and reads arrays "
+            "uncompressed."
+        )
+    return read_member(archive, name, source, limit=info.compress_size)
+
+
 # --------------------------------------------------------------------------- .npz of weights
 
 
@@ -206,13 +234,6 @@ def read_npz(data: bytes, source: str, expected: Sequence[tuple[str, tuple]]) ->
     for info in archive.infolist():
         if not info.filename.endswith(".npy"):
             raise ValueError(f"{source}: member {info.filename!r} is not a .npy array.")
-        if info.compress_type != zipfile.ZIP_STORED:
-            # minicnn writes weights uncompressed; refusing compressed members bounds the
-            # memory a small hostile file can claim (no decompression bombs).
-            raise ValueError(
-                f"{source}: member {info.filename!r} is compressed; minicnn weights files "
-                "are uncompressed .npz archives."
-            )
         headers[info.filename[:-4]] = _npy_header(archive, info, source)
     found = [(name, shape) for name, (shape, _, _, _) in headers.items()]
     order = _match(found, list(expected), source)
@@ -227,7 +248,7 @@ def read_npz(data: bytes, source: str, expected: Sequence[tuple[str, tuple]]) ->
 def _npy_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str):
     """``(shape, dtype, fortran_order, data bytes)`` of one ``.npy`` member, checked."""
     name = info.filename[:-4]
-    raw = read_member(archive, info.filename, source, limit=info.compress_size)
+    raw = read_stored_member(archive, info.filename, source)
     f = io.BytesIO(raw)
     with damaged(source, f"header of weight {name!r}"):
         version = np.lib.format.read_magic(f)
@@ -326,7 +347,7 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
     ``layer_name/weight_name``) as an uncompressed ``.npz``. ``overwrite=False`` raises
     ``FileExistsError`` for an existing file (Keras asks on the terminal instead).
     """
-    path = check_filepath(filepath, WEIGHTS_SUFFIX, "save_weights")
+    path = weights_path(filepath, "save_weights")
     _check_built(model, "save_weights")
     arrays = named_weights(model)
     for name in arrays:
@@ -345,11 +366,232 @@ def load_weights(model, filepath) -> None:
     ``ValueError`` naming the file and the problem if its content does not fit the model;
     in both cases the model keeps its weights.
     """
-    path = check_filepath(filepath, WEIGHTS_SUFFIX, "load_weights")
+    path = weights_path(filepath, "load_weights")
     _check_built(model, "load_weights")
     expected = [(name, weight.shape) for name, weight in named_weights(model).items()]
     arrays = read_npz(read_bytes(path), f"Weights file '{path}'", expected)
     model.set_weights(arrays)
 
 
-__all__ = ["save_weights", "load_weights"]
+# --------------------------------------------------------------------------- whole models
+
+
+def _config_json(model) -> bytes:
+    """The model's architecture as JSON; a ValueError naming the layer that cannot be saved."""
+    for layer in model.layers:
+        try:
+            json.dumps(layer.get_config(), allow_nan=True)
+        except (TypeError, ValueError) as err:
+            raise ValueError(
+                f"save: layer '{layer.name}' cannot be saved: its config is not plain data "
+                f"({err}). A Python callable (e.g. an activation function) cannot be stored; "
+                "use a built-in name such as 'relu'."
+            ) from None
+    config = {"class_name": "Sequential", "config": model.get_config()}
+    return json.dumps(config).encode()
+
+
+def save_model(model, filepath, overwrite: bool = True) -> None:
+    """Write ``model`` to one ``.minicnn`` file (a zip), atomically.
+
+    Members, as in Keras's ``.keras`` zip: ``metadata.json`` (format, version, date),
+    ``config.json`` (the architecture: each layer's class and ``get_config()``) and
+    ``model.weights.npz`` (the weights, as ``save_weights`` writes them).
+    """
+    path = as_path(filepath, "save")
+    if not path.endswith(MODEL_SUFFIX):
+        raise ValueError(
+            "Invalid filepath extension for saving. Please add a `.minicnn` extension. "
+            f"Received: filepath={path}"
+        )
+    from . import __version__
+
+    metadata = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "minicnn_version": __version__,
+        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+    }
+    config = _config_json(model)
+    weights = io.BytesIO()
+    write_npz(weights, named_weights(model))
+
+    def write(f):
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as archive:
+            archive.writestr(METADATA, json.dumps(metadata))
+            archive.writestr(CONFIG, config)
+            archive.writestr(WEIGHTS, weights.getvalue())
+
+    atomic_write(path, write, overwrite)
+
+
+def load_model(filepath):
+    """A new model rebuilt from a ``.minicnn`` file written by ``model.save``.
+
+    Only minicnn's own layer classes are rebuilt, from plain JSON; nothing in the file is
+    executed or unpickled. The architecture is checked against the weights (names and
+    shapes, from the headers) before any weight is allocated, so a file asking for a huge
+    model fails cheaply. Loading does not advance minicnn's random generator.
+    """
+    path = as_path(filepath, "load_model")
+    if path.endswith(WEIGHTS_SUFFIX):
+        raise ValueError(
+            f"File format not supported: filepath={path} is a weights file; build the model "
+            "and call `model.load_weights` on it."
+        )
+    if not path.endswith(MODEL_SUFFIX):
+        raise ValueError(
+            f"File format not supported: filepath={path}. minicnn loads `.minicnn` files "
+            "written by `model.save`."
+        )
+    source = f"Model file '{path}'"
+    archive = open_zip(read_bytes(path), source)
+    members = set(archive.namelist())
+    missing = sorted({METADATA, CONFIG, WEIGHTS} - members)
+    unexpected = sorted(members - {METADATA, CONFIG, WEIGHTS})
+    if missing or unexpected:
+        raise ValueError(
+            f"{source} is not a minicnn model archive: missing members {missing}, "
+            f"unexpected members {unexpected}."
+        )
+    _check_metadata(_read_json(archive, METADATA, source), source)
+    layers, name, input_shape = _parse_config(_read_json(archive, CONFIG, source), source)
+    expected = _expected_weights(layers, input_shape, source)
+    arrays = read_npz(read_stored_member(archive, WEIGHTS, source), source, expected)
+    with _random_state_kept():
+        model = _build(layers, name, input_shape, source)
+    model.set_weights(arrays)
+    return model
+
+
+def _read_json(archive: zipfile.ZipFile, member: str, source: str):
+    raw = read_member(archive, member, source, MAX_JSON_BYTES)
+    with damaged(source, f"{member} is not valid JSON"):
+        return json.loads(raw)
+
+
+def _check_metadata(metadata, source: str) -> None:
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise ValueError(f"{source}: {METADATA} does not describe a minicnn model file.")
+    version = metadata.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ValueError(
+            f"{source} has format_version {version!r}; this minicnn reads version "
+            f"{FORMAT_VERSION} (a newer minicnn wrote it?)."
+        )
+
+
+def _parse_config(config, source: str):
+    """``(layers, model name, input_shape or None)`` from ``config.json``, every field checked.
+
+    Layers are constructed (which validates their arguments) but not built.
+    """
+    where = f"{source}: {CONFIG}"
+    if not isinstance(config, dict) or config.get("class_name") != "Sequential":
+        raise ValueError(f"{where} must describe a Sequential model ('class_name').")
+    body = config.get("config")
+    if not isinstance(body, dict) or not {"name", "layers"} <= set(body):
+        raise ValueError(f"{where}: 'config' must be a dict with 'name' and 'layers'.")
+    name, entries, input_shape = body["name"], body["layers"], body.get("input_shape")
+    if not isinstance(name, str):
+        raise ValueError(f"{where}: the model name must be a string. Received: {name!r:.80}")
+    if not isinstance(entries, list):
+        raise ValueError(f"{where}: 'layers' must be a list. Received: {entries!r:.80}")
+    if len(entries) > MAX_LAYERS:
+        raise ValueError(
+            f"{where} lists {len(entries)} layers; minicnn reads at most {MAX_LAYERS}."
+        )
+    if input_shape is not None and (
+        not isinstance(input_shape, list)
+        or not all(d is None or (type(d) is int and d > 0) for d in input_shape)
+    ):
+        raise ValueError(
+            f"{where}: 'input_shape' must be null or a list of positive integers or nulls. "
+            f"Received: {input_shape!r:.80}"
+        )
+    layers = [_layer_from_config(entry, i, where) for i, entry in enumerate(entries)]
+    names = [layer.name for layer in layers]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"{where}: several layers are named {twice}.")
+    return layers, name, None if input_shape is None else tuple(input_shape)
+
+
+def _layer_from_config(entry, index: int, where: str):
+    """One layer from ``{"class_name": ..., "config": {...}}``; only known classes."""
+    from .layers import LAYERS, InputLayer
+
+    if not isinstance(entry, dict) or set(entry) != {"class_name", "config"}:
+        raise ValueError(
+            f"{where}: layer {index} must be a dict with keys 'class_name' and 'config'. "
+            f"Received: {entry!r:.80}"
+        )
+    class_name, config = entry["class_name"], entry["config"]
+    cls = LAYERS.get(class_name) if isinstance(class_name, str) else None
+    if cls is None or cls is InputLayer:
+        known = sorted(n for n, c in LAYERS.items() if c is not InputLayer)
+        raise ValueError(
+            f"{where}: layer {index} has unknown class_name {class_name!r:.80}; minicnn "
+            f"rebuilds only its own layers: {known}."
+        )
+    if not isinstance(config, dict):
+        raise ValueError(f"{where}: the config of layer {index} ({class_name}) must be a dict.")
+    try:
+        return cls.from_config(config)
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"{where}: layer {index} ({class_name}) cannot be rebuilt from its config: {err}"
+        ) from None
+
+
+def _expected_weights(layers, input_shape, source: str) -> list[tuple[str, tuple]]:
+    """``(name, shape)`` of every weight the architecture has, computed without building."""
+    if input_shape is None:
+        first = layers[0].input_shape_arg if layers else None
+        if first is None:
+            return []
+        input_shape = first
+    shape, out = (None, *input_shape), []
+    for layer in layers:
+        try:
+            output = layer.compute_output_shape(shape)
+        except ValueError as err:
+            raise ValueError(
+                f"{source}: {CONFIG} describes layers that do not fit: {err}"
+            ) from None
+        names, shapes, _ = layer._weight_specs(shape)
+        out.extend((f"{layer.name}/{n}", tuple(s)) for n, s in zip(names, shapes))
+        shape = output
+    return out
+
+
+def _build(layers, name, input_shape, source: str):
+    from .models import Sequential
+
+    try:
+        model = Sequential(layers, name=name)
+        if input_shape is not None and not model.built:
+            model.build((None, *input_shape))
+    except ValueError as err:
+        raise ValueError(f"{source}: {CONFIG} describes an invalid model: {err}") from None
+    if input_shape is not None and model.input_shape[1:] != input_shape:
+        raise ValueError(
+            f"{source}: {CONFIG} gives input_shape {input_shape} but its first layer declares "
+            f"{model.input_shape[1:]}."
+        )
+    return model
+
+
+@contextlib.contextmanager
+def _random_state_kept() -> Iterator[None]:
+    """Building draws initial weights, which loading then replaces: put the generator back
+    so that a run that saves and reloads shuffles exactly like one that does not."""
+    generator = rng()
+    state = generator.bit_generator.state
+    try:
+        yield
+    finally:
+        generator.bit_generator.state = state
+
+
+__all__ = ["save_weights", "load_weights", "save_model", "load_model"]
