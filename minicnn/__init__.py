@@ -4,9 +4,21 @@ from minicnn.models import Sequential
 from minicnn.layers import Conv1D, Conv2D
 """
 
-from . import initializers, layers, models, ops, utils
+from . import callbacks, initializers, layers, losses, metrics, models, ops, optimizers, utils
 from .gradcheck import gradcheck
 from .utils import set_random_seed
 
 __version__ = "0.1.0"
-__all__ = ["initializers", "layers", "models", "ops", "utils", "set_random_seed", "gradcheck"]
+__all__ = [
+    "callbacks",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "ops",
+    "optimizers",
+    "utils",
+    "set_random_seed",
+    "gradcheck",
+]

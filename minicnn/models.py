@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import saving
+from . import saving, training
 from .layers import InputLayer, Layer, _fmt, as_input, check_weights
 from .saving import load_model
 from .utils import unique_name
@@ -70,6 +70,14 @@ class Sequential:
         self.input_shape: tuple | None = None
         self.output_shape: tuple | None = None
         self.built = False
+        # Set by compile/fit (minicnn.training): what to train with and what happened.
+        self.compiled = False
+        self.optimizer = None
+        self.loss = None
+        self.compiled_loss = None
+        self.compiled_metrics: list = []
+        self.history = None
+        self.stop_training = False
         if layers is not None:
             if isinstance(layers, Layer) or not isinstance(layers, Sequence):
                 raise TypeError(
@@ -217,6 +225,74 @@ class Sequential:
         """Write the whole model (architecture, weights, compile settings and optimizer
         state) to one ``.minicnn`` file; ``minicnn.models.load_model`` reads it back."""
         saving.save_model(self, filepath, overwrite)
+
+    # ------------------------------------------------------------------ training
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
+        """Choose the optimizer (name or instance), loss and metrics, as Keras's ``compile``.
+
+        Names: optimizers ``"sgd"``, ``"adam"``, ``"rmsprop"``; losses ``"mse"``,
+        ``"mae"``, ``"binary_crossentropy"``, ``"categorical_crossentropy"``,
+        ``"sparse_categorical_crossentropy"``...; metrics ``"accuracy"``, ``"mae"``, ``"mse"``.
+        """
+        training.compile(self, optimizer, loss, metrics)
+
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose="auto",
+        callbacks=None,
+        validation_split: float = 0.0,
+        validation_data=None,
+        shuffle: bool = True,
+        initial_epoch: int = 0,
+    ):
+        """Train for ``epochs`` epochs of mini-batch steps; returns a ``History``.
+
+        ``x``: ``(samples, *input_shape)``; ``y``: targets for the compiled loss.
+        ``batch_size`` None means 32; ``validation_split`` holds out the last fraction of the
+        samples (before shuffling); ``verbose`` "auto"/1 shows a bar per epoch, 2 one line
+        per epoch, 0 nothing. Stops with a warning, keeping the last finite weights, if the
+        loss becomes NaN or infinite. On ``KeyboardInterrupt`` the model keeps the weights
+        of the last completed step and ``model.history`` the epochs completed so far.
+        """
+        return training.fit(
+            self,
+            x,
+            y,
+            batch_size=batch_size,
+            epochs=epochs,
+            verbose=verbose,
+            callbacks=callbacks,
+            validation_split=validation_split,
+            validation_data=validation_data,
+            shuffle=shuffle,
+            initial_epoch=initial_epoch,
+        )
+
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size: int | None = None,
+        verbose="auto",
+        callbacks=None,
+        return_dict: bool = False,
+    ):
+        """The loss (a float), or ``[loss, *metrics]`` when metrics were compiled, over
+        ``(x, y)`` computed ``batch_size`` (default 32) samples at a time;
+        ``return_dict=True`` gives ``{"loss": ..., "accuracy": ...}``."""
+        return training.evaluate(self, x, y, batch_size, verbose, callbacks, return_dict)
+
+    def get_compile_config(self) -> dict | None:
+        """The ``compile`` arguments, serialized (None if not compiled)."""
+        return training.get_compile_config(self)
+
+    def compile_from_config(self, config: dict) -> None:
+        """``compile`` from ``get_compile_config()``'s output."""
+        training.compile_from_config(self, config)
 
     # ------------------------------------------------------------------ forward
     def apply(self, weights: Sequence, x):

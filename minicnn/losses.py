@@ -1,0 +1,369 @@
+"""Losses with Keras 3's formulas, reduction and names.
+
+A loss is called as ``loss(y_true, y_pred)`` and returns a float32 scalar; it is pure and
+traceable by ``autograd`` in ``y_pred``, so training differentiates it directly. The math
+follows ``keras/src/losses/losses.py`` and the backends' ``nn.py``:
+
+- a per-element function (``call``) reduces the last axis (mean for MSE/MAE/binary
+  crossentropy, sum for categorical crossentropy), giving shape ``(batch, *rest)``;
+- the reduction ``"sum_over_batch_size"`` (Keras's default) sums those values and divides
+  by their count, i.e. the mean over the batch and every non-class axis;
+- probabilities are clipped to ``[1e-7, 1 - 1e-7]`` (``keras.backend.epsilon()``), and
+  categorical probabilities are first divided by their sum; with ``from_logits=True`` the
+  stable forms are used (``log_softmax``; ``max(x, 0) - x*t + log1p(exp(-|x|))``).
+- ``y_true`` is cast to float32 and, when its rank differs from ``y_pred``'s by one with a
+  trailing axis of 1, squeezed or expanded to match (Keras's ``squeeze_or_expand_to_same_rank``).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import autograd.numpy as anp
+import numpy as np
+
+from . import ops
+
+EPSILON = 1e-7
+REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "none", None)
+
+
+def squeeze_or_expand_to_same_rank(y_true, y_pred):
+    """Keras's rule: if the ranks differ by exactly one and the longer array ends in a size-1
+    axis, drop that axis (or, for a rank-1 partner, add one to the partner)."""
+    t, p = len(np.shape(y_true)), len(np.shape(y_pred))
+    if t == p + 1 and np.shape(y_true)[-1] == 1:
+        return (y_true, anp.expand_dims(y_pred, -1)) if p == 1 else (y_true[..., 0], y_pred)
+    if p == t + 1 and np.shape(y_pred)[-1] == 1:
+        return (anp.expand_dims(y_true, -1), y_pred) if t == 1 else (y_true, y_pred[..., 0])
+    return y_true, y_pred
+
+
+def _mean_last(values):
+    # sum / python int rather than anp.mean, whose VJP divides by a numpy integer and would
+    # hand back float64 gradients for float32 inputs.
+    return anp.sum(values, axis=-1) / values.shape[-1]
+
+
+# --------------------------------------------------------------------------- functions
+
+
+def mean_squared_error(y_true, y_pred):
+    """``mean(square(y_true - y_pred), axis=-1)``: shape ``(batch, *dims[:-1])``."""
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    return _mean_last(anp.square(y_true - y_pred))
+
+
+def mean_absolute_error(y_true, y_pred):
+    """``mean(abs(y_true - y_pred), axis=-1)``: shape ``(batch, *dims[:-1])``."""
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    return _mean_last(anp.abs(y_true - y_pred))
+
+
+def binary_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0):
+    """Mean over the last axis of ``-(t*log(p) + (1-t)*log(1-p))``.
+
+    ``p`` is clipped to ``[1e-7, 1 - 1e-7]``; with logits the stable form
+    ``max(x, 0) - x*t + log1p(exp(-|x|))`` is used instead.
+    """
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        bce = ops.relu(y_pred) - y_pred * y_true + anp.log1p(anp.exp(-anp.abs(y_pred)))
+    else:
+        p = anp.clip(y_pred, EPSILON, 1.0 - EPSILON)
+        bce = -(y_true * anp.log(p) + (1.0 - y_true) * anp.log(1.0 - p))
+    return _mean_last(bce)
+
+
+def categorical_crossentropy(
+    y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0
+):
+    """``-sum(y_true * log(p), axis=-1)`` with ``p`` the (normalised, clipped) probabilities,
+    or ``log_softmax`` of the logits."""
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / np.shape(y_true)[-1]
+    return -anp.sum(y_true * _log_probabilities(y_pred, from_logits), axis=-1)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False):
+    """Categorical crossentropy with integer class labels: ``y_true`` has the shape of
+    ``y_pred`` without its class axis (or with a trailing axis of 1)."""
+    labels = np.asarray(y_true)
+    if labels.ndim == np.ndim(y_pred) and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    classes = np.shape(y_pred)[-1]
+    one_hot = (labels.astype(np.int64)[..., None] == np.arange(classes)).astype(np.float32)
+    return -anp.sum(one_hot * _log_probabilities(y_pred, from_logits), axis=-1)
+
+
+def _log_probabilities(y_pred, from_logits):
+    if from_logits:
+        return ops.log_softmax(y_pred, axis=-1)
+    p = y_pred / anp.sum(y_pred, axis=-1, keepdims=True)
+    return anp.log(anp.clip(p, EPSILON, 1.0 - EPSILON))
+
+
+# --------------------------------------------------------------------------- classes
+
+
+class Loss:
+    """Base class: ``loss(y_true, y_pred)`` applies ``call`` then the reduction.
+
+    Parameters
+    ----------
+    reduction : ``"sum_over_batch_size"`` (default; same as ``"mean"``), ``"sum"``, or
+        ``"none"``/None (the unreduced per-element values).
+    name : the loss's name (the snake_case function name by default).
+    """
+
+    fn = None
+    default_name = "loss"
+    target = "same"  # y_true has y_pred's shape; "sparse": y_pred's shape without classes
+
+    def __init__(self, reduction="sum_over_batch_size", name: str | None = None, **fn_kwargs):
+        if reduction not in REDUCTIONS:
+            raise ValueError(
+                f"{type(self).__name__}: invalid value for argument `reduction`. Expected one "
+                f"of {list(REDUCTIONS)}. Received: reduction={reduction!r}"
+            )
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(
+                f"{type(self).__name__}: `name` must be a non-empty string. Received: {name!r}"
+            )
+        self.reduction = reduction
+        self.name = name or self.default_name
+        self.fn_kwargs = fn_kwargs
+
+    def call(self, y_true, y_pred):
+        """Unreduced values, shape ``(batch, *dims[:-1])``."""
+        return type(self).fn(y_true, y_pred, **self.fn_kwargs)
+
+    def __call__(self, y_true, y_pred):
+        """The reduced loss (a float32 scalar unless ``reduction`` is none)."""
+        y_true = np.asarray(y_true, dtype=np.float32)
+        values = self.call(y_true, y_pred)
+        if self.reduction in ("none", None) or np.ndim(values) == 0:
+            return values
+        total = anp.sum(values)
+        if self.reduction == "sum":
+            return total
+        return total / int(np.size(values))
+
+    def check_target(self, y_shape: tuple, output_shape: tuple, where: str) -> None:
+        """Raise ValueError if targets of ``y_shape`` cannot be compared with model outputs of
+        ``output_shape`` (both without the batch axis) by this loss."""
+        expected = self.expected_target_shape(output_shape)
+        shape = tuple(y_shape)
+        ok = shape == expected
+        if not ok and self.target == "same":
+            # Keras squeezes or expands one trailing axis of size 1.
+            ok = shape + (1,) == expected or shape == expected + (1,)
+        elif not ok:
+            ok = shape == expected + (1,)
+        if not ok:
+            raise ValueError(
+                f"{where}: `y` of per-sample shape {shape} is incompatible with the model "
+                f"output of per-sample shape {tuple(output_shape)} for loss '{self.name}', "
+                f"which expects targets of per-sample shape {expected}."
+            )
+
+    def expected_target_shape(self, output_shape: tuple) -> tuple:
+        output_shape = tuple(output_shape)
+        return output_shape[:-1] if self.target == "sparse" else output_shape
+
+    def get_config(self) -> dict:
+        """Constructor arguments; ``type(loss).from_config(config)`` rebuilds it."""
+        return {"name": self.name, "reduction": self.reduction, **self.fn_kwargs}
+
+    @classmethod
+    def from_config(cls, config: dict) -> Loss:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def _from_logits(owner: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: `from_logits` must be a bool. Received: from_logits={value!r}")
+    return bool(value)
+
+
+def _smoothing(owner: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+        raise ValueError(
+            f"{owner}: `label_smoothing` must be a float in [0, 1]. "
+            f"Received: label_smoothing={value!r}"
+        )
+    return float(value)
+
+
+class MeanSquaredError(Loss):
+    """``mean(square(y_true - y_pred))`` over the batch and all other axes."""
+
+    fn = staticmethod(mean_squared_error)
+    default_name = "mean_squared_error"
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error"):
+        super().__init__(reduction, name)
+
+
+class MeanAbsoluteError(Loss):
+    """``mean(abs(y_true - y_pred))`` over the batch and all other axes."""
+
+    fn = staticmethod(mean_absolute_error)
+    default_name = "mean_absolute_error"
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error"):
+        super().__init__(reduction, name)
+
+
+class BinaryCrossentropy(Loss):
+    """Crossentropy of independent 0/1 targets; ``y_pred`` are probabilities (e.g. after a
+    sigmoid) or, with ``from_logits=True``, logits."""
+
+    fn = staticmethod(binary_crossentropy)
+    default_name = "binary_crossentropy"
+
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        reduction="sum_over_batch_size",
+        name="binary_crossentropy",
+    ):
+        super().__init__(
+            reduction,
+            name,
+            from_logits=_from_logits("BinaryCrossentropy", from_logits),
+            label_smoothing=_smoothing("BinaryCrossentropy", label_smoothing),
+        )
+
+
+class CategoricalCrossentropy(Loss):
+    """Crossentropy of one-hot targets over the last axis; ``y_pred`` are probabilities
+    (normalised to sum to 1 first, as Keras does) or, with ``from_logits=True``, logits."""
+
+    fn = staticmethod(categorical_crossentropy)
+    default_name = "categorical_crossentropy"
+
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        reduction="sum_over_batch_size",
+        name="categorical_crossentropy",
+    ):
+        super().__init__(
+            reduction,
+            name,
+            from_logits=_from_logits("CategoricalCrossentropy", from_logits),
+            label_smoothing=_smoothing("CategoricalCrossentropy", label_smoothing),
+        )
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """Categorical crossentropy with integer labels ``0 .. classes-1`` as targets."""
+
+    fn = staticmethod(sparse_categorical_crossentropy)
+    default_name = "sparse_categorical_crossentropy"
+    target = "sparse"
+
+    def __init__(
+        self,
+        from_logits=False,
+        reduction="sum_over_batch_size",
+        name="sparse_categorical_crossentropy",
+    ):
+        super().__init__(
+            reduction,
+            name,
+            from_logits=_from_logits("SparseCategoricalCrossentropy", from_logits),
+        )
+
+
+CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        MeanSquaredError,
+        MeanAbsoluteError,
+        BinaryCrossentropy,
+        CategoricalCrossentropy,
+        SparseCategoricalCrossentropy,
+    )
+}
+# Keras's string identifiers: function names, class names and the short aliases.
+ALIASES = {
+    "mean_squared_error": MeanSquaredError,
+    "mse": MeanSquaredError,
+    "MSE": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "mae": MeanAbsoluteError,
+    "MAE": MeanAbsoluteError,
+    "binary_crossentropy": BinaryCrossentropy,
+    "bce": BinaryCrossentropy,
+    "BCE": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    **CLASSES,
+}
+
+
+def get(identifier) -> Loss:
+    """A ``Loss`` from a Keras name (``"mse"``, ``"binary_crossentropy"``,
+    ``"CategoricalCrossentropy"``...), a ``{"class_name", "config"}`` dict, or an instance.
+
+    A string keeps its spelling as the loss's name, as Keras does.
+    """
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str) and identifier in ALIASES:
+        cls = ALIASES[identifier]
+        return cls() if identifier in CLASSES else cls(name=identifier)
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    raise ValueError(
+        f"Could not interpret loss identifier: {identifier!r}. Expected a Loss instance or one "
+        f"of {sorted(ALIASES)}."
+    )
+
+
+def serialize(loss: Loss) -> dict:
+    """``{"class_name": ..., "config": ...}`` for ``deserialize``."""
+    if not isinstance(loss, Loss):
+        raise TypeError(f"losses.serialize: expected a Loss instance. Received: {loss!r}")
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+def deserialize(config) -> Loss:
+    """Rebuild a loss from ``serialize``'s dict; only minicnn's loss classes are known."""
+    if not isinstance(config, dict) or set(config) != {"class_name", "config"}:
+        raise ValueError(
+            "losses.deserialize: expected a dict with keys 'class_name' and 'config'. "
+            f"Received: {config!r}"
+        )
+    cls = CLASSES.get(config["class_name"])
+    if cls is None or not isinstance(config["config"], dict):
+        raise ValueError(
+            f"losses.deserialize: unknown loss class {config['class_name']!r}; expected one "
+            f"of {sorted(CLASSES)} with a dict config."
+        )
+    try:
+        return cls.from_config(config["config"])
+    except TypeError as err:
+        raise ValueError(f"losses.deserialize: bad config for {cls.__name__}: {err}") from None
+
+
+__all__ = [
+    "Loss",
+    *CLASSES,
+    "mean_squared_error",
+    "mean_absolute_error",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "get",
+    "serialize",
+    "deserialize",
+]

@@ -1,0 +1,216 @@
+"""Metrics that accumulate over batches the way Keras 3's do.
+
+A metric turns ``(y_true, y_pred)`` for one batch into per-sample values (a Keras metric
+function, averaged over every non-batch axis) and keeps a float32 running ``total`` and
+``count``; ``result()`` is ``total / count``, so an epoch's value is the mean over samples,
+not over batches (``keras/src/metrics/reduction_metrics.py``: ``Mean``/``MeanMetricWrapper``).
+
+``'accuracy'`` (or ``'acc'``) is resolved from the shapes, as ``keras/src/trainers/
+compile_utils.py`` does: binary when the output has one unit in its last axis, sparse
+categorical when ``y`` has one axis fewer (or a trailing axis of 1 against several
+classes), categorical otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import losses
+
+f32 = np.float32
+
+
+# --------------------------------------------------------------------------- functions
+
+
+def binary_accuracy(y_true, y_pred, threshold: float = 0.5):
+    """1.0 where ``(y_pred > threshold)`` equals ``y_true``; mean over the last axis."""
+    y_true, y_pred = losses.squeeze_or_expand_to_same_rank(y_true, y_pred)
+    matches = (y_true == (y_pred > threshold).astype(y_true.dtype)).astype(f32)
+    return matches.mean(axis=-1, dtype=f32)
+
+
+def categorical_accuracy(y_true, y_pred):
+    """1.0 where ``argmax(y_pred)`` equals ``argmax(y_true)`` (one-hot targets)."""
+    return (np.argmax(y_true, axis=-1) == np.argmax(y_pred, axis=-1)).astype(f32)
+
+
+def sparse_categorical_accuracy(y_true, y_pred):
+    """1.0 where ``argmax(y_pred)`` equals the integer label ``y_true``."""
+    if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
+        y_true = y_true[..., 0]
+    return (y_true == np.argmax(y_pred, axis=-1)).astype(f32)
+
+
+# --------------------------------------------------------------------------- classes
+
+
+class Metric:
+    """A running mean of ``fn(y_true, y_pred)`` over samples.
+
+    ``direction`` is ``"up"`` for scores (accuracy) and ``"down"`` for errors, which
+    ``EarlyStopping(mode='auto')`` uses.
+    """
+
+    fn = None
+    default_name = "metric"
+    direction = "down"
+
+    def __init__(self, name: str | None = None, **fn_kwargs):
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(
+                f"{type(self).__name__}: `name` must be a non-empty string. Received: {name!r}"
+            )
+        self.name = name or self.default_name
+        self.fn_kwargs = fn_kwargs
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        self.total = f32(0)
+        self.count = f32(0)
+
+    def update_state(self, y_true, y_pred) -> None:
+        """Add one batch: ``y_true`` and ``y_pred`` of shape ``(batch, ...)``."""
+        values = np.asarray(type(self).fn(y_true, y_pred, **self.fn_kwargs), dtype=f32)
+        if values.ndim > 1:
+            values = values.mean(axis=tuple(range(1, values.ndim)), dtype=f32)
+        self.total = f32(self.total + values.sum(dtype=f32))
+        self.count = f32(self.count + f32(values.shape[0] if values.ndim else 1))
+
+    def result(self) -> float:
+        """``total / count`` (0 before any update), as Keras's ``divide_no_nan``."""
+        return float(self.total / self.count) if self.count else 0.0
+
+    def get_config(self) -> dict:
+        return {"name": self.name, **self.fn_kwargs}
+
+    @classmethod
+    def from_config(cls, config: dict) -> Metric:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+class BinaryAccuracy(Metric):
+    fn = staticmethod(binary_accuracy)
+    default_name = "binary_accuracy"
+    direction = "up"
+
+    def __init__(self, name: str = "binary_accuracy", threshold: float = 0.5):
+        super().__init__(name, threshold=float(threshold))
+
+
+class CategoricalAccuracy(Metric):
+    fn = staticmethod(categorical_accuracy)
+    default_name = "categorical_accuracy"
+    direction = "up"
+
+
+class SparseCategoricalAccuracy(Metric):
+    fn = staticmethod(sparse_categorical_accuracy)
+    default_name = "sparse_categorical_accuracy"
+    direction = "up"
+
+
+class MeanSquaredError(Metric):
+    fn = staticmethod(losses.mean_squared_error)
+    default_name = "mean_squared_error"
+
+
+class MeanAbsoluteError(Metric):
+    fn = staticmethod(losses.mean_absolute_error)
+    default_name = "mean_absolute_error"
+
+
+CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        BinaryAccuracy,
+        CategoricalAccuracy,
+        SparseCategoricalAccuracy,
+        MeanSquaredError,
+        MeanAbsoluteError,
+    )
+}
+ALIASES = {
+    "binary_accuracy": BinaryAccuracy,
+    "categorical_accuracy": CategoricalAccuracy,
+    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
+    "mean_squared_error": MeanSquaredError,
+    "mse": MeanSquaredError,
+    "MSE": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "mae": MeanAbsoluteError,
+    "MAE": MeanAbsoluteError,
+    **CLASSES,
+}
+NAMES = sorted(["accuracy", "acc", *ALIASES])
+
+
+def check_identifier(identifier) -> None:
+    """ValueError for an identifier ``get`` could never resolve (checked at ``compile``)."""
+    if isinstance(identifier, Metric):
+        return
+    if isinstance(identifier, str) and (
+        identifier.lower() in ("accuracy", "acc") or identifier in ALIASES
+    ):
+        return
+    raise ValueError(
+        f"Could not interpret metric identifier: {identifier!r}. Expected a Metric instance or "
+        f"one of {NAMES}."
+    )
+
+
+def get(identifier, y_shape: tuple, output_shape: tuple) -> Metric:
+    """A fresh ``Metric`` for ``identifier`` given per-sample target and output shapes.
+
+    Strings keep their spelling as the metric's name (``'acc'`` logs as ``acc``), as Keras.
+    """
+    check_identifier(identifier)
+    if isinstance(identifier, Metric):
+        return identifier
+    if identifier.lower() in ("accuracy", "acc"):
+        y_rank, out_rank = len(y_shape) + 1, len(output_shape) + 1
+        y_last = y_shape[-1] if y_shape else None
+        out_last = output_shape[-1] if output_shape else None
+        if out_last == 1:
+            cls = BinaryAccuracy
+        elif y_rank < out_rank or (y_last == 1 and out_last > 1):
+            cls = SparseCategoricalAccuracy
+        else:
+            cls = CategoricalAccuracy
+        return cls(name=identifier)
+    return ALIASES[identifier](name=identifier)
+
+
+def serialize(metric) -> str | dict:
+    """A string identifier stays a string; a Metric becomes ``{"class_name", "config"}``."""
+    if isinstance(metric, str):
+        check_identifier(metric)
+        return metric
+    if isinstance(metric, Metric) and type(metric) in CLASSES.values():
+        return {"class_name": type(metric).__name__, "config": metric.get_config()}
+    raise TypeError(f"metrics.serialize: cannot serialize {metric!r}; use a metric name.")
+
+
+def deserialize(config) -> str | Metric:
+    """Inverse of ``serialize``."""
+    if isinstance(config, str):
+        check_identifier(config)
+        return config
+    if not isinstance(config, dict) or set(config) != {"class_name", "config"}:
+        raise ValueError(f"metrics.deserialize: expected a name or a dict. Received: {config!r}")
+    cls = CLASSES.get(config["class_name"])
+    if cls is None or not isinstance(config["config"], dict):
+        raise ValueError(
+            f"metrics.deserialize: unknown metric class {config['class_name']!r}; expected one "
+            f"of {sorted(CLASSES)}."
+        )
+    try:
+        return cls.from_config(config["config"])
+    except TypeError as err:
+        raise ValueError(f"metrics.deserialize: bad config for {cls.__name__}: {err}") from None
+
+
+__all__ = ["Metric", *CLASSES, "get", "serialize", "deserialize"]

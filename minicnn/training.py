@@ -1,0 +1,467 @@
+"""``compile``, ``fit`` and ``evaluate`` for ``Sequential``, written as functions of the model.
+
+The training step is one ``autograd.value_and_grad`` of the compiled loss over
+``model.apply(weights, x_batch)`` with respect to the trainable weights (those of layers
+with ``trainable=True``), followed by the optimizer's pure ``update``. The new weights and
+optimizer state are checked (all finite) and only then committed together, so the model
+always holds the weights of the last completed step: never NaN, never half-updated, also
+when a ``KeyboardInterrupt`` arrives mid-step.
+
+Keras 3 behaviours followed (``keras/src/trainers/trainer.py``, ``data_adapters``):
+``batch_size=None`` means 32; the last batch may be partial; ``validation_split`` holds out
+the *last* fraction of the samples before any shuffling
+(``split_at = floor(n * (1 - validation_split))``); ``shuffle=True`` draws a fresh
+permutation each epoch (from ``minicnn.utils.rng()``, so ``set_random_seed`` makes runs
+bit-identical); the epoch's ``loss`` is the mean of the batch losses weighted by batch
+size, accumulated in float32; logs list training metrics sorted by name, then ``val_*``.
+Data are read one batch at a time (cast to float32 per batch), so memory grows with
+``batch_size``, not with the number of samples.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+from autograd import value_and_grad
+from autograd.tracer import getval
+from tqdm.auto import tqdm
+
+from . import losses, optimizers
+from . import metrics as metrics_module
+from . import models as models_module
+from .callbacks import CallbackList, History, ProgbarLogger, check_callbacks
+from .utils import rng
+
+f32 = np.float32
+
+
+# --------------------------------------------------------------------------- compile
+
+
+def compile(model, optimizer="rmsprop", loss=None, metrics=None) -> None:
+    """Resolve and store the optimizer, loss and metrics; nothing changes on a bad argument.
+
+    Sets ``model.optimizer`` (an ``Optimizer``), ``model.loss`` (as given),
+    ``model.compiled_loss`` (a ``Loss`` or None) and ``model.compiled_metrics`` (the
+    identifiers, resolved against the data's shapes at ``fit``/``evaluate``).
+    """
+    optimizer_obj = optimizers.get(optimizer)
+    loss_obj = None if loss is None else losses.get(loss)
+    metric_list = _metric_list(metrics)
+    model.optimizer = optimizer_obj
+    model.loss = loss
+    model.compiled_loss = loss_obj
+    model.compiled_metrics = metric_list
+    model.compiled = True
+
+
+def _metric_list(value) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(
+            "compile: expected `metrics` argument to be a list or tuple. "
+            f"Received instead: metrics={value!r} of type {type(value).__name__}"
+        )
+    for identifier in value:
+        metrics_module.check_identifier(identifier)
+    return list(value)
+
+
+def get_compile_config(model) -> dict | None:
+    """``{"optimizer", "loss", "metrics"}`` in serialized form (None when not compiled).
+
+    Pair it with ``model.optimizer.get_state()`` to resume training after loading.
+    """
+    if not getattr(model, "compiled", False):
+        return None
+    loss = model.loss
+    if loss is not None and not isinstance(loss, str):
+        loss = losses.serialize(model.compiled_loss)
+    return {
+        "optimizer": optimizers.serialize(model.optimizer),
+        "loss": loss,
+        "metrics": [metrics_module.serialize(m) for m in model.compiled_metrics],
+    }
+
+
+def compile_from_config(model, config: dict) -> None:
+    """Compile ``model`` from ``get_compile_config``'s output."""
+    if not isinstance(config, dict) or set(config) != {"optimizer", "loss", "metrics"}:
+        raise ValueError(
+            "compile_from_config: expected a dict with keys 'optimizer', 'loss' and 'metrics'. "
+            f"Received: {config!r:.200}"
+        )
+    loss = config["loss"]
+    if isinstance(loss, dict):
+        loss = losses.deserialize(loss)
+    metric_list = config["metrics"]
+    if not isinstance(metric_list, list):
+        raise ValueError(
+            f"compile_from_config: 'metrics' must be a list. Received: {metric_list!r}"
+        )
+    compile(
+        model,
+        optimizers.deserialize(config["optimizer"]),
+        loss,
+        [metrics_module.deserialize(m) for m in metric_list],
+    )
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _check_compiled(model, method: str) -> None:
+    if not getattr(model, "compiled", False):
+        raise ValueError(
+            f"Sequential '{model.name}': you must call `compile()` before calling `{method}()`."
+        )
+    if model.compiled_loss is None:
+        raise ValueError(
+            f"Sequential '{model.name}': no loss to compute. Provide a `loss` argument in "
+            f"`compile()` before calling `{method}()`."
+        )
+
+
+def _int_arg(value, name: str, method: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{method}: `{name}` must be an integer >= 0. Received: {name}={value!r}")
+    if value < 0:
+        raise ValueError(f"{method}: `{name}` must be an integer >= 0. Received: {name}={value}")
+    return int(value)
+
+
+def _as_array(value, name: str, method: str) -> np.ndarray:
+    """``value`` as a numeric array with a batch axis (not copied when already an array)."""
+    if value is None:
+        raise ValueError(f"{method}: `{name}` is required.")
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"{method}: `{name}` must be a numeric array; it is ragged: {err}"
+        ) from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{method}: `{name}` must be a numeric array (bool, int or float); received dtype "
+            f"{arr.dtype} with shape {arr.shape}."
+        )
+    if arr.ndim == 0:
+        raise ValueError(f"{method}: `{name}` must have a batch axis; received a scalar.")
+    return arr
+
+
+def _batch(arr: np.ndarray, index) -> np.ndarray:
+    return np.asarray(arr[index], dtype=f32)
+
+
+def _scan(arr: np.ndarray, chunk: int, bad, name: str, method: str, what: str) -> None:
+    """Raise ValueError naming the first sample where ``bad(batch)`` (per-element) is True;
+    reads ``arr`` ``chunk`` samples at a time as float32."""
+    for step in models_module.batches(len(arr), chunk):
+        flags = bad(_batch(arr, step)).reshape(step.stop - step.start, -1).any(axis=1)
+        if flags.any():
+            raise ValueError(
+                f"{method}: `{name}` {what} (first at sample {step.start + int(np.argmax(flags))})."
+            )
+
+
+def _check_data(model, x, y, method: str, chunk: int) -> tuple:
+    """Check ``x``/``y`` against the model and the loss before any step; returns
+    ``(x, y, output_shape)`` with the arrays uncopied."""
+    x = _as_array(x, "x", method)
+    y = _as_array(y, "y", method)
+    model.prepare_input(x[:1], method)  # builds the model and checks the input shape
+    if len(x) != len(y):
+        raise ValueError(
+            f"{method}: data cardinality is ambiguous. Make sure all arrays contain the same "
+            f"number of samples. 'x' sizes: {len(x)}, 'y' sizes: {len(y)}."
+        )
+    if len(x) == 0:
+        raise ValueError(f"{method}: `x` and `y` hold no samples.")
+    output_shape = model._infer_shapes((None, *x.shape[1:]))[-1]
+    loss = model.compiled_loss
+    loss.check_target(y.shape[1:], output_shape[1:], method)
+    _scan(x, chunk, lambda b: ~np.isfinite(b), "x", method, "contains NaN or infinite values")
+    _scan(y, chunk, lambda b: ~np.isfinite(b), "y", method, "contains NaN or infinite values")
+    if loss.target == "sparse":
+        classes = output_shape[-1]
+        _scan(
+            y,
+            chunk,
+            lambda b: (b != np.round(b)) | (b < 0) | (b >= classes),
+            "y",
+            method,
+            f"must hold integer class indices in [0, {classes}) for loss '{loss.name}'",
+        )
+    return x, y, output_shape
+
+
+def _split(value, name: str, method: str) -> tuple:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(
+            f"{method}: `{name}` must be a tuple (x_val, y_val); sample weights are not "
+            f"supported. Received: {type(value).__name__}"
+            + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else "")
+        )
+    return value[0], value[1]
+
+
+# --------------------------------------------------------------------------- running metrics
+
+
+class _Tracker:
+    """The epoch's running loss (batch losses weighted by batch size, float32, as Keras's
+    loss tracker) and metrics."""
+
+    def __init__(self, metric_objects):
+        self.metrics = metric_objects
+        self.reset()
+
+    def reset(self):
+        self.total, self.count = f32(0), f32(0)
+        for metric in self.metrics:
+            metric.reset_state()
+
+    def update(self, loss, y_true, y_pred):
+        n = len(y_true)
+        self.total = f32(self.total + f32(loss) * f32(n))
+        self.count = f32(self.count + f32(n))
+        for metric in self.metrics:
+            metric.update_state(y_true, y_pred)
+
+    def logs(self) -> dict:
+        out = {"loss": float(self.total / self.count) if self.count else 0.0}
+        out.update({metric.name: metric.result() for metric in self.metrics})
+        return dict(sorted(out.items()))
+
+
+def _metric_objects(model, y_shape, output_shape):
+    objects = [metrics_module.get(m, y_shape, output_shape) for m in model.compiled_metrics]
+    model.metric_directions = {m.name: m.direction for m in objects}
+    return objects
+
+
+# --------------------------------------------------------------------------- fit
+
+
+class _Committer:
+    """Assigns new weights and optimizer state together. If a KeyboardInterrupt lands
+    inside the assignment, ``finish()`` replays it (the assignments are idempotent), so
+    the model never keeps a half-applied step."""
+
+    def __init__(self, model):
+        self.model = model
+        self.pending = None
+
+    def commit(self, weights, variables, iterations):
+        self.pending = (weights, variables, iterations)
+        self.finish()
+
+    def finish(self):
+        if self.pending is None:
+            return
+        weights, variables, iterations = self.pending
+        for layer, part in zip(self.model.layers, self.model.split_weights(weights)):
+            layer._weights = part
+        self.model.optimizer.variables = variables
+        self.model.optimizer.iterations = iterations
+        self.pending = None
+
+
+def _trainable_indices(model) -> list[int]:
+    indices, start = [], 0
+    for layer in model.layers:
+        count = len(layer._weights)
+        if layer.trainable:
+            indices.extend(range(start, start + count))
+        start += count
+    return indices
+
+
+def _train_step(model, trainable, committer, x, y):
+    """One step on batch ``(x, y)``: returns ``(loss, y_pred, problem)``; ``problem`` is None
+    when the step was committed, else why it was not."""
+    weights = [w for layer in model.layers for w in layer._weights]
+    loss_fn = model.compiled_loss
+    captured = {}
+
+    def objective(trainable_weights):
+        full = list(weights)
+        for i, w in zip(trainable, trainable_weights):
+            full[i] = w
+        y_pred = model.apply(full, x)
+        captured["y_pred"] = getval(y_pred)
+        return loss_fn(y, y_pred)
+
+    if not trainable:
+        loss = objective([])
+        return loss, captured["y_pred"], None if np.isfinite(loss) else "the loss is not finite"
+    loss, grads = value_and_grad(objective)([weights[i] for i in trainable])
+    if not np.isfinite(loss):
+        return loss, captured["y_pred"], "the loss is not finite"
+    optimizer = model.optimizer
+    new_trainable, variables = optimizer.update(grads, [weights[i] for i in trainable])
+    if not all(np.isfinite(w).all() for w in new_trainable):
+        return loss, captured["y_pred"], "the update would make some weights non-finite"
+    for i, w in zip(trainable, new_trainable):
+        weights[i] = w
+    committer.commit(weights, variables, optimizer.iterations + 1)
+    return loss, captured["y_pred"], None
+
+
+def fit(
+    model,
+    x=None,
+    y=None,
+    batch_size=None,
+    epochs=1,
+    verbose="auto",
+    callbacks=None,
+    validation_split=0.0,
+    validation_data=None,
+    shuffle=True,
+    initial_epoch=0,
+) -> History:
+    """Train ``model`` on ``(x, y)``; see ``Sequential.fit``."""
+    method = "fit"
+    _check_compiled(model, method)
+    batch_size = models_module.check_batch_size(batch_size, method)
+    verbose = models_module.check_verbose(verbose, method)
+    epochs = _int_arg(epochs, "epochs", method)
+    initial_epoch = _int_arg(initial_epoch, "initial_epoch", method)
+    if (
+        isinstance(validation_split, bool)
+        or not isinstance(validation_split, numbers.Real)
+        or not 0 <= validation_split < 1
+    ):
+        raise ValueError(
+            f"{method}: `validation_split` must be a float in [0, 1). "
+            f"Received: validation_split={validation_split!r}"
+        )
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise ValueError(f"{method}: `shuffle` must be True or False. Received: {shuffle!r}")
+    callbacks = check_callbacks(callbacks, method)
+    x, y, output_shape = _check_data(model, x, y, method, batch_size)
+    if validation_data is not None:
+        x_val, y_val = _split(validation_data, "validation_data", method)
+        x_val, y_val, _ = _check_data(model, x_val, y_val, method, batch_size)
+    elif validation_split:
+        split_at = math.floor(len(x) * (1.0 - validation_split))
+        if split_at in (0, len(x)):
+            raise ValueError(
+                f"{method}: training data contains {len(x)} samples, which is not sufficient "
+                f"to split it into a validation and training set as specified by "
+                f"`validation_split={validation_split}`. Either provide more data, or a "
+                "different value for the `validation_split` argument."
+            )
+        x, x_val, y, y_val = x[:split_at], x[split_at:], y[:split_at], y[split_at:]
+    else:
+        x_val = y_val = None
+    trainable = _trainable_indices(model)
+    all_weights = [w for layer in model.layers for w in layer._weights]
+    model.optimizer.check_weights([all_weights[i] for i in trainable], method)
+
+    tracker = _Tracker(_metric_objects(model, y.shape[1:], output_shape[1:]))
+    steps = models_module.batches(len(x), batch_size)
+    history = History()
+    progbar = ProgbarLogger(verbose) if verbose else None
+    params = {"verbose": verbose, "epochs": epochs, "steps": len(steps)}
+    hooks = CallbackList([*callbacks, history, *([progbar] if progbar else [])], model, params)
+    model.history = history
+    model.stop_training = False
+    committer = _Committer(model)
+    logs: dict = {}
+    try:
+        hooks.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            tracker.reset()
+            hooks.on_epoch_begin(epoch)
+            order = rng().permutation(len(x)) if shuffle else None
+            for step, part in enumerate(steps):
+                index = part if order is None else order[part]
+                hooks.on_train_batch_begin(step)
+                y_batch = _batch(y, index)
+                loss, y_pred, problem = _train_step(
+                    model, trainable, committer, _batch(x, index), y_batch
+                )
+                tracker.update(loss, y_batch, y_pred)
+                logs = tracker.logs()
+                hooks.on_train_batch_end(step, logs)
+                if problem:
+                    warnings.warn(
+                        f"fit: stopped at epoch {epoch + 1}, batch {step}: {problem} "
+                        f"(loss={float(loss)}); the model keeps the weights of the last "
+                        "finite step.",
+                        RuntimeWarning,
+                        stacklevel=3,
+                    )
+                    model.stop_training = True
+                if model.stop_training:
+                    break
+            logs = tracker.logs()
+            if x_val is not None:
+                val_logs = _run_evaluation(model, x_val, y_val, batch_size, 0, output_shape)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            hooks.on_epoch_end(epoch, logs)
+            if model.stop_training:
+                break
+    except KeyboardInterrupt:
+        committer.finish()
+        if progbar is not None:
+            progbar.on_train_end()
+        model.history = history
+        raise
+    hooks.on_train_end(logs)
+    return history
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+def _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks=None) -> dict:
+    """Loss and metrics over ``(x, y)``, a batch at a time; sorted logs."""
+    tracker = _Tracker(_metric_objects(model, y.shape[1:], output_shape[1:]))
+    weights = [w for layer in model.layers for w in layer._weights]
+    steps = models_module.batches(len(x), batch_size)
+    with tqdm(
+        total=len(steps),
+        unit="step",
+        disable=verbose == 0,
+        delay=models_module.PROGRESS_DELAY,
+        leave=False,
+    ) as bar:
+        for step, part in enumerate(steps):
+            if hooks:
+                hooks.on_test_batch_begin(step)
+            y_batch = _batch(y, part)
+            y_pred = model.apply(weights, _batch(x, part))
+            tracker.update(model.compiled_loss(y_batch, y_pred), y_batch, y_pred)
+            if hooks:
+                hooks.on_test_batch_end(step, tracker.logs())
+            bar.update()
+    return tracker.logs()
+
+
+def evaluate(
+    model, x=None, y=None, batch_size=None, verbose="auto", callbacks=None, return_dict=False
+):
+    """Loss (and metrics) on ``(x, y)``; see ``Sequential.evaluate``."""
+    method = "evaluate"
+    _check_compiled(model, method)
+    batch_size = models_module.check_batch_size(batch_size, method)
+    verbose = models_module.check_verbose(verbose, method)
+    callbacks = check_callbacks(callbacks, method)
+    x, y, output_shape = _check_data(model, x, y, method, batch_size)
+    hooks = CallbackList(callbacks, model, {"verbose": verbose, "epochs": 1, "steps": None})
+    hooks.on_test_begin()
+    logs = _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks)
+    hooks.on_test_end(logs)
+    if return_dict:
+        return logs
+    names = ["loss", *(m if isinstance(m, str) else m.name for m in model.compiled_metrics)]
+    values = [logs[name] for name in names]
+    return values[0] if len(values) == 1 else values
