@@ -1,11 +1,13 @@
 """Receptive fields: which input positions can influence one output position of a layer.
 
-Walking back from an output position through each conv or pooling window (kernel ``k``,
-stride ``s``, dilation ``d``, ``before`` zero-padding), an output range ``[a, b]`` on one
-axis comes from the input range ``[a*s - before, b*s - before + d*(k-1)]``, clipped to the
-real input so padded positions (which are constant zeros) never count. Pointwise layers
-(activations, a ``Dense`` on the channel axis) keep positions; ``Flatten`` and global
-pooling mix every position, so anything after them sees the whole input.
+Walking back from an output position, each axis keeps the set of positions that feed it
+(convolution and pooling windows act on each axis separately, so the field is a product
+of per-axis sets): output ``o`` of a window (kernel ``k``, stride ``s``, dilation ``d``,
+``before`` zero-padding) reads inputs ``o*s - before + d*t`` for ``t < k``, of which only
+those inside the input count (padding is a constant). Pointwise layers (activations, a
+``Dense`` on the channel axis) keep positions; ``Flatten`` and global pooling mix every
+position, so anything after them sees the whole input. Sets rather than ranges keep the
+answer exact where dilation or large strides leave gaps, or a window meets only padding.
 
 For ``summary`` the usual per-layer numbers are also given: the field size
 ``r_out = r_in + (k-1)*d*j_in`` (not clipped to the input) and the jump ``j_out = j_in*s``,
@@ -123,8 +125,9 @@ def receptive_field(model, layer, index) -> tuple[slice, ...]:
     Returns
     -------
     One ``slice`` per spatial axis of the model's input (``x[(0, *field, 0)]`` is the
-    patch), clipped to the input: positions that only ever meet padding are left out. A
-    dilated window skips positions inside its slice; the slice is their bounding box.
+    patch): the bounding box of the input positions that feed it, so positions that only
+    meet padding are left out; gaps that dilation or strides leave inside are not. An
+    output fed by padding alone has empty slices.
     """
     func = "receptive_field"
     if not model.built:
@@ -132,29 +135,33 @@ def receptive_field(model, layer, index) -> tuple[slice, ...]:
     position, target = get_layer(model, layer, func)
     out_spatial = _known(target.output_shape, f"layer '{target.name}'s output", func)
     index = check_index(index, out_spatial, func, f"the spatial axes of layer '{target.name}'")
-    ranges = [(i, i) for i in index]
+    sets = [{i} for i in index]
     for lay in reversed(model.layers[: position + 1]):
         spatial = _known(lay.input_shape, f"layer '{lay.name}'s input", func)
         geometry = window(lay)
         if geometry is not None:
-            kernel, strides, dilation, padding = geometry
-            ranges = [
-                _input_range(lo, hi, n, k, s, d, padding)
-                for (lo, hi), n, k, s, d in zip(ranges, spatial, kernel, strides, dilation)
+            sets = [
+                _inputs_read(outputs, n, k, s, d, geometry[3])
+                for outputs, n, k, s, d in zip(sets, spatial, *geometry[:3])
             ]
         elif isinstance(lay, COLLAPSING):
-            ranges = [(0, n - 1) for n in spatial]
+            sets = [set(range(n)) for n in spatial]
         elif not isinstance(lay, POINTWISE):
             raise _unknown(lay, func)
-    return tuple(slice(lo, hi + 1) for lo, hi in ranges)
+    if not all(sets):  # an output fed by padding alone depends on no input
+        return tuple(slice(0, 0) for _ in sets)
+    return tuple(slice(min(p), max(p) + 1) for p in sets)
 
 
-def _input_range(lo, hi, length, kernel, stride, dilation, padding) -> tuple[int, int]:
-    """Input positions ``[lo', hi']`` (inclusive, clipped) read by outputs ``lo..hi``."""
+def _inputs_read(outputs: set, length, kernel, stride, dilation, padding) -> set:
+    """The input positions (inside ``0..length-1``) that windows at ``outputs`` read."""
     before = ops.padding_amounts(length, kernel, stride, dilation, padding)[0]
-    first = lo * stride - before
-    last = hi * stride - before + dilation * (kernel - 1)
-    return max(first, 0), min(last, length - 1)
+    return {
+        p
+        for o in outputs
+        for p in range(o * stride - before, o * stride - before + dilation * kernel, dilation)
+        if 0 <= p < length
+    }
 
 
 def layer_geometry(model) -> list[tuple[tuple[int, ...], tuple[int, ...]] | None]:
