@@ -167,7 +167,7 @@ class Layer:
             raise ValueError(
                 f"{kind}: `name` must be a non-empty string without '/'. Received: name={name!r}"
             )
-        if dtype not in (None, "float32", np.float32) and np.dtype(dtype) != np.float32:
+        if dtype is not None and not _is_float32(dtype):
             raise ValueError(
                 f"{kind}: minicnn layers compute in float32; dtype={dtype!r} is not supported."
             )
@@ -280,6 +280,13 @@ class Layer:
 
 def _fmt(shape: Shape) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _is_float32(dtype) -> bool:
+    try:
+        return np.dtype(dtype) == np.float32
+    except (TypeError, ValueError):  # not something numpy reads as a dtype
+        return False
 
 
 def _declared_input_shape(kind, input_shape, input_dim, batch_input_shape, batch_size):

@@ -48,3 +48,18 @@ def test_every_layer_rebuilds_from_its_json_config(class_name):
     rebuilt = L.LAYERS[class_name].from_config(config)
     assert type(rebuilt) is type(layer)
     assert rebuilt.get_config() == layer.get_config()
+
+
+# Arguments fuzzing found reported with raw numpy/Python errors that did not name them.
+@pytest.mark.parametrize(
+    "make, argument",
+    [
+        (lambda: L.Dense(2, dtype="relu"), "dtype"),
+        (lambda: L.Dense(2, dtype=2.0), "dtype"),
+        (lambda: L.Flatten(dtype=[0]), "dtype"),
+        (lambda: L.Flatten(dtype=True), "dtype"),
+    ],
+)
+def test_bad_constructor_argument_found_by_fuzzing_is_named(make, argument):
+    with pytest.raises((ValueError, TypeError), match=argument):
+        make()
