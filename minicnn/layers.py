@@ -64,7 +64,7 @@ def _is_int(value) -> bool:
 
 def standardize_padding(value, allow_causal: bool = False) -> str:
     allowed = {"valid", "same", "causal"} if allow_causal else {"valid", "same"}
-    padding = value.lower() if isinstance(value, str) else value
+    padding = value.lower() if isinstance(value, str) else None
     if padding not in allowed:
         raise ValueError(
             f"The `padding` argument must be one of {sorted(allowed)}. Received: padding={value!r}"
@@ -73,8 +73,7 @@ def standardize_padding(value, allow_causal: bool = False) -> str:
 
 
 def standardize_data_format(value) -> str:
-    fmt = "channels_last" if value is None else value
-    fmt = fmt.lower() if isinstance(fmt, str) else fmt
+    fmt = "channels_last" if value is None else value.lower() if isinstance(value, str) else None
     if fmt == "channels_first":
         raise ValueError(
             "minicnn computes channels-last only; data_format='channels_first' is not "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from minicnn import layers as L
@@ -58,6 +59,11 @@ def test_every_layer_rebuilds_from_its_json_config(class_name):
         (lambda: L.Dense(2, dtype=2.0), "dtype"),
         (lambda: L.Flatten(dtype=[0]), "dtype"),
         (lambda: L.Flatten(dtype=True), "dtype"),
+        (lambda: L.MaxPooling1D(padding=[]), "padding"),
+        (lambda: L.Conv2D(2, 3, padding={"a": 1}), "padding"),
+        (lambda: L.Conv1D(2, 3, padding=np.array(2)), "padding"),
+        (lambda: L.AveragePooling1D(data_format=np.array([2, 2])), "data_format"),
+        (lambda: L.Flatten(data_format=np.zeros(0)), "data_format"),
     ],
 )
 def test_bad_constructor_argument_found_by_fuzzing_is_named(make, argument):
