@@ -4,7 +4,18 @@ from minicnn.models import Sequential
 from minicnn.layers import Conv1D, Conv2D
 """
 
-from . import callbacks, datasets, initializers, layers, losses, metrics, models, ops, optimizers, utils
+from . import (
+    callbacks,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    ops,
+    optimizers,
+    utils,
+)
 from .gradcheck import gradcheck
 from .utils import set_random_seed
 
