@@ -189,3 +189,25 @@ def test_copies_above_are_verbatim_from_the_tutorial():
         assert keras_line in text
         for line in printed:
             assert line in text
+
+
+# --------------------------------------------------------------------------- line detectors
+
+
+def test_line_detectors_demo_finds_each_line_and_their_crossing():
+    printed, v = run_demo("line_detectors.py")
+    vertical = np.zeros((6, 6))
+    vertical[:, 1] = 3
+    vertical[3:, [0, 2, 3, 4, 5]] = 1  # the horizontal line (image row 5) crosses the centre column
+    horizontal = np.zeros((6, 6))
+    horizontal[:, :3] = 1  # the vertical line (image column 2) crosses the centre row
+    horizontal[4, :] = 3
+    np.testing.assert_array_equal(v["vertical_map"], vertical)
+    np.testing.assert_array_equal(v["horizontal_map"], horizontal)
+    np.testing.assert_array_equal(v["maps"][0], np.stack([vertical, horizontal], axis=-1))
+    np.testing.assert_array_equal(
+        v["rgb_map"], np.where(np.arange(6) == 1, 3.0, 0.0)[None, :] * np.ones((6, 1))
+    )
+    assert np.argwhere(v["crossing_map"]).tolist() == [[4, 1]]
+    assert v["crossing_map"].max() == 1
+    assert "Total params: 23 (92.00 B)" in printed
