@@ -47,8 +47,9 @@ def standardize_tuple(value, n: int, name: str, allow_zero: bool = False) -> tup
         if len(values) != n:
             raise ValueError(message)
         for v in values:
-            integral = isinstance(v, numbers.Real) and float(v).is_integer()
-            if isinstance(v, (bool, np.bool_)) or not (_is_int(v) or integral):
+            # _is_int first: float() of a huge int overflows.
+            integral = _is_int(v) or (isinstance(v, numbers.Real) and float(v).is_integer())
+            if isinstance(v, (bool, np.bool_)) or not integral:
                 raise ValueError(f"{message}, including element {v!r} of type {type(v)}")
         values = tuple(int(v) for v in values)
     bad = sorted({v for v in values if (v < 0 if allow_zero else v <= 0)})
@@ -279,6 +280,16 @@ class Layer:
 
 def _fmt(shape: Shape) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _finite_real(value) -> bool:
+    """A real number (not a bool) that is finite as a float (10**400 is not)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _is_float32(dtype) -> bool:
@@ -795,11 +806,7 @@ class ReLU(Layer):
         ):
             if value is None and allow_none:
                 continue
-            if (
-                not isinstance(value, numbers.Real)
-                or isinstance(value, bool)
-                or not np.isfinite(value)
-            ):
+            if not _finite_real(value):
                 raise ValueError(
                     f"{arg} of a ReLU layer must be a finite number. Received: {arg}={value!r}"
                 )
