@@ -485,26 +485,31 @@ def test_pooling_layers_compute_what_ops_pool_computes():
 # --------------------------------------------------------------------------- call-time errors
 
 
-def test_wrong_rank_names_layer_and_shape():
-    layer = Conv2D(1, 3)
-    layer.build((None, 8, 8, 1))
-    message = (
-        "Input 0 of layer 'conv2d' is incompatible with the layer: expected min_ndim=4, "
-        "found ndim=3. Full shape received: (8, 8, 1)"
-    )
+@pytest.mark.parametrize(
+    "layer, built_for, x_shape, message",
+    [
+        (
+            lambda: Conv2D(1, 3),
+            (None, 8, 8, 1),
+            (8, 8, 1),
+            "Input 0 of layer 'conv2d' is incompatible with the layer: expected min_ndim=4, "
+            "found ndim=3. Full shape received: (8, 8, 1)",
+        ),
+        (
+            lambda: Conv1D(2, 3, name="bumps"),
+            (None, 8, 1),
+            (1, 8, 2),
+            "Input 0 of layer 'bumps' is incompatible with the layer: expected axis -1 of input "
+            "shape to have value 1, but received input with shape (1, 8, 2)",
+        ),
+    ],
+    ids=["rank", "channels"],
+)
+def test_wrong_rank_or_channel_count_names_layer_and_shape(layer, built_for, x_shape, message):
+    layer = layer()
+    layer.build(built_for)
     with pytest.raises(ValueError, match=re.escape(message)):
-        layer(np.zeros((8, 8, 1)))
-
-
-def test_wrong_channel_count_names_layer_and_shape():
-    layer = Conv1D(2, 3, name="bumps")
-    layer.build((None, 8, 1))
-    message = (
-        "Input 0 of layer 'bumps' is incompatible with the layer: expected axis -1 of input "
-        "shape to have value 1, but received input with shape (1, 8, 2)"
-    )
-    with pytest.raises(ValueError, match=re.escape(message)):
-        layer(np.zeros((1, 8, 2)))
+        layer(np.zeros(x_shape))
 
 
 def test_input_too_small_for_valid_conv_names_layer_and_shapes():
