@@ -187,7 +187,16 @@ class Layer:
         """Check ``input_shape`` (batch axis first, may be None), create the weights."""
         input_shape = tuple(input_shape)
         self.check_input(input_shape)
-        self.weight_names, shapes, inits = self._weight_specs(input_shape)
+        names, shapes, inits = self._weight_specs(input_shape)
+        for weight, shape in zip(names, shapes):
+            # Beyond this numpy raises "Maximum allowed dimension exceeded" or "array is
+            # too big" (initializers draw in float64, 8 bytes an element).
+            if math.prod(shape) > np.iinfo(np.intp).max // 8:
+                raise ValueError(
+                    f"Layer '{self.name}': weight '{weight}' of shape {shape} has more "
+                    "elements than an array can hold; check `units`/`filters`/`kernel_size`."
+                )
+        self.weight_names = names
         self._weights = [np.asarray(init(s), dtype=np.float32) for s, init in zip(shapes, inits)]
         self.input_shape = input_shape
         self.output_shape = self._output_shape(input_shape)

@@ -77,3 +77,13 @@ def test_bad_constructor_argument_found_by_fuzzing_is_named(make, argument):
         return
     with pytest.raises((ValueError, TypeError), match=argument):
         make()
+
+
+@pytest.mark.parametrize(
+    "layer, shape",
+    [(L.Dense(2**70), (None, 3)), (L.Conv2D(2**40, 2**12), (None, 2**13, 2**13, 2**20))],
+)
+def test_weight_too_large_for_numpy_is_a_value_error_at_build(layer, shape):
+    with pytest.raises(ValueError, match="more elements than an array can hold"):
+        layer.build(shape)
+    assert not layer.built and layer.weight_names == ()
