@@ -189,17 +189,18 @@ def test_layer_apply_gradients_match_finite_differences(case_id):
 
 
 @pytest.mark.parametrize("case_id", sorted(LAYER_CASES))
-def test_layer_gradients_stay_float32(case_id):
-    layer, weights, x = built_layer(case_id)
-    x32, w32 = x.astype(np.float32), [w.astype(np.float32) for w in weights]
+def test_model_gradients_stay_float32_for_every_layer_type(case_id):
+    factory, shape = LAYER_CASES[case_id]
+    model = Sequential([layers.Input(shape=shape), factory()])
+    x = distinct_values((2, *shape), 0, step=0.37).astype(np.float32)
 
     def loss(ws, x):
-        return anp.sum(layer.apply(ws, x))
+        return anp.sum(model.apply(ws, x))
 
-    assert layer.apply(w32, x32).dtype == np.float32
-    dw, dx = autograd.grad(loss, (0, 1))(w32, x32)
+    assert model.apply(model.get_weights(), x).dtype == np.float32
+    dw, dx = autograd.grad(loss, (0, 1))(model.get_weights(), x)
     assert dx.dtype == np.float32
-    assert [g.dtype for g in dw] == [np.float32] * len(w32)
+    assert [g.dtype for g in dw] == [np.float32] * len(model.get_weights())
 
 
 @pytest.mark.parametrize("activation", sorted(ops.ACTIVATIONS))
