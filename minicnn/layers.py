@@ -321,6 +321,7 @@ def _declared_input_shape(kind, input_shape, input_dim, batch_input_shape, batch
     ]
     if len(given) > 1:
         raise ValueError(f"{kind}: pass only one of {given}.")
+    label = given[0] if given else "input_shape"  # named in messages as the user wrote it
     if input_dim is not None:
         input_shape = (input_dim,)
     if batch_input_shape is not None:
@@ -337,14 +338,14 @@ def _declared_input_shape(kind, input_shape, input_dim, batch_input_shape, batch
         input_shape = (input_shape,)
     if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence):
         raise ValueError(
-            f"{kind}: `input_shape` must be a tuple of positive integers (None for a free "
-            f"axis). Received: input_shape={input_shape!r}"
+            f"{kind}: `{label}` must be a tuple of positive integers (None for a free "
+            f"axis). Received: {label}={input_shape!r}"
         )
     for d in input_shape:
         if d is not None and (not _is_int(d) or d <= 0):
             raise ValueError(
-                f"{kind}: `input_shape` must be a tuple of positive integers (None for a "
-                f"free axis). Received: input_shape={tuple(input_shape)!r}"
+                f"{kind}: `{label}` must be a tuple of positive integers (None for a "
+                f"free axis). Received: {label}={tuple(input_shape)!r}"
             )
     return tuple(None if d is None else int(d) for d in input_shape)
 
@@ -411,8 +412,11 @@ class InputLayer(Layer):
     def __init__(
         self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None, **kwargs
     ):
-        if shape is None and batch_shape is None:
-            raise ValueError("InputLayer: pass `shape` (per sample) or `batch_shape`.")
+        if (shape is None) == (batch_shape is None):
+            raise ValueError(
+                "InputLayer: pass either `shape` (per sample) or `batch_shape`. Received: "
+                f"shape={shape!r}, batch_shape={batch_shape!r}"
+            )
         super().__init__(
             name=name, dtype=dtype, input_shape=shape, batch_input_shape=batch_shape, **kwargs
         )

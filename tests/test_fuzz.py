@@ -69,6 +69,10 @@ def test_every_layer_rebuilds_from_its_json_config(class_name):
         (lambda: L.ReLU(negative_slope=-(10**400)), "negative_slope"),
         (lambda: L.Conv1D(2, (10**400,)), None),
         (lambda: L.MaxPooling2D((2, 10**400)), None),
+        (lambda: L.Dense(2, input_dim=True), "input_dim"),
+        (lambda: L.Dense(2, input_dim=-3), "input_dim"),
+        (lambda: L.Flatten(batch_input_shape=(None, "a")), "batch_input_shape"),
+        (lambda: L.InputLayer(shape=(2,), batch_shape=(None, 2)), "batch_shape"),
     ],
 )
 def test_bad_constructor_argument_found_by_fuzzing_is_named(make, argument):
