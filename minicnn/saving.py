@@ -166,6 +166,13 @@ def open_zip(data: bytes, source: str) -> zipfile.ZipFile:
     """A zip archive over ``data``, after rejecting escaping and duplicated member names."""
     with damaged(source, "not a readable zip archive; truncated or not written by minicnn?"):
         archive = zipfile.ZipFile(io.BytesIO(data))
+    if archive.infolist() and min(info.header_offset for info in archive.infolist()) != 0:
+        # zipfile reads whatever zip directory it finds last: in a truncated model file that
+        # is the one of the weights archive stored inside it.
+        raise ValueError(
+            f"{source} is damaged or not in the expected format: its zip directory does not "
+            "describe the file from its first byte (truncated, or data prepended?)."
+        )
     seen = set()
     for name in archive.namelist():
         if escapes_archive(name):
@@ -546,11 +553,16 @@ def _layer_from_config(entry, index: int, where: str):
 
 def _expected_weights(layers, input_shape, source: str) -> list[tuple[str, tuple]]:
     """``(name, shape)`` of every weight the architecture has, computed without building."""
+    declared = layers[0].input_shape_arg if layers else None
     if input_shape is None:
-        first = layers[0].input_shape_arg if layers else None
-        if first is None:
-            return []
-        input_shape = first
+        input_shape = declared
+    if input_shape is None:
+        return []
+    if declared is not None and declared != input_shape:
+        raise ValueError(
+            f"{source}: {CONFIG} gives input_shape {input_shape} but its first layer declares "
+            f"{declared}."
+        )
     shape, out = (None, *input_shape), []
     for layer in layers:
         try:
@@ -574,11 +586,6 @@ def _build(layers, name, input_shape, source: str):
             model.build((None, *input_shape))
     except ValueError as err:
         raise ValueError(f"{source}: {CONFIG} describes an invalid model: {err}") from None
-    if input_shape is not None and model.input_shape[1:] != input_shape:
-        raise ValueError(
-            f"{source}: {CONFIG} gives input_shape {input_shape} but its first layer declares "
-            f"{model.input_shape[1:]}."
-        )
     return model
 
 

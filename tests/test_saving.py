@@ -8,6 +8,7 @@ error, and must leave the model exactly as it was.
 from __future__ import annotations
 
 import io
+import json
 import os
 import pickle
 import zipfile
@@ -17,7 +18,7 @@ import pytest
 
 from minicnn import saving
 from minicnn.layers import Conv2D, Dense, Flatten, MaxPooling2D
-from minicnn.models import Sequential
+from minicnn.models import Sequential, load_model
 
 
 def small_model(filters: int = 2, prefix: str = "") -> Sequential:
@@ -453,3 +454,331 @@ def test_nan_weights_round_trip(tmp_path):
     other.load_weights(path)
     for a, b in zip(weights, other.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+# --------------------------------------------------------------------------- whole models
+
+
+def read_members(path) -> dict:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def saved_model_members(tmp_path) -> dict:
+    path = tmp_path / "base.minicnn"
+    small_model().save(path)
+    return read_members(path)
+
+
+def with_config(members: dict, edit) -> dict:
+    """``members`` with config.json edited in place by ``edit(config)``."""
+    config = json.loads(members["config.json"])
+    edit(config)
+    return {**members, "config.json": json.dumps(config).encode()}
+
+
+def assert_model_rejected(path, *words):
+    state = np.random.default_rng(0).bit_generator.state
+    with pytest.raises(ValueError) as info:
+        load_model(path)
+    assert type(info.value) is ValueError
+    message = str(info.value)
+    assert str(path) in message
+    for word in words:
+        assert word in message, message
+    assert np.random.default_rng(0).bit_generator.state == state
+    return message
+
+
+def test_model_round_trip_gives_identical_predictions_and_config(tmp_path):
+    model = small_model()
+    model.layers[0].trainable = False
+    path = tmp_path / "m.minicnn"
+    model.save(path)
+    loaded = load_model(str(path))
+    x = np.random.default_rng(1).normal(size=(5, 6, 6, 1)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert loaded.get_config() == model.get_config()
+    assert [layer.name for layer in loaded.layers] == ["conv", "pool", "flat", "dense"]
+    assert loaded.layers[0].trainable is False
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        assert b.dtype == np.float32 and np.array_equal(a, b)
+
+
+def test_model_file_is_a_zip_of_config_metadata_and_npz(tmp_path):
+    path = tmp_path / "m.minicnn"
+    small_model().save(path)
+    members = read_members(path)
+    assert {"config.json", "metadata.json", "model.weights.npz"} <= set(members)
+    assert json.loads(members["metadata.json"])["format_version"] == 1
+    config = json.loads(members["config.json"])
+    assert config["class_name"] == "Sequential"
+    assert [entry["class_name"] for entry in config["config"]["layers"]] == [
+        "Conv2D",
+        "MaxPooling2D",
+        "Flatten",
+        "Dense",
+    ]
+
+
+def test_model_whose_input_shape_came_from_data_round_trips(tmp_path):
+    model = Sequential([Conv2D(2, 3, name="c"), Flatten(name="f")])
+    model.predict(np.zeros((1, 5, 5, 3)), verbose=0)
+    model.save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn")
+    assert loaded.input_shape == (None, 5, 5, 3)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_unbuilt_model_round_trips_unbuilt(tmp_path):
+    Sequential([Dense(3, name="d")], name="plain").save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn")
+    assert loaded.name == "plain" and not loaded.built and loaded.layers[0].units == 3
+
+
+def test_loading_a_model_does_not_advance_the_random_generator(tmp_path):
+    from minicnn.utils import rng
+
+    small_model().save(tmp_path / "m.minicnn")
+    state = rng().bit_generator.state
+    load_model(tmp_path / "m.minicnn")
+    assert rng().bit_generator.state == state
+
+
+@pytest.mark.parametrize("name", ["m.keras", "m.zip", "m.weights.npz", "m"])
+def test_model_needs_the_minicnn_suffix(tmp_path, name):
+    with pytest.raises(ValueError, match="extension"):
+        small_model().save(tmp_path / name)
+    assert not (tmp_path / name).exists()
+    (tmp_path / name).write_bytes(b"x")
+    with pytest.raises(ValueError, match="File format not supported"):
+        load_model(tmp_path / name)
+
+
+def test_missing_model_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "absent.minicnn")
+
+
+def test_callable_activation_cannot_be_saved_and_nothing_is_written(tmp_path):
+    model = Sequential([Dense(2, input_shape=(3,), activation=np.tanh, name="odd")])
+    with pytest.raises(ValueError, match="layer 'odd' cannot be saved"):
+        model.save(tmp_path / "m.minicnn")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_crash_while_writing_a_model_keeps_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "m.minicnn"
+    small_model().save(path)
+    old = path.read_bytes()
+    real_writestr = zipfile.ZipFile.writestr
+
+    def crash_on_weights(self, name, data, *args, **kwargs):
+        if name == "model.weights.npz":
+            raise KeyboardInterrupt
+        return real_writestr(self, name, data, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", crash_on_weights)
+    with pytest.raises(KeyboardInterrupt):
+        small_model(filters=4).save(path)
+    assert path.read_bytes() == old
+    assert os.listdir(tmp_path) == ["m.minicnn"]
+
+
+@pytest.mark.parametrize("keep", [0, 10, 0.3, 0.6, 0.95, -22])
+def test_truncated_model_file_is_a_value_error(tmp_path, keep):
+    path = tmp_path / "m.minicnn"
+    small_model().save(path)
+    data = path.read_bytes()
+    cut = keep if isinstance(keep, int) and keep >= 0 else int(len(data) * keep) % len(data)
+    path.write_bytes(data[:cut])
+    assert_model_rejected(path, "damaged")
+
+
+@pytest.mark.parametrize(
+    "bad", ["../config.json", "/tmp/x.json", "a/../../x", "C:evil", "..\\x", "a//b"]
+)
+def test_model_member_names_that_leave_the_archive_are_refused(tmp_path, bad):
+    members = saved_model_members(tmp_path)
+    members[bad] = b"{}"
+    path = tmp_path / "m.minicnn"
+    write_zip(path, members)
+    assert_model_rejected(path, "tries to leave the archive", repr(bad))
+
+
+@pytest.mark.parametrize("drop", ["config.json", "metadata.json", "model.weights.npz"])
+def test_model_file_missing_a_member_is_refused(tmp_path, drop):
+    members = saved_model_members(tmp_path)
+    del members[drop]
+    path = tmp_path / "m.minicnn"
+    write_zip(path, members)
+    assert_model_rejected(path, "missing members", drop)
+
+
+def test_model_file_with_an_extra_member_is_refused(tmp_path):
+    members = saved_model_members(tmp_path)
+    members["assets/run.py"] = b"print('hi')"
+    path = tmp_path / "m.minicnn"
+    write_zip(path, members)
+    assert_model_rejected(path, "unexpected members ['assets/run.py']")
+
+
+@pytest.mark.parametrize(
+    "content, word",
+    [
+        (b"{not json", "config.json is not valid JSON"),
+        (b"\xff\xfe\x00garbage", "config.json is not valid JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "config.json is not valid JSON"),
+        (b"[]", "must describe a Sequential model"),
+        (b"null", "must describe a Sequential model"),
+        (b'{"class_name": "Functional", "config": {}}', "must describe a Sequential model"),
+        (b'{"class_name": "Sequential", "config": []}', "'config' must be a dict"),
+        (b'{"class_name": "Sequential", "config": {"name": "m"}}', "'layers'"),
+    ],
+)
+def test_bad_config_json_is_refused(tmp_path, content, word):
+    members = saved_model_members(tmp_path)
+    members["config.json"] = content
+    path = tmp_path / "m.minicnn"
+    write_zip(path, members)
+    assert_model_rejected(path, word)
+
+
+def test_config_json_larger_than_the_limit_is_refused(tmp_path, monkeypatch):
+    members = saved_model_members(tmp_path)
+    monkeypatch.setattr(saving, "MAX_JSON_BYTES", len(members["config.json"]) - 1)
+    path = tmp_path / "m.minicnn"
+    write_zip(path, members)
+    assert_model_rejected(path, "'config.json'", "at most")
+
+
+def test_compressed_config_bomb_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(saving, "MAX_JSON_BYTES", 10_000)
+    members = saved_model_members(tmp_path)
+    members["config.json"] = b" " * 10_000_000 + members["config.json"]
+    path = tmp_path / "m.minicnn"
+    write_zip(path, members, zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 100_000
+    assert_model_rejected(path, "'config.json'", "at most")
+
+
+@pytest.mark.parametrize(
+    "class_name",
+    ["Lambda", "os.system", "__import__", "Layer", "InputLayer", "Sequential", None, 3, ""],
+)
+def test_config_naming_an_unknown_layer_is_refused(tmp_path, class_name):
+    def edit(config):
+        config["config"]["layers"][1]["class_name"] = class_name
+
+    path = tmp_path / "m.minicnn"
+    write_zip(path, with_config(saved_model_members(tmp_path), edit))
+    assert_model_rejected(path, "layer 1 has unknown class_name", "Conv2D")
+
+
+def test_too_many_layers_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(saving, "MAX_LAYERS", 3)
+    path = tmp_path / "m.minicnn"
+    write_zip(path, saved_model_members(tmp_path))
+    assert_model_rejected(path, "lists 4 layers", "at most 3")
+
+
+@pytest.mark.parametrize(
+    "edit, word",
+    [
+        (lambda c: c["config"]["layers"][0]["config"].update(filters="8"), "filters"),
+        (lambda c: c["config"]["layers"][0]["config"].update(filters=-1), "filters"),
+        (lambda c: c["config"]["layers"][0]["config"].update(kernel_size=[3]), "kernel_size"),
+        (lambda c: c["config"]["layers"][0]["config"].update(padding={"a": 1}), "padding"),
+        (lambda c: c["config"]["layers"][0]["config"].update(evil="x"), "evil"),
+        (lambda c: c["config"]["layers"][0]["config"].pop("filters"), "filters"),
+        (lambda c: c["config"]["layers"][3]["config"].update(activation="eval"), "activation"),
+        (
+            lambda c: c["config"]["layers"][3]["config"].update(
+                kernel_initializer={"class_name": "Evil", "config": {}}
+            ),
+            "Unknown initializer",
+        ),
+        (lambda c: c["config"]["layers"][3]["config"].update(name="a/b"), "name"),
+        (lambda c: c["config"]["layers"][3]["config"].update(name="conv"), "named ['conv']"),
+        (lambda c: c["config"]["layers"][3].update(config=[1]), "must be a dict"),
+        (lambda c: c["config"]["layers"][3].update(extra=1), "'class_name' and 'config'"),
+        (lambda c: c["config"]["layers"].append("Dense"), "layer 4 must be a dict"),
+        (lambda c: c["config"].update(layers={"a": 1}), "'layers' must be a list"),
+        (lambda c: c["config"].update(name=7), "model name must be a string"),
+        (lambda c: c["config"].update(name=""), "name"),
+        (lambda c: c["config"].update(input_shape=[6, "6", 1]), "input_shape"),
+        (lambda c: c["config"].update(input_shape=[6, True, 1]), "input_shape"),
+        (lambda c: c["config"].update(input_shape=[6, -6, 1]), "input_shape"),
+        (lambda c: c["config"].update(input_shape=6), "input_shape"),
+        (lambda c: c["config"].update(input_shape=[7, 7, 1]), "first layer declares"),
+        (lambda c: c["config"].update(input_shape=[6, 6, 2]), "first layer declares"),
+        (lambda c: c["config"]["layers"].reverse(), "do not fit"),
+        (lambda c: c["config"]["layers"][0]["config"].update(filters=3), "(3, 3, 1, 3)"),
+        (lambda c: c["config"]["layers"].pop(0), "another architecture"),
+    ],
+)
+def test_config_with_bad_fields_is_refused(tmp_path, edit, word):
+    path = tmp_path / "m.minicnn"
+    write_zip(path, with_config(saved_model_members(tmp_path), edit))
+    assert_model_rejected(path, word)
+
+
+def test_config_asking_for_a_huge_model_fails_before_allocating(tmp_path):
+    def edit(config):
+        config["config"]["layers"][3]["config"]["units"] = 10**12
+
+    path = tmp_path / "m.minicnn"
+    write_zip(path, with_config(saved_model_members(tmp_path), edit))
+    assert_model_rejected(path, "dense/kernel", "(8, 1000000000000)")
+
+
+@pytest.mark.parametrize(
+    "metadata, word",
+    [
+        (b"{}", "does not describe a minicnn model"),
+        (b'{"format": "keras"}', "does not describe a minicnn model"),
+        (b'{"format": "minicnn.Sequential", "format_version": 99}', "format_version 99"),
+        (b"\x00", "metadata.json is not valid JSON"),
+    ],
+)
+def test_bad_metadata_is_refused(tmp_path, metadata, word):
+    members = saved_model_members(tmp_path)
+    members["metadata.json"] = metadata
+    path = tmp_path / "m.minicnn"
+    write_zip(path, members)
+    assert_model_rejected(path, word)
+
+
+def test_pickled_object_array_in_a_model_file_never_runs(tmp_path):
+    members = saved_model_members(tmp_path)
+    marker = tmp_path / "pwned"
+    evil = np.empty((8, 3), dtype=object)
+    evil[...] = CreatesFile(marker)
+    inner = io.BytesIO()
+    weights = {
+        name: np.load(io.BytesIO(members["model.weights.npz"]))[name]
+        for name in ["conv/kernel", "conv/bias", "dense/bias"]
+    }
+    np.savez(inner, **weights, **{"dense/kernel": evil})
+    members["model.weights.npz"] = inner.getvalue()
+    path = tmp_path / "m.minicnn"
+    write_zip(path, members)
+    assert_model_rejected(path, "'dense/kernel'", "never unpickles")
+    assert not marker.exists()
+
+
+def test_compressed_weights_member_in_a_model_file_is_refused(tmp_path):
+    members = saved_model_members(tmp_path)
+    path = tmp_path / "m.minicnn"
+    write_zip(path, members, zipfile.ZIP_DEFLATED)
+    assert_model_rejected(path, "'model.weights.npz' is compressed")
+
+
+def test_model_file_holding_a_weights_file_of_another_model_is_refused(tmp_path):
+    members = saved_model_members(tmp_path)
+    small_model(filters=4).save_weights(tmp_path / "o.weights.npz")
+    members["model.weights.npz"] = (tmp_path / "o.weights.npz").read_bytes()
+    path = tmp_path / "m.minicnn"
+    write_zip(path, members)
+    assert_model_rejected(path, "another architecture", "(3, 3, 1, 4) in the file")
