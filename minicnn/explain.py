@@ -153,29 +153,21 @@ def _conv(layer, xin, index, value):
     )
     patch = window[..., group * cg : (group + 1) * cg]
     kernel = kernel_w[..., f].astype(np.float64)
-    products = patch * kernel
-    total = float(np.sum(products))
-    bias = float(layer._weights[1][f]) if layer.use_bias else None
     notes = [f"filter {f} . input patch at {_where(coords, channels)}"]
     if padded.any():
         notes.append(f"({PAD} = zero padding, '{layer.padding}')")
-    return Explanation(
-        layer.name,
-        type(layer).__name__,
+    return _weighted_sum(
+        layer,
         index,
         "conv",
         patch,
         kernel,
-        products,
-        total,
-        bias,
-        total + (bias or 0.0),
+        f,
         value,
-        _activation_label(layer),
-        padded,
-        coords,
-        channels,
-        notes=notes,
+        notes,
+        padded=padded,
+        positions=coords,
+        channels=channels,
     )
 
 
@@ -183,15 +175,21 @@ def _dense(layer, xin, index, value):
     *rest, unit = index[1:]
     patch = xin[tuple(rest)].astype(np.float64)
     kernel = layer._weights[0][:, unit].astype(np.float64)
+    where = f"input[{', '.join(str(i) for i in (index[0], *rest))}, :]"
+    notes = [f"kernel column {unit} . {where}"]
+    return _weighted_sum(layer, index, "dense", patch, kernel, unit, value, notes)
+
+
+def _weighted_sum(layer, index, op, patch, kernel, unit, value, notes, **extra) -> Explanation:
+    """A conv or Dense output: ``sum(patch * kernel) + bias[unit]``, then the activation."""
     products = patch * kernel
     total = float(np.sum(products))
     bias = float(layer._weights[1][unit]) if layer.use_bias else None
-    where = f"input[{', '.join(str(i) for i in (index[0], *rest))}, :]"
     return Explanation(
         layer.name,
         type(layer).__name__,
         index,
-        "dense",
+        op,
         patch,
         kernel,
         products,
@@ -200,7 +198,8 @@ def _dense(layer, xin, index, value):
         total + (bias or 0.0),
         value,
         _activation_label(layer),
-        notes=[f"kernel column {unit} . {where}"],
+        notes=notes,
+        **extra,
     )
 
 
