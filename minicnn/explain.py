@@ -268,11 +268,25 @@ def _pointwise(layer, xin, index, value):
     else:
         patch = np.asarray(xin[position], dtype=np.float64)
         total = float(patch)
+    notes.append(f"input{list(index)} = {num(total, 6)}")
+    return _unweighted(layer, index, "activation", patch, total, value, notes, label)
+
+
+def _flatten(layer, xin, index, value):
+    source = (index[0], *(int(i) for i in np.unravel_index(index[1], xin.shape)))
+    total = float(xin[source[1:]])
+    notes = [f"copies input{list(source)} (row-major, channels fastest)"]
+    return _unweighted(layer, index, "flatten", np.asarray(total), total, value, notes)
+
+
+def _unweighted(layer, index, op, patch, total, value, notes, label="linear") -> Explanation:
+    """An output computed from its input with no weights (activations, Flatten)."""
+    kind = type(layer).__name__
     return Explanation(
         layer.name,
-        type(layer).__name__,
+        kind,
         index,
-        "activation",
+        op,
         patch,
         None,
         None,
@@ -281,26 +295,7 @@ def _pointwise(layer, xin, index, value):
         total,
         value,
         label,
-        notes=[*notes, f"input{list(index)} = {num(total, 6)}"],
-    )
-
-
-def _flatten(layer, xin, index, value):
-    source = (index[0], *(int(i) for i in np.unravel_index(index[1], xin.shape)))
-    total = float(xin[source[1:]])
-    return Explanation(
-        layer.name,
-        type(layer).__name__,
-        index,
-        "flatten",
-        np.asarray(total),
-        None,
-        None,
-        total,
-        None,
-        total,
-        value,
-        notes=[f"copies input{list(source)} (row-major, channels fastest)"],
+        notes=notes,
     )
 
 
