@@ -53,7 +53,7 @@ def distinct_values(shape, seed, step=0.01):
 # --------------------------------------------------------------------------- ops
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(conv_cases())
 def test_conv_gradients_match_finite_differences(case):
     gen = np.random.default_rng(case["seed"])
@@ -68,7 +68,7 @@ def test_conv_gradients_match_finite_differences(case):
     assert_gradient_matches(f, [x, kernel], 1)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(pool_cases())
 def test_pool_gradient_matches_finite_differences(case):
     x = distinct_values(case["x_shape"], case["seed"])
