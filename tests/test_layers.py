@@ -554,3 +554,22 @@ def test_non_numeric_or_ragged_input_rejected(bad, error, match):
 def test_layers_registry_lists_every_public_layer():
     for name in ("Conv1D", "Conv2D", "Dense", "Flatten", "ReLU", "MaxPooling2D", "InputLayer"):
         assert layers.LAYERS[name].__name__ == name
+
+
+@pytest.mark.parametrize(
+    "taps, kwargs, expected",
+    [
+        ([1, 10], {"padding": "same"}, [21, 32, 43, 4]),
+        ([1, 10, 100, 1000], {"padding": "SAME"}, [3210, 4321, 432, 43]),
+        ([1, 10, 100], {"padding": "same", "strides": 2}, [321, 43]),
+        ([1, 10], {"padding": "causal", "dilation_rate": 2}, [10, 20, 31, 42]),
+        ([1, 10, 100], {}, [321, 432]),
+    ],
+)
+def test_conv1d_layer_reproduces_keras_worked_examples(taps, kwargs, expected):
+    layer = Conv1D(1, len(taps), **kwargs)
+    layer.build((None, 4, 1))
+    layer.set_weights([np.array(taps).reshape(-1, 1, 1), np.zeros(1)])
+    y = layer(np.array([1, 2, 3, 4]).reshape(1, 4, 1))
+    assert y.dtype == np.float32
+    assert y.ravel().tolist() == expected
