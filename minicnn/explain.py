@@ -341,7 +341,7 @@ def _grid(a: np.ndarray, mask: np.ndarray | None = None) -> list[str]:
 def _dot(kernel, patch, mask, total) -> list[str]:
     """``filter . patch = total``: on one line in 1D, grids side by side in 2D."""
     left, right = _grid(kernel), _grid(patch, mask)
-    if len(left) == 1:
+    if kernel.ndim == 1:
         return [f"{left[0]} . {right[0]} = {num(total, 6)}"]
     middle = (len(left) - 1) // 2
     width = max(len(s) for s in left)
