@@ -318,7 +318,7 @@ def _where(coords, channels) -> str:
     parts = []
     for name, c in zip(AXIS_NAMES[len(coords)], coords):
         step = f" step {c[1] - c[0]}" if len(c) > 1 and c[1] - c[0] != 1 else ""
-        parts.append(f"{name} {c[0]}..{c[-1]}{step}")
+        parts.append(f"{name[:-1]} {c[0]}" if len(c) == 1 else f"{name} {c[0]}..{c[-1]}{step}")
     word = "channel" if len(channels) == 1 else "channels"
     span = str(channels[0]) if len(channels) == 1 else f"{channels[0]}..{channels[-1]}"
     return ", ".join([*parts, f"{word} {span}"])
