@@ -37,6 +37,7 @@ from .utils import rng
 WEIGHTS_SUFFIX = ".weights.npz"
 MODEL_SUFFIX = ".minicnn"
 METADATA, CONFIG, WEIGHTS = "metadata.json", "config.json", "model.weights.npz"
+OPTIMIZER = "optimizer.weights.npz"
 FORMAT, FORMAT_VERSION = "minicnn.Sequential", 1
 # Bounds on what a model file may ask for: far above any real model, low enough that a
 # hostile file fails fast instead of exhausting memory.
@@ -384,26 +385,56 @@ def load_weights(model, filepath) -> None:
 
 
 def _config_json(model) -> bytes:
-    """The model's architecture as JSON; a ValueError naming the layer that cannot be saved."""
+    """Architecture, compile settings and optimizer step count as JSON; a ValueError naming
+    what cannot be saved (a Python callable is code, not data)."""
     for layer in model.layers:
         try:
-            json.dumps(layer.get_config(), allow_nan=True)
+            json.dumps(layer.get_config())
         except (TypeError, ValueError) as err:
             raise ValueError(
                 f"save: layer '{layer.name}' cannot be saved: its config is not plain data "
                 f"({err}). A Python callable (e.g. an activation function) cannot be stored; "
                 "use a built-in name such as 'relu'."
             ) from None
-    config = {"class_name": "Sequential", "config": model.get_config()}
-    return json.dumps(config).encode()
+    compiled = model.get_compile_config()
+    config = {
+        "class_name": "Sequential",
+        "config": model.get_config(),
+        "compile_config": compiled,
+        "optimizer_state": None
+        if compiled is None
+        else {"iterations": model.optimizer.iterations, "built": model.optimizer.built},
+    }
+    try:
+        return json.dumps(config).encode()
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"save: the compile settings of model '{model.name}' cannot be saved: they are not "
+            f"plain data ({err}). Compile with built-in names or minicnn objects."
+        ) from None
+
+
+def _optimizer_slots(model) -> list[tuple[str, tuple]]:
+    """``(slot/layer/weight, shape)`` of the optimizer's variables, in their order: every
+    trainable weight for the first slot, then for the second..."""
+    trainable = [
+        (f"{layer.name}/{name}", weight.shape)
+        for layer in model.layers
+        if layer.trainable
+        for name, weight in zip(layer.weight_names, layer._weights)
+    ]
+    slots = model.optimizer.active_slots()
+    return [(f"{slot}/{name}", shape) for slot in slots for name, shape in trainable]
 
 
 def save_model(model, filepath, overwrite: bool = True) -> None:
     """Write ``model`` to one ``.minicnn`` file (a zip), atomically.
 
     Members, as in Keras's ``.keras`` zip: ``metadata.json`` (format, version, date),
-    ``config.json`` (the architecture: each layer's class and ``get_config()``) and
-    ``model.weights.npz`` (the weights, as ``save_weights`` writes them).
+    ``config.json`` (the architecture: each layer's class and ``get_config()``; the
+    compile settings; the optimizer's step count), ``model.weights.npz`` (the weights, as
+    ``save_weights`` writes them) and, for a compiled model, ``optimizer.weights.npz`` (the
+    optimizer's slots, e.g. Adam's ``momentum/conv2d/kernel``), so training resumes exactly.
     """
     path = as_path(filepath, "save")
     if not path.endswith(MODEL_SUFFIX):
@@ -419,26 +450,42 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
         "minicnn_version": __version__,
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
     }
-    config = _config_json(model)
-    weights = io.BytesIO()
-    write_npz(weights, named_weights(model))
+    members = {METADATA: json.dumps(metadata).encode(), CONFIG: _config_json(model)}
+    members[WEIGHTS] = _npz_bytes(named_weights(model))
+    if model.compiled:
+        variables = model.optimizer.variables if model.optimizer.built else []
+        names = [name for name, _ in _optimizer_slots(model)] if variables else []
+        if len(names) != len(variables):
+            raise ValueError(
+                f"save: the optimizer of model '{model.name}' holds {len(variables)} variables "
+                f"but the model's trainable weights call for {len(names)} (was `trainable` "
+                "changed after training?); compile again before saving."
+            )
+        members[OPTIMIZER] = _npz_bytes(dict(zip(names, variables)))
 
     def write(f):
         with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as archive:
-            archive.writestr(METADATA, json.dumps(metadata))
-            archive.writestr(CONFIG, config)
-            archive.writestr(WEIGHTS, weights.getvalue())
+            for name, data in members.items():
+                archive.writestr(name, data)
 
     atomic_write(path, write, overwrite)
 
 
-def load_model(filepath):
+def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    write_npz(buffer, arrays)
+    return buffer.getvalue()
+
+
+def load_model(filepath, compile: bool = True):
     """A new model rebuilt from a ``.minicnn`` file written by ``model.save``.
 
     Only minicnn's own layer classes are rebuilt, from plain JSON; nothing in the file is
     executed or unpickled. The architecture is checked against the weights (names and
     shapes, from the headers) before any weight is allocated, so a file asking for a huge
-    model fails cheaply. Loading does not advance minicnn's random generator.
+    model fails cheaply. With ``compile=True`` (Keras's default) a model saved compiled
+    comes back compiled, its optimizer holding the saved state. Loading does not advance
+    minicnn's random generator.
     """
     path = as_path(filepath, "load_model")
     if path.endswith(WEIGHTS_SUFFIX):
@@ -451,24 +498,63 @@ def load_model(filepath):
             f"File format not supported: filepath={path}. minicnn loads `.minicnn` files "
             "written by `model.save`."
         )
+    if not isinstance(compile, (bool, np.bool_)):
+        raise TypeError(f"load_model: `compile` must be a bool. Received: compile={compile!r}")
     source = f"Model file '{path}'"
     archive = open_zip(read_bytes(path), source)
-    members = set(archive.namelist())
-    missing = sorted({METADATA, CONFIG, WEIGHTS} - members)
-    unexpected = sorted(members - {METADATA, CONFIG, WEIGHTS})
-    if missing or unexpected:
-        raise ValueError(
-            f"{source} is not a minicnn model archive: missing members {missing}, "
-            f"unexpected members {unexpected}."
-        )
+    _check_members(archive, source)
     _check_metadata(_read_json(archive, METADATA, source), source)
-    layers, name, input_shape = _parse_config(_read_json(archive, CONFIG, source), source)
+    config = _read_json(archive, CONFIG, source)
+    layers, name, input_shape = _parse_config(config, source)
     expected = _expected_weights(layers, input_shape, source)
     arrays = read_npz(read_stored_member(archive, WEIGHTS, source), source, expected)
     with _random_state_kept():
         model = _build(layers, name, input_shape, source)
     model.set_weights(arrays)
+    if compile and config.get("compile_config") is not None:
+        _compile(model, config, archive, source)
     return model
+
+
+def _check_members(archive: zipfile.ZipFile, source: str) -> None:
+    members = set(archive.namelist())
+    missing = sorted({METADATA, CONFIG, WEIGHTS} - members)
+    unexpected = sorted(members - {METADATA, CONFIG, WEIGHTS, OPTIMIZER})
+    if missing or unexpected:
+        raise ValueError(
+            f"{source} is not a minicnn model archive: missing members {missing}, "
+            f"unexpected members {unexpected}."
+        )
+
+
+def _compile(model, config: dict, archive: zipfile.ZipFile, source: str) -> None:
+    """Compile ``model`` as saved and give its optimizer the saved step count and slots."""
+    where = f"{source}: {CONFIG}"
+    try:
+        model.compile_from_config(config["compile_config"])
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{where}: bad 'compile_config': {err}") from None
+    state = config.get("optimizer_state")
+    if (
+        not isinstance(state, dict)
+        or set(state) != {"iterations", "built"}
+        or type(state["iterations"]) is not int
+        or state["iterations"] < 0
+        or type(state["built"]) is not bool
+    ):
+        raise ValueError(
+            f"{where}: 'optimizer_state' must be {{'iterations': int >= 0, 'built': bool}}. "
+            f"Received: {state!r:.80}"
+        )
+    if OPTIMIZER not in archive.namelist():
+        raise ValueError(f"{source}: member {OPTIMIZER!r} is missing (found {archive.namelist()}).")
+    expected = _optimizer_slots(model) if state["built"] else []
+    variables = read_npz(read_stored_member(archive, OPTIMIZER, source), source, expected)
+    if state["built"] or state["iterations"]:
+        try:
+            model.optimizer.set_state({"iterations": state["iterations"], "variables": variables})
+        except ValueError as err:
+            raise ValueError(f"{source}: the optimizer state does not fit: {err}") from None
 
 
 def _read_json(archive: zipfile.ZipFile, member: str, source: str):

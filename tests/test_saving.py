@@ -782,3 +782,165 @@ def test_model_file_holding_a_weights_file_of_another_model_is_refused(tmp_path)
     path = tmp_path / "m.minicnn"
     write_zip(path, members)
     assert_model_rejected(path, "another architecture", "(3, 3, 1, 4) in the file")
+
+
+# --------------------------------------------------------------------------- compiled models
+
+
+def training_data():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 6, 6, 1)).astype(np.float32)
+    y = rng.normal(size=(40, 3)).astype(np.float32)
+    return x, y
+
+
+def trained_model(optimizer, epochs: int) -> Sequential:
+    from minicnn.utils import set_random_seed
+
+    set_random_seed(7)
+    model = small_model()
+    model.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
+    x, y = training_data()
+    if epochs:
+        model.fit(x, y, batch_size=8, epochs=epochs, verbose=0)
+    return model
+
+
+def assert_same_state(a: Sequential, b: Sequential) -> None:
+    for u, v in zip(a.get_weights(), b.get_weights()):
+        assert v.dtype == np.float32 and np.array_equal(u, v)
+    assert a.get_compile_config() == b.get_compile_config()
+    sa, sb = a.optimizer.get_state(), b.optimizer.get_state()
+    assert sa["iterations"] == sb["iterations"]
+    assert len(sa["variables"]) == len(sb["variables"])
+    for u, v in zip(sa["variables"], sb["variables"]):
+        assert v.dtype == np.float32 and np.array_equal(u, v)
+
+
+def make_optimizer(name):
+    from minicnn import optimizers
+
+    return {
+        "adam": lambda: optimizers.Adam(learning_rate=0.01, amsgrad=True),
+        "sgd": lambda: optimizers.SGD(learning_rate=0.005, momentum=0.5, nesterov=True),
+        "plain_sgd": lambda: optimizers.SGD(learning_rate=0.005),
+        "rmsprop": lambda: optimizers.RMSprop(momentum=0.5, centered=True),
+    }[name]()
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "plain_sgd", "rmsprop"])
+def test_compiled_model_round_trips_with_optimizer_state(tmp_path, optimizer):
+    model = trained_model(make_optimizer(optimizer), epochs=1)
+    model.save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn")
+    assert loaded.compiled and loaded.optimizer is not model.optimizer
+    assert_same_state(model, loaded)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop"])
+def test_training_resumed_from_a_file_equals_training_straight_through(tmp_path, optimizer):
+    x, y = training_data()
+    straight = trained_model(make_optimizer(optimizer), epochs=0)
+    history = straight.fit(x, y, batch_size=8, epochs=3, verbose=0)  # shuffled, seeded
+
+    first = trained_model(make_optimizer(optimizer), epochs=2)
+    first.save(tmp_path / "m.minicnn")
+    resumed = load_model(tmp_path / "m.minicnn")
+    more = resumed.fit(x, y, batch_size=8, epochs=3, initial_epoch=2, verbose=0)
+
+    assert_same_state(straight, resumed)
+    assert more.history["loss"] == history.history["loss"][2:]
+    assert more.history["mae"] == history.history["mae"][2:]
+
+
+def test_compiled_but_untrained_model_round_trips(tmp_path):
+    model = trained_model(make_optimizer("adam"), epochs=0)
+    model.save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn")
+    assert loaded.compiled and not loaded.optimizer.built
+    assert loaded.optimizer.iterations == 0
+    assert_same_state(model, loaded)
+
+
+def test_load_model_with_compile_false_is_not_compiled(tmp_path):
+    trained_model(make_optimizer("adam"), epochs=1).save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn", compile=False)
+    assert not loaded.compiled and loaded.optimizer is None
+
+
+def compiled_members(tmp_path) -> dict:
+    path = tmp_path / "base.minicnn"
+    trained_model(make_optimizer("adam"), epochs=1).save(path)
+    return read_members(path)
+
+
+@pytest.mark.parametrize(
+    "edit, word",
+    [
+        (lambda c: c.update(compile_config=[]), "compile_config"),
+        (lambda c: c["compile_config"].update(loss="nonsense"), "nonsense"),
+        (lambda c: c["compile_config"].update(metrics="mae"), "metrics"),
+        (
+            lambda c: c["compile_config"].update(optimizer={"class_name": "Evil", "config": {}}),
+            "Evil",
+        ),
+        (
+            lambda c: c["compile_config"]["optimizer"]["config"].update(learning_rate="x"),
+            "learning_rate",
+        ),
+        (lambda c: c["compile_config"]["optimizer"]["config"].update(beta_1=2.0), "beta_1"),
+        (
+            lambda c: c["compile_config"]["optimizer"]["config"].update(amsgrad=False),
+            "not in the model: ['velocity_hat/conv/kernel'",
+        ),
+        (lambda c: c.update(optimizer_state=None), "optimizer_state"),
+        (lambda c: c["optimizer_state"].update(iterations=-1), "optimizer_state"),
+        (lambda c: c["optimizer_state"].update(iterations=True), "optimizer_state"),
+        (lambda c: c["optimizer_state"].update(iterations=2.5), "optimizer_state"),
+        (lambda c: c["optimizer_state"].update(built="yes"), "optimizer_state"),
+        (lambda c: c["optimizer_state"].update(extra=1), "optimizer_state"),
+        (lambda c: c["optimizer_state"].update(built=False), "another architecture"),
+    ],
+)
+def test_bad_compile_settings_are_refused(tmp_path, edit, word):
+    path = tmp_path / "m.minicnn"
+    write_zip(path, with_config(compiled_members(tmp_path), edit))
+    assert_model_rejected(path, word)
+
+
+def test_optimizer_state_of_another_model_is_refused(tmp_path):
+    members = compiled_members(tmp_path)
+    other = tmp_path / "other.minicnn"
+    model = small_model(filters=4)
+    model.compile("adam", "mse")
+    model.fit(np.zeros((4, 6, 6, 1)), np.zeros((4, 3)), verbose=0)
+    model.save(other)
+    members["optimizer.weights.npz"] = read_members(other)["optimizer.weights.npz"]
+    path = tmp_path / "m.minicnn"
+    write_zip(path, members)
+    assert_model_rejected(path, "another architecture", "momentum/conv/kernel")
+
+
+def test_missing_optimizer_member_is_refused(tmp_path):
+    members = compiled_members(tmp_path)
+    del members["optimizer.weights.npz"]
+    path = tmp_path / "m.minicnn"
+    write_zip(path, members)
+    assert_model_rejected(path, "'optimizer.weights.npz' is missing")
+
+
+def test_pickled_optimizer_slot_never_runs(tmp_path):
+    members = compiled_members(tmp_path)
+    marker = tmp_path / "pwned"
+    with np.load(io.BytesIO(members["optimizer.weights.npz"])) as data:
+        slots = {name: data[name] for name in data.files}
+    evil = np.empty(slots["momentum/conv/bias"].shape, dtype=object)
+    evil[...] = CreatesFile(marker)
+    slots["momentum/conv/bias"] = evil
+    inner = io.BytesIO()
+    np.savez(inner, **slots)
+    members["optimizer.weights.npz"] = inner.getvalue()
+    path = tmp_path / "m.minicnn"
+    write_zip(path, members)
+    assert_model_rejected(path, "'momentum/conv/bias'", "never unpickles")
+    assert not marker.exists()
