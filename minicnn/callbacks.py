@@ -73,9 +73,14 @@ class CallbackList:
         if hook not in HOOKS:
             raise AttributeError(hook)
 
-        def call(*args, **kwargs):
+        takes_index = "epoch" in hook or "batch" in hook
+
+        def call(*args):
+            # Like Keras, every hook receives a logs dict (empty when there is none yet).
+            if len(args) < 1 + takes_index:
+                args = (*args, {})
             for callback in self.callbacks:
-                getattr(callback, hook)(*args, **kwargs)
+                getattr(callback, hook)(*args)
 
         return call
 

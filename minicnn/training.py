@@ -385,9 +385,11 @@ def fit(
                 index = part if order is None else order[part]
                 hooks.on_train_batch_begin(step)
                 y_batch = _batch(y, index)
-                loss, y_pred, problem = _train_step(
-                    model, trainable, committer, _batch(x, index), y_batch
-                )
+                # Overflow is detected and reported once below; numpy's warnings are noise.
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    loss, y_pred, problem = _train_step(
+                        model, trainable, committer, _batch(x, index), y_batch
+                    )
                 tracker.update(loss, y_batch, y_pred)
                 logs = tracker.logs()
                 hooks.on_train_batch_end(step, logs)
