@@ -340,7 +340,12 @@ def relu(x, negative_slope: float = 0.0, max_value: float | None = None, thresho
 
 
 def _relu_parts(x, negative_slope, max_value, threshold):
-    """The value and its derivative, composed in the order Keras composes them."""
+    """The value and its derivative, composed in the order Keras composes them.
+
+    At the kinks the derivative is that of the backend op Keras calls (torch, TensorFlow):
+    with no threshold, ``max_value=6`` is ``relu6``, flat at 0 and at 6; with neither
+    threshold nor max_value, a slope is ``leaky_relu``, whose slope holds at 0 too.
+    """
     dtype = x.dtype
     if threshold != 0:
         passed = x > threshold
@@ -350,11 +355,13 @@ def _relu_parts(x, negative_slope, max_value, threshold):
     dy = passed.astype(dtype)
     if max_value is not None:
         # Keras clips to [0, max_value] after the thresholding step.
-        inside = (y >= 0) & (y <= max_value)
+        relu6 = threshold == 0 and max_value == 6
+        inside = (y >= 0) & ((y < max_value) if relu6 else (y <= max_value))
         y = np.clip(y, 0, max_value).astype(dtype, copy=False)
         dy = dy * inside
     if negative_slope != 0:
-        below = (threshold - x) > 0
+        leaky = threshold == 0 and max_value is None
+        below = (x <= 0) if leaky else (threshold - x) > 0
         y = y + np.where(below, negative_slope * (x - threshold), 0).astype(dtype, copy=False)
         dy = dy + below.astype(dtype) * dtype.type(negative_slope)
     return y, dy

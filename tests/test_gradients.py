@@ -253,3 +253,42 @@ def test_stacked_model_gradients_stay_float32():
     dw, dx = autograd.grad(lambda ws, v: anp.sum(model.apply(ws, v)), (0, 1))(w32, x)
     assert dx.dtype == np.float32
     assert [g.dtype for g in dw] == [np.float32] * 6
+
+
+@pytest.mark.parametrize(
+    "kwargs, x, expected",
+    [
+        # plain relu passes nothing at 0
+        ({}, [-1, 0, 1], [0, 0, 1]),
+        # no max_value and no threshold: Keras calls the backend's leaky_relu, whose
+        # gradient is the slope at 0 too (torch and TensorFlow)
+        ({"negative_slope": 0.2}, [-1, 0, 1], [0.2, 0.2, 1]),
+        # max_value 6 without threshold: Keras calls relu6, which passes nothing at 0 or 6
+        ({"max_value": 6.0}, [0, 3, 6, 7], [0, 1, 0, 0]),
+        ({"max_value": 6.0, "negative_slope": 0.5}, [-1, 0, 6], [0.5, 0, 0]),
+        # another max_value: relu then clip, whose gradient passes at the bound
+        ({"max_value": 5.0}, [0, 3, 5, 7], [0, 1, 1, 0]),
+        # a threshold t: x * (x > t) and -slope * relu(t - x) both pass nothing at t
+        ({"threshold": 1.0, "negative_slope": 0.5}, [0, 1, 2], [0.5, 0, 1]),
+        ({"threshold": 1.0, "max_value": 6.0}, [1, 3, 6, 7], [0, 1, 1, 0]),
+    ],
+)
+def test_relu_gradient_at_its_kinks_follows_keras(kwargs, x, expected):
+    for dtype in (np.float32, np.float64):
+        g = autograd.grad(lambda v: anp.sum(ops.relu(v, **kwargs)))(np.array(x, dtype))
+        assert g.dtype == dtype
+        np.testing.assert_allclose(g, expected, rtol=1e-7)
+
+
+def test_named_activations_gradient_at_kinks_follows_keras():
+    x = np.array([-3.0, 0.0, 3.0, 6.0])
+    grad = {
+        name: autograd.grad(lambda v: anp.sum(ops.ACTIVATIONS[name](v)))(x).tolist()
+        for name in ("relu", "relu6", "leaky_relu", "hard_sigmoid")
+    }
+    assert grad["relu"] == [0, 0, 1, 1]
+    assert grad["relu6"] == [0, 0, 1, 0]
+    assert grad["leaky_relu"] == [0.2, 0.2, 1, 1]
+    # Keras's hard_sigmoid is the backend's; torch's (the backend KERAS_REFERENCE was
+    # observed on) is flat at -3 and 3, where TensorFlow's clip would still pass 1/6
+    assert grad["hard_sigmoid"] == pytest.approx([0, 1 / 6, 0, 0])
