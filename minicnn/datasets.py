@@ -47,10 +47,13 @@ def _noise(value) -> float:
 
 def _thickness(value, size: int) -> tuple[int, int]:
     """``thickness`` as an inclusive ``(low, high)`` range of line widths."""
-    low, high = (value, value) if isinstance(value, numbers.Integral) else tuple(value)
-    for v in (low, high):
-        _count("thickness", v)
-    if low > high or high > size:
+    try:
+        low, high = (value, value) if isinstance(value, numbers.Integral) else tuple(value)
+    except (TypeError, ValueError):
+        low = high = None
+    if any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in (low, high)) or not (
+        1 <= low <= high <= size
+    ):
         raise ValueError(
             f"datasets: `thickness` must be an integer or a (low, high) range within "
             f"[1, size={size}]. Received: thickness={value!r}"
