@@ -941,10 +941,7 @@ class _GlobalPooling(Layer):
     def apply(self, weights, x):
         axes = tuple(range(1, 1 + self.rank))
         if self.mode == "max":
-            # Global max is max pooling with one window covering the whole input, so it
-            # shares the pooling primitive's float32-preserving VJP.
-            y = ops.pool(x, x.shape[1:-1], x.shape[1:-1], "valid", "max")
-            return y if self.keepdims else anp.reshape(y, (x.shape[0], x.shape[-1]))
+            return ops.reduce_max(x, axes, self.keepdims)
         # sum * (1/n) rather than mean: autograd's mean VJP divides by a numpy int and
         # would hand back float64 gradients for float32 inputs.
         return anp.sum(x, axis=axes, keepdims=self.keepdims) * (1 / math.prod(x.shape[1:-1]))

@@ -325,6 +325,32 @@ def pool(x, pool_size, strides=None, padding: str = "valid", mode: str = "max"):
     return fn(x, pool_size, strides, pads)
 
 
+@primitive
+def reduce_max(x, axis: tuple[int, ...], keepdims: bool = False):
+    """Max over ``axis`` (Keras's ``ops.max``, used by global max pooling).
+
+    Tied maxima share the gradient evenly, as ``torch.amax`` and ``tf.reduce_max`` do; a
+    primitive because autograd's own VJP for ``np.max`` turns float32 gradients into float64.
+    """
+    return np.max(x, axis=axis, keepdims=keepdims)
+
+
+def _reduce_max_vjp(ans, x, axis, keepdims=False):
+    peak = ans if keepdims else np.expand_dims(ans, axis)
+
+    def vjp(g):
+        if not keepdims:
+            g = np.expand_dims(g, axis)
+        winners = x == peak
+        share = g / winners.sum(axis=axis, keepdims=True).astype(g.dtype)
+        return np.where(winners, share, np.zeros((), g.dtype))
+
+    return vjp
+
+
+defvjp(reduce_max, _reduce_max_vjp)
+
+
 # --------------------------------------------------------------------------- activations
 
 

@@ -292,3 +292,28 @@ def test_named_activations_gradient_at_kinks_follows_keras():
     # Keras's hard_sigmoid is the backend's; torch's (the backend KERAS_REFERENCE was
     # observed on) is flat at -3 and 3, where TensorFlow's clip would still pass 1/6
     assert grad["hard_sigmoid"] == pytest.approx([0, 1 / 6, 0, 0])
+
+
+@pytest.mark.parametrize(
+    "layer, x, expected",
+    [
+        (layers.GlobalMaxPooling1D(), [[[3.0], [1.0], [3.0], [3.0]]], [1 / 3, 0, 1 / 3, 1 / 3]),
+        (
+            layers.GlobalMaxPooling2D(keepdims=True),
+            [[[[2.0], [2.0]], [[0.0], [1.0]]]],
+            [0.5, 0.5, 0, 0],
+        ),
+    ],
+)
+def test_global_max_pooling_shares_gradient_among_tied_maxima(layer, x, expected):
+    # Keras computes ops.max, whose gradient (torch.amax, tf.reduce_max) is shared evenly
+    for dtype in (np.float32, np.float64):
+        g = autograd.grad(lambda v: anp.sum(layer.apply([], v)))(np.array(x, dtype))
+        assert g.dtype == dtype
+        np.testing.assert_allclose(g.ravel(), expected, rtol=1e-7)
+
+
+def test_max_pooling_window_gives_a_tie_to_its_first_maximum():
+    # torch's and TensorFlow's max-pool gradients go to one winner, the first in the window
+    g = autograd.grad(lambda v: anp.sum(ops.pool(v, 2, mode="max")))(np.array([[[3.0], [3.0]]]))
+    assert g.ravel().tolist() == [1, 0]
