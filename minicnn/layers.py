@@ -382,11 +382,12 @@ def check_weights(owner: str, current: Sequence[np.ndarray], new: Sequence) -> l
     return out
 
 
-def as_input(x, owner: str) -> np.ndarray:
+def as_input(x, owner: str, cast: bool = True) -> np.ndarray:
     """The array a model or layer is called on, cast to float32 as Keras does.
 
     Lists and numeric arrays (bool, int, float) are accepted; objects, strings, complex
-    numbers and ragged nesting are a TypeError/ValueError naming ``owner``.
+    numbers and ragged nesting are a TypeError/ValueError naming ``owner``. With
+    ``cast=False`` a numeric array is returned as it is, for callers that cast batch by batch.
     """
     try:
         arr = np.asarray(x)
@@ -397,7 +398,7 @@ def as_input(x, owner: str) -> np.ndarray:
             f"'{owner}' expects a numeric array (bool, int or float); received dtype "
             f"{arr.dtype} with shape {arr.shape}."
         )
-    return arr.astype(np.float32, copy=False)
+    return arr.astype(np.float32, copy=False) if cast else arr
 
 
 # --------------------------------------------------------------------------- input

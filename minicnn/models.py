@@ -313,11 +313,12 @@ class Sequential:
             x = layer.apply(part, x)
             yield layer, x
 
-    def prepare_input(self, x, method: str = "predict") -> np.ndarray:
-        """``x`` as float32, with the model built for it and its shape checked."""
+    def prepare_input(self, x, method: str = "predict", cast: bool = True) -> np.ndarray:
+        """``x`` as float32 (``cast=False``: any numeric dtype, uncopied), with the model
+        built for it and its shape checked."""
         if not self.layers:
             raise ValueError(f"Sequential '{self.name}' has no layers; add some before {method}.")
-        x = as_input(x, self.name)
+        x = as_input(x, self.name, cast)
         if not self.built:
             if x.ndim < 1:
                 raise ValueError(f"{method}: expected a batch of samples; received a scalar.")
@@ -333,20 +334,19 @@ class Sequential:
         """
         batch_size = check_batch_size(batch_size, "predict")
         verbose = check_verbose(verbose, "predict")
-        x = self.prepare_input(x)
+        # Cast batch by batch and fill one result array, so memory beyond the result grows
+        # with batch_size, not with len(x) (a uint8 image set is not copied as float32).
+        x = self.prepare_input(x, cast=False)
         weights = [w for layer in self.layers for w in layer._weights]
-        parts = []
+        out = np.empty(self._infer_shapes(x.shape)[-1], dtype=np.float32)
         steps = batches(len(x), batch_size)
         with tqdm(
             total=len(steps), unit="step", disable=verbose == 0, delay=PROGRESS_DELAY, leave=False
         ) as bar:
             for step in steps:
-                parts.append(np.asarray(self.apply(weights, x[step]), dtype=np.float32))
+                out[step] = self.apply(weights, np.asarray(x[step], dtype=np.float32))
                 bar.update()
-        if not parts:
-            shape = self._infer_shapes(x.shape)[-1]
-            return np.zeros(shape, dtype=np.float32)
-        return np.concatenate(parts)
+        return out
 
     def __call__(self, x) -> np.ndarray:
         """The model on a whole batch at once (no batching), as a float32 array."""

@@ -9,11 +9,13 @@ ZeroDivisionError, AssertionError, a raw numpy error, a hang, or a result of the
 from __future__ import annotations
 
 import json
+import tracemalloc
 
 import numpy as np
 import pytest
 
 from minicnn import layers as L
+from minicnn.models import Sequential
 
 # One constructor call per layer class, with non-default arguments where it has any.
 EXAMPLES = {
@@ -91,3 +93,17 @@ def test_weight_too_large_for_numpy_is_a_value_error_at_build(layer, shape):
     with pytest.raises(ValueError, match="more elements than an array can hold"):
         layer.build(shape)
     assert not layer.built and layer.weight_names == ()
+
+
+def test_predict_casts_batch_by_batch_so_uint8_input_is_never_copied_whole():
+    # Found by benchmarks/memory_scaling.py: predict cast the whole uint8 input to float32.
+    model = Sequential([L.Conv2D(2, 3, input_shape=(16, 16, 1)), L.GlobalMaxPooling2D()])
+    x = np.ones((8000, 16, 16, 1), np.uint8)  # 2 MB; 8 MB as float32
+    expected = model.predict(x[:32].astype(np.float32), verbose=0)
+    tracemalloc.start()
+    y = model.predict(x, batch_size=32, verbose=0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert y.shape == (8000, 2) and y.dtype == np.float32
+    np.testing.assert_array_equal(y[-32:], expected)
+    assert peak < x.size * 4 / 4, f"peak {peak} bytes"
