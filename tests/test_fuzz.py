@@ -8,11 +8,14 @@ ZeroDivisionError, AssertionError, a raw numpy error, a hang, or a result of the
 
 from __future__ import annotations
 
+import inspect
 import json
 import tracemalloc
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from minicnn import layers as L
 from minicnn.models import Sequential
@@ -51,6 +54,96 @@ def test_every_layer_rebuilds_from_its_json_config(class_name):
     rebuilt = L.LAYERS[class_name].from_config(config)
     assert type(rebuilt) is type(layer)
     assert rebuilt.get_config() == layer.get_config()
+
+
+# --------------------------------------------------------------------------- constructors
+
+JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([0, -1, 1, 2, 3, 10**9]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1.5, 2.0, -0.0, float("nan"), float("inf")]),
+    st.text(max_size=6),
+    st.sampled_from(["same", "valid", "causal", "relu", "zeros", "channels_first", "SAME"]),
+    st.binary(max_size=4),
+    st.lists(st.integers(-3, 5), max_size=4),
+    st.tuples(st.integers(-3, 5), st.floats(allow_nan=True)),
+    st.lists(st.lists(st.integers(0, 3), max_size=2), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.sampled_from(
+        [
+            np.int64(2),
+            np.float32(2.0),
+            np.bool_(True),
+            np.array(2),
+            np.array([2, 2]),
+            np.array([[1]]),
+            np.zeros(0),
+            object(),
+            {"class_name": "Zeros", "config": {}},
+            {"class_name": "RandomNormal", "config": {"seed": "x"}},
+            {"class_name": "Evil"},
+            1j,
+            float,
+            print,
+        ]
+    ),
+)
+
+
+def constructor_args(class_name: str) -> list[str]:
+    cls = L.LAYERS[class_name]
+    own = [
+        p.name
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.name != "self" and p.kind is p.POSITIONAL_OR_KEYWORD
+    ]
+    common = ["name", "dtype", "trainable", "input_shape", "input_dim", "batch_input_shape"]
+    return own + [c for c in common if c not in own]
+
+
+def base_kwargs(class_name: str) -> dict:
+    required = {"Conv1D": (2, 3), "Conv2D": (2, 3), "Conv3D": (2, 3), "Dense": (3,)}
+    params = list(inspect.signature(L.LAYERS[class_name].__init__).parameters)[1:]
+    kwargs = dict(zip(params, required.get(class_name, ())))
+    if class_name == "Activation":
+        kwargs["activation"] = "relu"
+    if class_name == "InputLayer":
+        kwargs["shape"] = (4, 1)
+    return kwargs
+
+
+def check_constructed(layer) -> None:
+    """A layer that was accepted has a config that rebuilds it (via JSON when it is data)."""
+    config = layer.get_config()
+    try:
+        text = json.dumps(config)
+    except TypeError:  # a callable activation: only its in-memory config is comparable
+        assert type(layer).from_config(config).get_config().keys() == config.keys()
+        return
+    rebuilt = type(layer).from_config(json.loads(text))
+    assert json.loads(json.dumps(rebuilt.get_config())) == json.loads(text)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), class_name=st.sampled_from(sorted(L.LAYERS)))
+def test_layer_constructor_accepts_or_names_the_bad_argument(data, class_name):
+    argument = data.draw(st.sampled_from(constructor_args(class_name)), label="argument")
+    value = data.draw(JUNK, label="value")
+    kwargs = {**base_kwargs(class_name), argument: value}
+    if argument == "input_dim":
+        kwargs.pop("input_shape", None)
+    try:
+        layer = L.LAYERS[class_name](**kwargs)
+    except (ValueError, TypeError) as err:
+        words = {argument, argument.replace("_", " "), "keyword", "number of groups"}
+        if argument in ("shape", "batch_input_shape"):
+            words |= {"input_shape", "batch_shape"}
+        assert any(word in str(err) for word in words), f"{type(err).__name__}: {err}"
+        return
+    check_constructed(layer)
 
 
 # Arguments fuzzing found reported with raw numpy/Python errors that did not name them.
