@@ -136,7 +136,10 @@ class Loss:
         self.fn_kwargs = fn_kwargs
 
     def call(self, y_true, y_pred):
-        """Unreduced values, shape ``(batch, *dims[:-1])``."""
+        """Unreduced values, shape ``(batch, *dims[:-1])``. As Keras's ``LossFunctionWrapper``,
+        first squeezes or expands a trailing axis of 1 so ``(n,)`` targets meet ``(n, 1)``
+        outputs element by element instead of broadcasting to ``(n, n)``."""
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return type(self).fn(y_true, y_pred, **self.fn_kwargs)
 
     def __call__(self, y_true, y_pred):

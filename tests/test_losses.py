@@ -201,3 +201,16 @@ def test_check_target_accepts_keras_compatible_shapes_and_rejects_others():
         losses.MeanSquaredError().check_target((3,), (1,), "fit")
     with pytest.raises(ValueError, match="expects targets of per-sample shape \\(3,\\)"):
         losses.CategoricalCrossentropy().check_target((), (3,), "fit")
+
+
+@pytest.mark.parametrize(
+    "loss", [losses.BinaryCrossentropy(), losses.MeanAbsoluteError(), losses.MeanSquaredError()]
+)
+def test_rank_1_targets_meet_one_unit_outputs_element_by_element(loss):
+    # Keras's LossFunctionWrapper expands (n,) targets to (n, 1) instead of broadcasting.
+    y_pred = np.array([[0.9], [0.2], [0.6]], f32)
+    flat = loss(np.array([1.0, 0.0, 0.0], f32), y_pred)
+    column = loss(np.array([[1.0], [0.0], [0.0]], f32), y_pred)
+    assert flat == column
+    if isinstance(loss, losses.BinaryCrossentropy):
+        assert flat == pytest.approx(-(np.log(0.9) + np.log(0.8) + np.log(0.4)) / 3, rel=1e-6)
