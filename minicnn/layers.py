@@ -783,7 +783,8 @@ class Flatten(Layer):
         return (input_shape[0], size)
 
     def apply(self, weights, x):
-        return anp.reshape(x, (x.shape[0], -1))
+        # An explicit size, not -1: numpy cannot infer -1 for an empty batch.
+        return anp.reshape(x, (x.shape[0], math.prod(x.shape[1:])))
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format}
@@ -933,6 +934,15 @@ class _GlobalPooling(Layer):
         self.keepdims = _bool(keepdims, type(self).__name__, "keepdims")
         super().__init__(**kwargs)
         self.ndim = self.rank + 2
+
+    def check_input(self, input_shape):
+        super().check_input(input_shape)
+        if 0 in input_shape[1:-1]:
+            # The max or mean of nothing: numpy would raise or divide by zero mid-forward.
+            raise ValueError(
+                f"Layer '{self.name}': cannot pool over an empty spatial axis. Received input "
+                f"shape {_fmt(input_shape)}"
+            )
 
     def _output_shape(self, input_shape):
         if self.keepdims:

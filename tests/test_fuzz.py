@@ -200,3 +200,170 @@ def test_predict_casts_batch_by_batch_so_uint8_input_is_never_copied_whole():
     assert y.shape == (8000, 2) and y.dtype == np.float32
     np.testing.assert_array_equal(y[-32:], expected)
     assert peak < x.size * 4 / 4, f"peak {peak} bytes"
+
+
+# --------------------------------------------------------------------------- random stacks
+
+ACTIVATIONS = [None, "relu", "sigmoid", "tanh", "softmax", "linear", "elu", "gelu"]
+FAMILIES = {
+    1: ["Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D"],
+    2: ["Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D"],
+    3: ["Conv3D"],
+}
+ANY_RANK = ["Dense", "Flatten", "Activation", "ReLU"]
+SMALL = st.integers(-1, 4)
+
+
+@st.composite
+def layer_specs(draw, rank: int) -> tuple[str, dict]:
+    """A layer class and arguments: mostly valid for ``rank``, sometimes not."""
+    names = FAMILIES[rank] + ANY_RANK
+    if draw(st.integers(0, 9)) == 0:
+        names = sorted(set(L.LAYERS) - {"InputLayer"})
+    name = draw(st.sampled_from(names))
+    size = st.one_of(SMALL, st.lists(st.integers(0, 3), min_size=1, max_size=3))
+    if name.startswith("Conv"):
+        kwargs = {
+            "filters": draw(st.sampled_from([1, 2, 3, 4, 0])),
+            "kernel_size": draw(st.one_of(st.integers(1, 3), size)),
+            "strides": draw(st.sampled_from([1, 1, 2, 3])),
+            "padding": draw(st.sampled_from(["valid", "same", "causal"])),
+            "dilation_rate": draw(st.sampled_from([1, 1, 2])),
+            "groups": draw(st.sampled_from([1, 1, 2])),
+            "activation": draw(st.sampled_from(ACTIVATIONS)),
+            "use_bias": draw(st.booleans()),
+        }
+    elif "Global" in name:
+        kwargs = {"keepdims": draw(st.booleans())}
+    elif "Pooling" in name:
+        kwargs = {
+            "pool_size": draw(st.one_of(st.integers(1, 3), size)),
+            "strides": draw(st.sampled_from([None, 1, 2])),
+            "padding": draw(st.sampled_from(["valid", "same"])),
+        }
+    elif name == "Dense":
+        kwargs = {
+            "units": draw(st.sampled_from([1, 2, 3, 0])),
+            "activation": draw(st.sampled_from(ACTIVATIONS)),
+            "use_bias": draw(st.booleans()),
+        }
+    elif name == "Activation":
+        kwargs = {"activation": draw(st.sampled_from(ACTIVATIONS))}
+    elif name == "ReLU":
+        kwargs = {
+            "max_value": draw(st.sampled_from([None, 0.0, 1.0, 6.0])),
+            "negative_slope": draw(st.sampled_from([0.0, 0.1, 1.0])),
+            "threshold": draw(st.sampled_from([0.0, 0.5])),
+        }
+    else:
+        kwargs = {}
+    return name, kwargs
+
+
+INPUT_DTYPES = [np.bool_, np.uint8, np.int32, np.int64, np.float16, np.float32, np.float64]
+
+
+@st.composite
+def stack_cases(draw) -> dict:
+    rank = draw(st.integers(1, 3))
+    spatial = tuple(
+        draw(st.integers(0 if draw(st.integers(0, 9)) == 0 else 1, 6)) for _ in range(rank)
+    )
+    if rank == 3:
+        spatial = tuple(min(d, 3) for d in spatial)
+    channels = draw(st.integers(1, 3))
+    specs = draw(st.lists(layer_specs(rank), min_size=1, max_size=4))
+    n = draw(st.integers(0, 3))
+    dtype = draw(st.sampled_from(INPUT_DTYPES))
+    seed = draw(st.integers(0, 2**16))
+    return {
+        "shape": (n, *spatial, channels),
+        "specs": specs,
+        "dtype": dtype,
+        "seed": seed,
+        "batch_size": draw(st.sampled_from([None, 1, 2])),
+    }
+
+
+def random_input(shape, dtype, seed):
+    values = np.random.default_rng(seed).normal(scale=3.0, size=shape)
+    return values.astype(dtype) if dtype is not np.bool_ else values > 0
+
+
+def expected_shape(model, shape):
+    for layer in model.layers:
+        shape = layer.compute_output_shape(shape)
+    return shape
+
+
+def assert_matches_float64(model, x, y):
+    weights = [w.astype(np.float64) for w in model.get_weights()]
+    reference = np.asarray(model.apply(weights, np.asarray(x, dtype=np.float64)))
+    assert reference.shape == y.shape
+    scale = 1.0 + (np.nanmax(np.abs(reference[np.isfinite(reference)])) if reference.size else 0)
+    finite = np.isfinite(reference)
+    np.testing.assert_array_equal(np.isfinite(y), finite)
+    np.testing.assert_allclose(y[finite], reference[finite], rtol=1e-3, atol=1e-4 * scale)
+
+
+def allowed_error(err: Exception) -> None:
+    """A rejection must be a ValueError/TypeError with a message, never a raw error."""
+    assert type(err) in (ValueError, TypeError), f"{type(err).__name__}: {err}"
+    message = str(err)
+    for raw in ("operands could not be broadcast", "index out of bounds", "unhashable"):
+        assert raw not in message, message
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=stack_cases())
+def test_random_stack_predicts_the_float64_reference_or_says_why_not(case):
+    layers = []
+    for name, kwargs in case["specs"]:
+        try:
+            layers.append(L.LAYERS[name](**kwargs))
+        except (ValueError, TypeError) as err:
+            allowed_error(err)
+    if not layers:
+        return
+    model = Sequential()
+    if min(case["shape"][1:]) > 0:  # else the model is built from the data by predict
+        model.add(L.Input(shape=case["shape"][1:]))
+    for layer in layers:
+        count = len(model.layers)
+        try:
+            model.add(layer)
+        except ValueError as err:
+            allowed_error(err)
+            assert len(model.layers) == count  # a layer that does not fit changes nothing
+    if not model.layers:
+        return
+    x = random_input(case["shape"], case["dtype"], case["seed"])
+    try:
+        y = model.predict(x, batch_size=case["batch_size"], verbose=0)
+    except (ValueError, TypeError) as err:
+        allowed_error(err)
+        return
+    assert y.dtype == np.float32
+    assert y.shape == expected_shape(model, x.shape)
+    assert_matches_float64(model, x, y)
+    np.testing.assert_allclose(model(x), y, rtol=1e-6, atol=1e-6)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert model.name in lines[0]
+
+
+@pytest.mark.parametrize("shape", [(0, 4, 4, 1), (0, 0, 3), (2, 0, 1), (0, 2)])
+def test_flatten_takes_an_empty_batch_or_empty_samples(shape):
+    model = Sequential([L.Flatten()])
+    y = model(np.zeros(shape, np.float32))
+    assert y.shape == (shape[0], int(np.prod(shape[1:])))
+
+
+@pytest.mark.parametrize(
+    "layer, shape",
+    [(L.GlobalMaxPooling1D(), (2, 0, 1)), (L.GlobalAveragePooling2D(), (1, 3, 0, 2))],
+)
+def test_global_pooling_over_an_empty_axis_is_a_value_error(layer, shape):
+    # Found by fuzzing: numpy's "zero-size array to reduction" and a ZeroDivisionError.
+    with pytest.raises(ValueError, match="empty spatial axis"):
+        Sequential([layer]).predict(np.zeros(shape), verbose=0)
