@@ -163,7 +163,10 @@ def _grouped_kernel(kernel, groups):
 
 def _ungroup(y, groups):
     """(groups, positions, filters/groups) -> (positions, filters), group-major filters."""
-    return y[0] if groups == 1 else y.transpose(1, 0, 2).reshape(y.shape[1], -1)
+    if groups == 1:
+        return y[0]
+    # An explicit size, not -1: numpy cannot infer -1 for an empty batch.
+    return y.transpose(1, 0, 2).reshape(y.shape[1], y.shape[0] * y.shape[2])
 
 
 @primitive

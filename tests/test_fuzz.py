@@ -367,3 +367,10 @@ def test_global_pooling_over_an_empty_axis_is_a_value_error(layer, shape):
     # Found by fuzzing: numpy's "zero-size array to reduction" and a ZeroDivisionError.
     with pytest.raises(ValueError, match="empty spatial axis"):
         Sequential([layer]).predict(np.zeros(shape), verbose=0)
+
+
+@pytest.mark.parametrize("shape", [(0, 5, 2), (0, 3, 3, 4)])
+def test_grouped_conv_takes_an_empty_batch(shape):
+    conv = (L.Conv1D if len(shape) == 3 else L.Conv2D)(4, 1, groups=2)
+    y = Sequential([conv])(np.zeros(shape, np.float32))
+    assert y.shape == (*shape[:-1], 4)
