@@ -1,0 +1,130 @@
+"""Train the same models in Keras 3 and in minicnn, from the same weights on the same batches.
+
+Needs keras and a backend in the Python running it (not a minicnn dependency), e.g.
+    pip install keras jax && KERAS_BACKEND=jax python benchmarks/keras_parity.py
+For each case: the largest relative difference between the two Histories, between the
+final weights, and between ``evaluate`` results, after several epochs with
+``shuffle=False``, a partial last batch and a validation split. Differences of a few
+float32 ulps (~1e-7 relative) come from the order of summations inside the backends.
+"""
+
+import os
+import sys
+
+import numpy as np
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+try:
+    import keras
+except ImportError:
+    sys.exit("keras is not installed; see this script's docstring")
+
+from minicnn import datasets, losses  # noqa: E402
+from minicnn import layers as mlayers  # noqa: E402
+from minicnn import optimizers as moptimizers  # noqa: E402
+from minicnn.models import Sequential  # noqa: E402
+
+CONV = [
+    ("Conv2D", {"filters": 3, "kernel_size": (3, 3), "activation": "relu"}),
+    ("MaxPooling2D", {"pool_size": 2}),
+    ("Flatten", {}),
+]
+DENSE = [("Dense", {"units": 5, "activation": "tanh"})]
+CONV1D = [
+    ("Conv1D", {"filters": 2, "kernel_size": 3, "padding": "same", "activation": "relu"}),
+    ("GlobalAveragePooling1D", {}),
+]
+# (body, input shape, units, activation, loss, from_logits, optimizer, its arguments)
+CASES = [
+    (DENSE, (4,), 1, None, "mse", False, "SGD", {"learning_rate": 0.05}),
+    (DENSE, (4,), 2, None, "mae", False, "SGD", {"learning_rate": 0.05, "momentum": 0.9}),
+    (DENSE, (4,), 2, None, "mse", False, "SGD", {"momentum": 0.9, "nesterov": True}),
+    (DENSE, (4,), 1, "sigmoid", "binary_crossentropy", False, "Adam", {"learning_rate": 0.01}),
+    (DENSE, (4,), 1, None, "BinaryCrossentropy", True, "SGD", {"learning_rate": 0.1}),
+    (CONV, (8, 8, 1), 2, None, "mse", False, "RMSprop", {"learning_rate": 0.01}),
+    (CONV, (8, 8, 1), 3, "softmax", "categorical_crossentropy", False, "Adam", {}),
+    (CONV, (8, 8, 1), 3, None, "CategoricalCrossentropy", True, "Adam", {"amsgrad": True}),
+    (CONV, (8, 8, 1), 3, "softmax", "sparse_categorical_crossentropy", False, "RMSprop", {}),
+    (
+        CONV,
+        (8, 8, 1),
+        3,
+        "softmax",
+        "sparse_categorical_crossentropy",
+        False,
+        "RMSprop",
+        {"learning_rate": 0.001, "momentum": 0.5, "centered": True},
+    ),
+    (CONV1D, (12, 1), 1, "sigmoid", "binary_crossentropy", False, "Adam", {}),
+]
+
+
+def relative(a, b) -> float:
+    """Largest difference relative to the largest magnitude (so near-zero entries of an
+    array are not judged on their own scale)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-12))
+
+
+def targets(rng, loss, units, n):
+    if "sparse" in loss:
+        return rng.integers(0, units, size=n)
+    if "ategorical" in loss:
+        return np.eye(units, dtype="float32")[rng.integers(0, units, size=n)]
+    if "inary" in loss:
+        return rng.integers(0, 2, size=n).astype("float32")  # rank 1 against (n, 1) outputs
+    return rng.normal(size=(n, units)).astype("float32")
+
+
+def pair(body, shape, units, activation):
+    spec = [*body, ("Dense", {"units": units, "activation": activation})]
+    k = keras.Sequential([keras.Input(shape)] + [getattr(keras.layers, c)(**a) for c, a in spec])
+    m = Sequential([mlayers.Input(shape)] + [getattr(mlayers, c)(**a) for c, a in spec])
+    m.set_weights(k.get_weights())
+    return k, m
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    keras.utils.set_random_seed(1)
+    print(f"keras {keras.__version__} ({keras.backend.backend()} backend)")
+    print(f"{'loss':34} {'optimizer':48} {'history':>8} {'weights':>8} {'evaluate':>8}")
+    for body, shape, units, activation, loss, logits, optimizer, kwargs in CASES:
+        n = 50
+        x = rng.normal(size=(n, *shape)).astype("float32")
+        y = targets(rng, loss, units, n)
+        k, m = pair(body, shape, units, activation)
+        k_loss = getattr(keras.losses, loss)(from_logits=True) if logits else loss
+        m_loss = getattr(losses, loss)(from_logits=True) if logits else loss
+        metrics = ["accuracy"] if "entropy" in loss else ["mae"]
+        k.compile(getattr(keras.optimizers, optimizer)(**kwargs), k_loss, metrics=metrics)
+        m.compile(getattr(moptimizers, optimizer)(**kwargs), m_loss, metrics=metrics)
+        fit = {"batch_size": 7, "epochs": 6, "shuffle": False, "validation_split": 0.2}
+        k_history = k.fit(x, y, verbose=0, **fit).history
+        m_history = m.fit(x, y, verbose=0, **fit).history
+        assert list(k_history) == list(m_history), (list(k_history), list(m_history))
+        history = max(relative(m_history[key], k_history[key]) for key in k_history)
+        weights = max(relative(a, b) for a, b in zip(m.get_weights(), k.get_weights()))
+        evaluation = relative(m.evaluate(x, y, verbose=0), k.evaluate(x, y, verbose=0))
+        assert int(k.optimizer.iterations) == m.optimizer.iterations
+        name = f"{loss}{' (logits)' if logits else ''}"
+        settings = optimizer + str(kwargs)
+        print(f"{name:34} {settings:48} {history:8.1e} {weights:8.1e} {evaluation:8.1e}")
+
+    # The demo's setting: a Conv2D trained to reproduce handcrafted feature maps.
+    x, y = datasets.feature_map_pairs(100, seed=0)
+    k = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(1, (3, 3))])
+    m = Sequential([mlayers.Conv2D(1, (3, 3), input_shape=(8, 8, 1))])
+    m.set_weights(k.get_weights())
+    k.compile(keras.optimizers.SGD(0.05, momentum=0.9), "mse")
+    m.compile(moptimizers.SGD(0.05, momentum=0.9), "mse")
+    fit = {"batch_size": 32, "epochs": 5, "shuffle": False, "verbose": 0}
+    history = relative(m.fit(x, y, **fit).history["loss"], k.fit(x, y, **fit).history["loss"])
+    weights = max(relative(a, b) for a, b in zip(m.get_weights(), k.get_weights()))
+    print(
+        f"{'mse, Conv2D -> feature maps':34} {'SGD momentum 0.9':48} {history:8.1e} {weights:8.1e}"
+    )
+
+
+if __name__ == "__main__":
+    main()
