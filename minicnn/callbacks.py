@@ -13,6 +13,7 @@ import time
 import warnings
 from collections.abc import Callable
 
+import numpy as np
 from tqdm.auto import tqdm
 
 
@@ -203,10 +204,11 @@ class EarlyStopping(Callback):
         return direction == "down"
 
     def _improves(self, value: float, reference: float) -> bool:
-        # Keras: monitor_op(value - min_delta, reference) with min_delta negated when minimising.
+        # Keras: monitor_op(value - min_delta, reference) with min_delta negated when minimising;
+        # the shifted value is computed in Python, the comparison (ops.less/greater) in float32.
         if self._minimise:
-            return value + self.min_delta < reference
-        return value - self.min_delta > reference
+            return np.float32(value + self.min_delta) < np.float32(reference)
+        return np.float32(value - self.min_delta) > np.float32(reference)
 
     def on_epoch_end(self, epoch, logs=None):
         if self._minimise is None:

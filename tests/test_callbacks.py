@@ -59,6 +59,12 @@ def test_early_stopping_min_delta_requires_a_large_enough_improvement():
     assert drive(EarlyStopping(monitor="loss", min_delta=-0.1), [1.0, 0.95]) == 1  # abs()
 
 
+def test_early_stopping_compares_in_float32_like_keras():
+    # -0.8 + 0.1 is -0.7000000000000001 in float64, an improvement on -0.7 there but not in
+    # float32, where Keras's ops.less compares.
+    assert drive(EarlyStopping(monitor="loss", min_delta=0.1), [-0.7, -0.8]) == 1
+
+
 def test_early_stopping_auto_mode_maximises_accuracy_and_minimises_errors():
     model = FakeModel({"accuracy": "up", "mae": "down"})
     stopper = EarlyStopping(monitor="val_accuracy")
