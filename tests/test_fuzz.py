@@ -253,7 +253,9 @@ def layer_specs(draw, rank: int) -> tuple[str, dict]:
         kwargs = {
             "max_value": draw(st.sampled_from([None, 0.0, 1.0, 6.0])),
             "negative_slope": draw(st.sampled_from([0.0, 0.1, 1.0])),
-            "threshold": draw(st.sampled_from([0.0, 0.5])),
+            # ReLU jumps at a nonzero threshold: an odd value that sigmoid's 0.5 or an
+            # integer input cannot land on, so float32 rounding cannot cross the jump.
+            "threshold": draw(st.sampled_from([0.0, 0.37])),
         }
     else:
         kwargs = {}
