@@ -327,13 +327,13 @@ class ProgbarLogger(Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self.bar is not None:
-            self.bar.set_postfix_str(format_logs(logs or {}).removeprefix(" "), refresh=False)
+            self.bar.set_postfix_str(format_logs(logs or {}).removeprefix(" - "), refresh=False)
             self.bar.update()
 
     def on_epoch_end(self, epoch, logs=None):
         text = format_logs(logs or {})
         if self.bar is not None:
-            self.bar.set_postfix_str(text.removeprefix(" "), refresh=False)
+            self.bar.set_postfix_str(text.removeprefix(" - "), refresh=False)
             self.bar.close()
             self.bar = None
         elif self.verbose == 2:
