@@ -376,3 +376,127 @@ def test_grouped_conv_takes_an_empty_batch(shape):
     conv = (L.Conv1D if len(shape) == 3 else L.Conv2D)(4, 1, groups=2)
     y = Sequential([conv])(np.zeros(shape, np.float32))
     assert y.shape == (*shape[:-1], 4)
+
+
+# --------------------------------------------------------------------------- hostile model API
+
+HOSTILE_ARRAYS = st.one_of(
+    JUNK,
+    st.sampled_from(
+        [
+            np.array(["a", "b"]),
+            np.array([b"x"]),
+            np.array([{}, []], dtype=object),
+            np.array([1 + 2j]),
+            np.zeros((2, 6, 6, 1), dtype=object),
+            np.full((2, 6, 6, 1), np.nan),
+            np.full((2, 6, 6, 1), np.inf),
+            np.full((1, 6, 6, 1), 3e38, np.float32),
+            np.zeros((0, 6, 6, 1)),
+            np.zeros((2, 6, 6)),
+            np.zeros((2, 6, 6, 2)),
+            np.zeros((2, 2, 2, 1)),
+            np.zeros((6, 6, 1)),
+            np.zeros((1, 1, 6, 6, 1)),
+            np.ones((2, 6, 6, 1), np.float16),
+            np.ones((2, 6, 6, 1), np.bool_),
+            np.ones((3, 9, 7, 1), np.int64),
+            [[[[0.0]] * 6] * 6],
+            [[1, 2], [3]],
+            "abc",
+            np.float64(3.0),
+        ]
+    ),
+    st.builds(
+        lambda shape, fill: np.full(shape, fill, np.float32),
+        st.tuples(st.integers(0, 3), st.integers(0, 8), st.integers(0, 8), st.integers(0, 2)),
+        st.sampled_from([0.0, -1.0, np.nan, np.inf, 1e30]),
+    ),
+)
+
+
+def conv_model() -> Sequential:
+    model = Sequential(
+        [
+            L.Conv2D(2, 3, input_shape=(6, 6, 1), activation="relu", name="conv"),
+            L.MaxPooling2D(2, name="pool"),
+            L.Flatten(name="flat"),
+            L.Dense(3, activation="softmax", name="dense"),
+        ]
+    )
+    model.set_weights([np.full(w.shape, 0.1) for w in model.get_weights()])
+    return model
+
+
+def assert_unchanged(model, before) -> None:
+    for a, b in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=HOSTILE_ARRAYS, batch_size=st.one_of(JUNK, st.sampled_from([None, 1, 2, 32])))
+def test_predict_and_call_on_hostile_input(x, batch_size):
+    model = conv_model()
+    before = model.get_weights()
+    try:
+        y = model.predict(x, batch_size=batch_size, verbose=0)
+    except (ValueError, TypeError) as err:
+        allowed_error(err)
+    else:
+        arr = np.asarray(x)
+        assert y.shape == (len(arr), 3) and y.dtype == np.float32
+        assert np.array_equal(y, model(arr), equal_nan=True)
+    assert_unchanged(model, before)
+    try:
+        model(x)
+    except (ValueError, TypeError) as err:
+        allowed_error(err)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    weights=st.one_of(
+        JUNK,
+        st.lists(HOSTILE_ARRAYS, max_size=5),
+        st.just([np.zeros((3, 3, 1, 2)), np.zeros(2), np.zeros((18, 3)), np.zeros(3)]),
+        st.just([np.zeros((3, 3, 1, 2)), np.zeros(2), np.zeros((18, 3)), np.zeros(4)]),
+        st.just([np.zeros((3, 3, 1, 2)), np.zeros(2), np.zeros((18, 3)), ["a"] * 3]),
+        st.just([np.zeros((3, 3, 1, 2)), np.zeros(2), np.zeros((18, 3)), np.full(3, np.nan)]),
+        st.just((np.zeros((3, 3, 1, 2)), np.zeros(2), np.zeros((18, 3)), np.zeros(3, int))),
+    )
+)
+def test_set_weights_with_hostile_lists_is_all_or_nothing(weights):
+    model = conv_model()
+    before = model.get_weights()
+    try:
+        model.set_weights(weights)
+    except (ValueError, TypeError) as err:
+        allowed_error(err)
+        assert_unchanged(model, before)
+        return
+    after = model.get_weights()
+    assert [w.shape for w in after] == [w.shape for w in before]
+    assert all(w.dtype == np.float32 for w in after)
+    for a, b in zip(after, weights, strict=True):
+        np.testing.assert_array_equal(a, np.asarray(b, dtype=np.float32))
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=st.one_of(JUNK, st.tuples(st.none(), st.integers(-2, 8), st.integers(0, 8))))
+def test_build_add_and_summary_with_hostile_arguments(value):
+    model = Sequential([L.Conv1D(2, 3, name="c"), L.Flatten(name="f")])
+    try:
+        model.build(value)
+    except (ValueError, TypeError) as err:
+        allowed_error(err)
+        assert not model.built
+    else:
+        assert model.built
+    try:
+        model.add(value)
+    except (ValueError, TypeError) as err:
+        allowed_error(err)
+        assert len(model.layers) == 2
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "Total params" in lines[0]
