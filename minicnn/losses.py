@@ -119,7 +119,9 @@ class Loss:
 
     fn = None
     default_name = "loss"
-    target = "same"  # y_true has y_pred's shape; "sparse": y_pred's shape without classes
+    # y_true has y_pred's shape ("same"), or y_pred's shape without the class axis ("sparse");
+    # None: not checked.
+    target = "same"
 
     def __init__(self, reduction="sum_over_batch_size", name: str | None = None, **fn_kwargs):
         if reduction not in REDUCTIONS:
@@ -156,6 +158,8 @@ class Loss:
     def check_target(self, y_shape: tuple, output_shape: tuple, where: str) -> None:
         """Raise ValueError if targets of ``y_shape`` cannot be compared with model outputs of
         ``output_shape`` (both without the batch axis) by this loss."""
+        if self.target is None:  # a custom function: its own business
+            return
         expected = self.expected_target_shape(output_shape)
         shape = tuple(y_shape)
         ok = shape == expected
@@ -286,6 +290,30 @@ class SparseCategoricalCrossentropy(Loss):
         )
 
 
+class LossFunctionWrapper(Loss):
+    """A loss from a function ``fn(y_true, y_pred) -> per-sample values`` (written with
+    ``autograd.numpy`` so it can be differentiated), as Keras wraps a function given to
+    ``compile``. Not serializable: saving needs a built-in loss."""
+
+    target = None
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name: str | None = None):
+        if not callable(fn):
+            raise TypeError(f"LossFunctionWrapper: `fn` must be callable. Received: {fn!r}")
+        super().__init__(reduction, name or getattr(fn, "__name__", "loss"))
+        self.wrapped = fn
+
+    def call(self, y_true, y_pred):
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+        return self.wrapped(y_true, y_pred)
+
+    def get_config(self) -> dict:
+        raise TypeError(
+            f"Loss '{self.name}' wraps the custom function {self.wrapped!r}, which cannot be "
+            "serialized; compile with a built-in loss to save the compile settings."
+        )
+
+
 CLASSES = {
     cls.__name__: cls
     for cls in (
@@ -315,20 +343,25 @@ ALIASES = {
 
 def get(identifier) -> Loss:
     """A ``Loss`` from a Keras name (``"mse"``, ``"binary_crossentropy"``,
-    ``"CategoricalCrossentropy"``...), a ``{"class_name", "config"}`` dict, or an instance.
+    ``"CategoricalCrossentropy"``...), a ``{"class_name", "config"}`` dict, a ``Loss``
+    instance or class, or a function ``fn(y_true, y_pred)`` (wrapped as Keras does).
 
     A string keeps its spelling as the loss's name, as Keras does.
     """
     if isinstance(identifier, Loss):
         return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss) and identifier is not Loss:
+        return identifier()
+    if callable(identifier) and not isinstance(identifier, type):
+        return LossFunctionWrapper(identifier)
     if isinstance(identifier, str) and identifier in ALIASES:
         cls = ALIASES[identifier]
         return cls() if identifier in CLASSES else cls(name=identifier)
     if isinstance(identifier, dict):
         return deserialize(identifier)
     raise ValueError(
-        f"Could not interpret loss identifier: {identifier!r}. Expected a Loss instance or one "
-        f"of {sorted(ALIASES)}."
+        f"Could not interpret loss identifier: {identifier!r}. Expected a Loss, a function "
+        f"(y_true, y_pred), or one of {sorted(ALIASES)}."
     )
 
 
@@ -360,6 +393,7 @@ def deserialize(config) -> Loss:
 
 __all__ = [
     "Loss",
+    "LossFunctionWrapper",
     *CLASSES,
     "mean_squared_error",
     "mean_absolute_error",

@@ -71,7 +71,10 @@ class Metric:
 
     def update_state(self, y_true, y_pred) -> None:
         """Add one batch: ``y_true`` and ``y_pred`` of shape ``(batch, ...)``."""
-        values = np.asarray(type(self).fn(y_true, y_pred, **self.fn_kwargs), dtype=f32)
+        self._accumulate(type(self).fn(y_true, y_pred, **self.fn_kwargs))
+
+    def _accumulate(self, values) -> None:
+        values = np.asarray(values, dtype=f32)
         if values.ndim > 1:
             values = values.mean(axis=tuple(range(1, values.ndim)), dtype=f32)
         self.total = f32(self.total + values.sum(dtype=f32))
@@ -123,6 +126,23 @@ class MeanAbsoluteError(Metric):
     default_name = "mean_absolute_error"
 
 
+class MeanMetricWrapper(Metric):
+    """A metric from a function ``fn(y_true, y_pred) -> per-sample values``, averaged over
+    samples like the built-in metrics (Keras's ``MeanMetricWrapper``). Its direction is
+    unknown, so ``EarlyStopping`` needs an explicit ``mode`` to monitor it."""
+
+    direction = None
+
+    def __init__(self, fn, name: str | None = None):
+        if not callable(fn):
+            raise TypeError(f"MeanMetricWrapper: `fn` must be callable. Received: {fn!r}")
+        self.wrapped = fn
+        super().__init__(name or getattr(fn, "__name__", "metric"))
+
+    def update_state(self, y_true, y_pred) -> None:
+        self._accumulate(self.wrapped(y_true, y_pred))
+
+
 CLASSES = {
     cls.__name__: cls
     for cls in (
@@ -150,15 +170,17 @@ NAMES = sorted(["accuracy", "acc", *ALIASES])
 
 def check_identifier(identifier) -> None:
     """ValueError for an identifier ``get`` could never resolve (checked at ``compile``)."""
-    if isinstance(identifier, Metric):
+    if isinstance(identifier, Metric) or (
+        callable(identifier) and not isinstance(identifier, type)
+    ):
         return
     if isinstance(identifier, str) and (
         identifier.lower() in ("accuracy", "acc") or identifier in ALIASES
     ):
         return
     raise ValueError(
-        f"Could not interpret metric identifier: {identifier!r}. Expected a Metric instance or "
-        f"one of {NAMES}."
+        f"Could not interpret metric identifier: {identifier!r}. Expected a Metric, a function "
+        f"(y_true, y_pred), or one of {NAMES}."
     )
 
 
@@ -170,6 +192,8 @@ def get(identifier, y_shape: tuple, output_shape: tuple) -> Metric:
     check_identifier(identifier)
     if isinstance(identifier, Metric):
         return identifier
+    if callable(identifier):
+        return MeanMetricWrapper(identifier)
     if identifier.lower() in ("accuracy", "acc"):
         y_rank, out_rank = len(y_shape) + 1, len(output_shape) + 1
         y_last = y_shape[-1] if y_shape else None
@@ -213,4 +237,4 @@ def deserialize(config) -> str | Metric:
         raise ValueError(f"metrics.deserialize: bad config for {cls.__name__}: {err}") from None
 
 
-__all__ = ["Metric", *CLASSES, "get", "serialize", "deserialize"]
+__all__ = ["Metric", "MeanMetricWrapper", *CLASSES, "get", "serialize", "deserialize"]

@@ -406,7 +406,7 @@ def fit(
                     break
             logs = tracker.logs()
             if x_val is not None:
-                val_logs = _run_evaluation(model, x_val, y_val, batch_size, 0, output_shape)
+                val_logs, _ = _run_evaluation(model, x_val, y_val, batch_size, 0, output_shape)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             hooks.on_epoch_end(epoch, logs)
             if model.stop_training:
@@ -424,8 +424,9 @@ def fit(
 # --------------------------------------------------------------------------- evaluate
 
 
-def _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks=None) -> dict:
-    """Loss and metrics over ``(x, y)``, a batch at a time; sorted logs."""
+def _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks=None):
+    """Loss and metrics over ``(x, y)``, a batch at a time: ``(sorted logs, names in compile
+    order)``."""
     tracker = _Tracker(_metric_objects(model, y.shape[1:], output_shape[1:]))
     weights = [w for layer in model.layers for w in layer._weights]
     steps = models_module.batches(len(x), batch_size)
@@ -445,7 +446,7 @@ def _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks=None) 
             if hooks:
                 hooks.on_test_batch_end(step, tracker.logs())
             bar.update()
-    return tracker.logs()
+    return tracker.logs(), ["loss", *(metric.name for metric in tracker.metrics)]
 
 
 def evaluate(
@@ -460,10 +461,9 @@ def evaluate(
     x, y, output_shape = _check_data(model, x, y, method, batch_size)
     hooks = CallbackList(callbacks, model, {"verbose": verbose, "epochs": 1, "steps": None})
     hooks.on_test_begin()
-    logs = _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks)
+    logs, names = _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks)
     hooks.on_test_end(logs)
     if return_dict:
         return logs
-    names = ["loss", *(m if isinstance(m, str) else m.name for m in model.compiled_metrics)]
     values = [logs[name] for name in names]
     return values[0] if len(values) == 1 else values

@@ -1,5 +1,6 @@
 """compile / fit / evaluate: updates, History, validation, determinism, failures, errors."""
 
+import autograd.numpy as anp
 import numpy as np
 import pytest
 
@@ -449,3 +450,25 @@ def test_compile_config_round_trip_keeps_training_identical():
     assert first == second
     for a, b in zip(model.get_weights(), clone.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_custom_loss_and_metric_functions_are_wrapped_like_keras():
+    def squared_error(y_true, y_pred):
+        return anp.sum((y_true - y_pred) ** 2, axis=-1)
+
+    def max_error(y_true, y_pred):
+        return np.abs(y_true - y_pred).max(axis=-1)
+
+    x, y = regression_data(6)
+    model = linear_model()
+    model.compile(SGD(0.0), squared_error, metrics=[max_error])
+    loss, worst = model.evaluate(x, y, verbose=0)
+    w, b = model.get_weights()
+    errors = (x @ w + b - y)[:, 0]
+    assert loss == pytest.approx(np.mean(errors**2), rel=1e-6)
+    assert worst == pytest.approx(np.mean(np.abs(errors)), rel=1e-6)
+    assert list(model.fit(x, y, verbose=0).history) == ["loss", "max_error"]
+    with pytest.raises(TypeError, match="cannot be serialized"):
+        model.get_compile_config()
+    with pytest.raises(ValueError, match="maximized or minimized"):
+        model.fit(x, y, verbose=0, callbacks=[EarlyStopping(monitor="max_error")])
