@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import json
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -500,3 +501,66 @@ def test_build_add_and_summary_with_hostile_arguments(value):
     lines = []
     model.summary(print_fn=lines.append)
     assert "Total params" in lines[0]
+
+
+# --------------------------------------------------------------------------- fit and evaluate
+
+LOSSES = ["mse", "mae", "categorical_crossentropy", "sparse_categorical_crossentropy", "bce"]
+TARGETS = st.one_of(
+    HOSTILE_ARRAYS,
+    st.sampled_from(
+        [
+            np.eye(3)[[0, 1, 2, 0]],
+            np.array([0, 1, 2, 0]),
+            np.array([0, 1, 2, 3]),
+            np.array([0.5, 1, 2, 0]),
+            np.array([-1, 1, 2, 0]),
+            np.zeros((4, 1)),
+            np.zeros((4, 3, 1)),
+            np.zeros((5, 3)),
+            np.full((4, 3), np.nan),
+            np.array([True, False, True, False]),
+        ]
+    ),
+)
+FIT_ARGS = {
+    "batch_size": st.one_of(JUNK, st.sampled_from([None, 1, 3, 100])),
+    "epochs": st.one_of(JUNK, st.sampled_from([0, 1, 2])),
+    "validation_split": st.one_of(JUNK, st.sampled_from([0.0, 0.25, 0.5, 0.99])),
+    "shuffle": st.one_of(JUNK, st.booleans()),
+    "initial_epoch": st.one_of(JUNK, st.sampled_from([0, 1, 5])),
+    "validation_data": st.one_of(st.none(), JUNK, st.tuples(HOSTILE_ARRAYS, TARGETS)),
+    "callbacks": st.one_of(st.none(), JUNK, st.lists(JUNK, max_size=2)),
+}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    loss=st.sampled_from(LOSSES),
+    x=st.one_of(HOSTILE_ARRAYS, st.just(np.ones((4, 6, 6, 1), np.float32))),
+    y=TARGETS,
+)
+def test_fit_and_evaluate_on_hostile_arguments(data, loss, x, y):
+    model = conv_model()
+    model.compile("sgd", loss)
+    before = model.get_weights()
+    names = data.draw(st.sets(st.sampled_from(sorted(FIT_ARGS)), max_size=2), label="args")
+    kwargs = {name: data.draw(FIT_ARGS[name], label=name) for name in sorted(names)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            history = model.fit(x, y, verbose=0, **kwargs)
+        except (ValueError, TypeError) as err:
+            allowed_error(err)
+            assert_unchanged(model, before)  # every argument is checked before any step
+        else:
+            assert all(np.isfinite(w).all() for w in model.get_weights())
+            assert all(np.isfinite(v).all() for v in history.history.get("loss", []))
+        batch = {k: v for k, v in kwargs.items() if k in ("batch_size", "callbacks")}
+        try:
+            result = model.evaluate(x, y, verbose=0, **batch)
+        except (ValueError, TypeError) as err:
+            allowed_error(err)
+        else:
+            assert np.isfinite(result)
