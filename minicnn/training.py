@@ -162,38 +162,44 @@ def _scan(arr: np.ndarray, chunk: int, bad, name: str, method: str, what: str) -
     """Raise ValueError naming the first sample where ``bad(batch)`` (per-element) is True;
     reads ``arr`` ``chunk`` samples at a time as float32."""
     for step in models_module.batches(len(arr), chunk):
-        flags = bad(_batch(arr, step)).reshape(step.stop - step.start, -1).any(axis=1)
+        with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf: flagged
+            values = _batch(arr, step)
+        flags = bad(values).reshape(step.stop - step.start, -1).any(axis=1)
         if flags.any():
             raise ValueError(
                 f"{method}: `{name}` {what} (first at sample {step.start + int(np.argmax(flags))})."
             )
 
 
-def _check_data(model, x, y, method: str, chunk: int) -> tuple:
+def _check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple:
     """Check ``x``/``y`` against the model and the loss before any step; returns
-    ``(x, y, output_shape)`` with the arrays uncopied."""
-    x = _as_array(x, "x", method)
-    y = _as_array(y, "y", method)
+    ``(x, y, output_shape)`` with the arrays uncopied. ``names`` are the arguments' names
+    in messages (``validation_data[0]``... for validation data)."""
+    x_name, y_name = names
+    x = _as_array(x, x_name, method)
+    y = _as_array(y, y_name, method)
     model.prepare_input(x[:1], method)  # builds the model and checks the input shape
     if len(x) != len(y):
         raise ValueError(
             f"{method}: data cardinality is ambiguous. Make sure all arrays contain the same "
-            f"number of samples. 'x' sizes: {len(x)}, 'y' sizes: {len(y)}."
+            f"number of samples. '{x_name}' sizes: {len(x)}, '{y_name}' sizes: {len(y)}."
         )
     if len(x) == 0:
-        raise ValueError(f"{method}: `x` and `y` hold no samples.")
+        raise ValueError(f"{method}: `{x_name}` and `{y_name}` hold no samples.")
     output_shape = model._infer_shapes((None, *x.shape[1:]))[-1]
     loss = model.compiled_loss
-    loss.check_target(y.shape[1:], output_shape[1:], method)
-    _scan(x, chunk, lambda b: ~np.isfinite(b), "x", method, "contains NaN or infinite values")
-    _scan(y, chunk, lambda b: ~np.isfinite(b), "y", method, "contains NaN or infinite values")
+    where = method if names == ("x", "y") else f"{method} ({y_name})"
+    loss.check_target(y.shape[1:], output_shape[1:], where)
+    nonfinite = "contains NaN or infinite values"
+    _scan(x, chunk, lambda b: ~np.isfinite(b), x_name, method, nonfinite)
+    _scan(y, chunk, lambda b: ~np.isfinite(b), y_name, method, nonfinite)
     if loss.target == "sparse":
         classes = output_shape[-1]
         _scan(
             y,
             chunk,
             lambda b: (b != np.round(b)) | (b < 0) | (b >= classes),
-            "y",
+            y_name,
             method,
             f"must hold integer class indices in [0, {classes}) for loss '{loss.name}'",
         )
@@ -348,7 +354,9 @@ def fit(
     x, y, output_shape = _check_data(model, x, y, method, batch_size)
     if validation_data is not None:
         x_val, y_val = _split(validation_data, "validation_data", method)
-        x_val, y_val, _ = _check_data(model, x_val, y_val, method, batch_size)
+        x_val, y_val, _ = _check_data(
+            model, x_val, y_val, method, batch_size, ("validation_data[0]", "validation_data[1]")
+        )
     elif validation_split:
         split_at = math.floor(len(x) * (1.0 - validation_split))
         if split_at in (0, len(x)):

@@ -371,6 +371,19 @@ def test_x_and_y_of_different_lengths(compiled):
     x, y = regression_data(6)
     with pytest.raises(ValueError, match="'x' sizes: 6, 'y' sizes: 5"):
         compiled.fit(x, y[:5])
+    with pytest.raises(ValueError, match="'validation_data\\[0\\]' sizes: 6, 'valid"):
+        compiled.fit(x, y, validation_data=(x, y[:5]))
+
+
+def test_bad_validation_data_is_named_and_checked_before_any_step(compiled):
+    x, y = regression_data(6)
+    bad = x.astype(np.float64)
+    bad[2, 0] = 1e300  # finite in float64, infinite once cast to float32
+    with pytest.raises(ValueError, match=r"`validation_data\[0\]` contains NaN or infinite"):
+        compiled.fit(x, y, validation_data=(bad, y))
+    with pytest.raises(ValueError, match=r"fit \(validation_data\[1\]\): `y` of per-sample"):
+        compiled.fit(x, y, validation_data=(x, np.zeros((6, 2))))
+    assert compiled.optimizer.iterations == 0
 
 
 def test_y_incompatible_with_the_output_or_the_loss():
