@@ -23,6 +23,7 @@ import autograd.numpy as anp
 import numpy as np
 
 from . import ops
+from .utils import deserialize_object
 
 EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "none", None)
@@ -133,6 +134,11 @@ class Loss:
             raise ValueError(
                 f"{type(self).__name__}: `name` must be a non-empty string. Received: {name!r}"
             )
+        kind = type(self).__name__
+        if "from_logits" in fn_kwargs:
+            fn_kwargs["from_logits"] = _from_logits(kind, fn_kwargs["from_logits"])
+        if "label_smoothing" in fn_kwargs:
+            fn_kwargs["label_smoothing"] = _smoothing(kind, fn_kwargs["label_smoothing"])
         self.reduction = reduction
         self.name = name or self.default_name
         self.fn_kwargs = fn_kwargs
@@ -240,12 +246,7 @@ class BinaryCrossentropy(Loss):
         reduction="sum_over_batch_size",
         name="binary_crossentropy",
     ):
-        super().__init__(
-            reduction,
-            name,
-            from_logits=_from_logits("BinaryCrossentropy", from_logits),
-            label_smoothing=_smoothing("BinaryCrossentropy", label_smoothing),
-        )
+        super().__init__(reduction, name, from_logits=from_logits, label_smoothing=label_smoothing)
 
 
 class CategoricalCrossentropy(Loss):
@@ -262,12 +263,7 @@ class CategoricalCrossentropy(Loss):
         reduction="sum_over_batch_size",
         name="categorical_crossentropy",
     ):
-        super().__init__(
-            reduction,
-            name,
-            from_logits=_from_logits("CategoricalCrossentropy", from_logits),
-            label_smoothing=_smoothing("CategoricalCrossentropy", label_smoothing),
-        )
+        super().__init__(reduction, name, from_logits=from_logits, label_smoothing=label_smoothing)
 
 
 class SparseCategoricalCrossentropy(Loss):
@@ -283,11 +279,7 @@ class SparseCategoricalCrossentropy(Loss):
         reduction="sum_over_batch_size",
         name="sparse_categorical_crossentropy",
     ):
-        super().__init__(
-            reduction,
-            name,
-            from_logits=_from_logits("SparseCategoricalCrossentropy", from_logits),
-        )
+        super().__init__(reduction, name, from_logits=from_logits)
 
 
 class LossFunctionWrapper(Loss):
@@ -374,21 +366,7 @@ def serialize(loss: Loss) -> dict:
 
 def deserialize(config) -> Loss:
     """Rebuild a loss from ``serialize``'s dict; only minicnn's loss classes are known."""
-    if not isinstance(config, dict) or set(config) != {"class_name", "config"}:
-        raise ValueError(
-            "losses.deserialize: expected a dict with keys 'class_name' and 'config'. "
-            f"Received: {config!r}"
-        )
-    cls = CLASSES.get(config["class_name"])
-    if cls is None or not isinstance(config["config"], dict):
-        raise ValueError(
-            f"losses.deserialize: unknown loss class {config['class_name']!r}; expected one "
-            f"of {sorted(CLASSES)} with a dict config."
-        )
-    try:
-        return cls.from_config(config["config"])
-    except TypeError as err:
-        raise ValueError(f"losses.deserialize: bad config for {cls.__name__}: {err}") from None
+    return deserialize_object(config, CLASSES, "losses")
 
 
 __all__ = [

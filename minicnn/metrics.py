@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import losses
+from .utils import deserialize_object
 
 f32 = np.float32
 
@@ -223,18 +224,7 @@ def deserialize(config) -> str | Metric:
     if isinstance(config, str):
         check_identifier(config)
         return config
-    if not isinstance(config, dict) or set(config) != {"class_name", "config"}:
-        raise ValueError(f"metrics.deserialize: expected a name or a dict. Received: {config!r}")
-    cls = CLASSES.get(config["class_name"])
-    if cls is None or not isinstance(config["config"], dict):
-        raise ValueError(
-            f"metrics.deserialize: unknown metric class {config['class_name']!r}; expected one "
-            f"of {sorted(CLASSES)}."
-        )
-    try:
-        return cls.from_config(config["config"])
-    except TypeError as err:
-        raise ValueError(f"metrics.deserialize: bad config for {cls.__name__}: {err}") from None
+    return deserialize_object(config, CLASSES, "metrics")
 
 
 __all__ = ["Metric", "MeanMetricWrapper", *CLASSES, "get", "serialize", "deserialize"]

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .utils import deserialize_object
+
 f32 = np.float32
 
 
@@ -394,24 +396,12 @@ def serialize(optimizer: Optimizer) -> dict:
 
 def deserialize(config) -> Optimizer:
     """Rebuild an optimizer from ``serialize``'s dict; only minicnn's classes are known."""
-    if not isinstance(config, dict) or set(config) != {"class_name", "config"}:
-        raise ValueError(
-            "optimizers.deserialize: expected a dict with keys 'class_name' and 'config'. "
-            f"Received: {config!r}"
-        )
-    name = config["class_name"]
-    cls = next(
-        (c for n, c in CLASSES.items() if isinstance(name, str) and n.lower() == name.lower()), None
-    )
-    if cls is None or not isinstance(config["config"], dict):
-        raise ValueError(
-            f"optimizers.deserialize: unknown optimizer class {name!r}; expected one of "
-            f"{sorted(CLASSES)} with a dict config."
-        )
-    try:
-        return cls.from_config(config["config"])
-    except TypeError as err:
-        raise ValueError(f"optimizers.deserialize: bad config for {cls.__name__}: {err}") from None
+    if isinstance(config, dict) and isinstance(config.get("class_name"), str):
+        # Keras matches built-in optimizer names case-insensitively.
+        lowered = {name.lower(): name for name in CLASSES}
+        name = lowered.get(config["class_name"].lower(), config["class_name"])
+        config = {**config, "class_name": name}
+    return deserialize_object(config, CLASSES, "optimizers")
 
 
 __all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "get", "serialize", "deserialize"]

@@ -49,3 +49,25 @@ def unique_name(prefix: str) -> str:
 def clear_session() -> None:
     """Forget the automatic names handed out so far, like ``keras.backend.clear_session``."""
     _state["uids"].clear()
+
+
+def deserialize_object(config, classes: dict, module: str):
+    """``classes[config["class_name"]].from_config(config["config"])`` for a
+    ``{"class_name", "config"}`` dict; anything else is a ValueError naming ``module``, so
+    only the known classes are ever constructed from a (possibly hostile) config."""
+    if not isinstance(config, dict) or set(config) != {"class_name", "config"}:
+        raise ValueError(
+            f"{module}.deserialize: expected a dict with keys 'class_name' and 'config'. "
+            f"Received: {config!r:.200}"
+        )
+    name = config["class_name"]
+    cls = classes.get(name) if isinstance(name, str) else None
+    if cls is None or not isinstance(config["config"], dict):
+        raise ValueError(
+            f"{module}.deserialize: unknown class {name!r:.100}; expected one of "
+            f"{sorted(classes)} with a dict config."
+        )
+    try:
+        return cls.from_config(config["config"])
+    except TypeError as err:
+        raise ValueError(f"{module}.deserialize: bad config for {cls.__name__}: {err}") from None

@@ -217,3 +217,11 @@ def test_update_is_pure():
     np.testing.assert_array_equal(sgd.variables[0], 0)
     np.testing.assert_allclose(variables[0], -0.1 * G1, rtol=1e-6)
     np.testing.assert_allclose(weights[0], W - 0.1 * G1, rtol=1e-6)
+
+
+def test_deserialize_matches_names_case_insensitively_and_refuses_unknown_classes():
+    assert type(optimizers.deserialize({"class_name": "adam", "config": {}})) is optimizers.Adam
+    with pytest.raises(ValueError, match="unknown class 'Evil'"):
+        optimizers.deserialize({"class_name": "Evil", "config": {}})
+    with pytest.raises(ValueError, match="speed"):
+        optimizers.deserialize({"class_name": "SGD", "config": {"speed": 1}})
