@@ -129,11 +129,14 @@ class Optimizer:
             )
         if iterations < 0:
             raise ValueError(f"{kind}.set_state: 'iterations' must be >= 0. Received: {iterations}")
-        if isinstance(variables, np.ndarray) or not isinstance(variables, Sequence):
+        if isinstance(variables, (np.ndarray, str, bytes)) or not isinstance(variables, Sequence):
             raise ValueError(f"{kind}.set_state: 'variables' must be a list of arrays.")
         arrays = []
         for i, v in enumerate(variables):
-            arr = np.asarray(v)
+            try:
+                arr = np.asarray(v)
+            except (ValueError, TypeError):
+                arr = np.asarray(None)  # ragged: rejected just below
             if arr.dtype.kind not in "biuf" or not np.all(np.isfinite(arr)):
                 raise ValueError(
                     f"{kind}.set_state: variable {i} must be a finite numeric array; received "
