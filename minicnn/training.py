@@ -319,6 +319,36 @@ def _train_step(model, trainable, committer, x, y):
     return loss, captured["y_pred"], None
 
 
+def _validation(model, x, y, validation_split, validation_data, batch_size) -> tuple:
+    """``(x, y, x_val, y_val)``: ``validation_data`` checked, or the last
+    ``validation_split`` of the samples held out (before any shuffling), or no validation."""
+    if (
+        isinstance(validation_split, bool)
+        or not isinstance(validation_split, numbers.Real)
+        or not 0 <= validation_split < 1
+    ):
+        raise ValueError(
+            "fit: `validation_split` must be a float in [0, 1). "
+            f"Received: validation_split={validation_split!r}"
+        )
+    if validation_data is not None:
+        x_val, y_val = _split(validation_data, "validation_data", "fit")
+        names = ("validation_data[0]", "validation_data[1]")
+        x_val, y_val, _ = _check_data(model, x_val, y_val, "fit", batch_size, names)
+        return x, y, x_val, y_val
+    if not validation_split:
+        return x, y, None, None
+    split_at = math.floor(len(x) * (1.0 - validation_split))
+    if split_at in (0, len(x)):
+        raise ValueError(
+            f"fit: training data contains {len(x)} samples, which is not sufficient to split "
+            "it into a validation and training set as specified by "
+            f"`validation_split={validation_split}`. Either provide more data, or a different "
+            "value for the `validation_split` argument."
+        )
+    return x[:split_at], y[:split_at], x[split_at:], y[split_at:]
+
+
 def fit(
     model,
     x=None,
@@ -339,36 +369,11 @@ def fit(
     verbose = models_module.check_verbose(verbose, method)
     epochs = _int_arg(epochs, "epochs", method)
     initial_epoch = _int_arg(initial_epoch, "initial_epoch", method)
-    if (
-        isinstance(validation_split, bool)
-        or not isinstance(validation_split, numbers.Real)
-        or not 0 <= validation_split < 1
-    ):
-        raise ValueError(
-            f"{method}: `validation_split` must be a float in [0, 1). "
-            f"Received: validation_split={validation_split!r}"
-        )
     if not isinstance(shuffle, (bool, np.bool_)):
         raise ValueError(f"{method}: `shuffle` must be True or False. Received: {shuffle!r}")
     callbacks = check_callbacks(callbacks, method)
     x, y, output_shape = _check_data(model, x, y, method, batch_size)
-    if validation_data is not None:
-        x_val, y_val = _split(validation_data, "validation_data", method)
-        x_val, y_val, _ = _check_data(
-            model, x_val, y_val, method, batch_size, ("validation_data[0]", "validation_data[1]")
-        )
-    elif validation_split:
-        split_at = math.floor(len(x) * (1.0 - validation_split))
-        if split_at in (0, len(x)):
-            raise ValueError(
-                f"{method}: training data contains {len(x)} samples, which is not sufficient "
-                f"to split it into a validation and training set as specified by "
-                f"`validation_split={validation_split}`. Either provide more data, or a "
-                "different value for the `validation_split` argument."
-            )
-        x, x_val, y, y_val = x[:split_at], x[split_at:], y[:split_at], y[split_at:]
-    else:
-        x_val = y_val = None
+    x, y, x_val, y_val = _validation(model, x, y, validation_split, validation_data, batch_size)
     trainable = _trainable_indices(model)
     all_weights = [w for layer in model.layers for w in layer._weights]
     model.optimizer.check_weights([all_weights[i] for i in trainable], method)
