@@ -8,6 +8,7 @@ receptive field is ``prod(kernel_size)``, ``fan_in = in * receptive`` and
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -22,6 +23,28 @@ def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
         return shape[0], shape[0]
     receptive = math.prod(shape[:-2])
     return shape[-2] * receptive, shape[-1] * receptive
+
+
+def _real(value, owner: str, name: str) -> float:
+    """A finite real number as a float, else a ValueError naming the argument."""
+    try:
+        ok = not isinstance(value, bool) and math.isfinite(value)
+    except (TypeError, OverflowError):
+        ok = False
+    if not ok or not isinstance(value, numbers.Real):
+        raise ValueError(f"{owner}: `{name}` must be a finite number. Received: {name}={value!r}")
+    return float(value)
+
+
+def _seed(seed, owner: str) -> int | None:
+    """None or an integer >= 0 (what numpy's generators accept)."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(
+            f"{owner}: `seed` must be None or an integer >= 0. Received: seed={seed!r}"
+        )
+    return int(seed)
 
 
 class Initializer:
@@ -63,7 +86,7 @@ class Ones(Initializer):
 
 class Constant(Initializer):
     def __init__(self, value: float = 0.0):
-        self.value = float(value)
+        self.value = _real(value, "Constant", "value")
 
     def sample(self, shape):
         return np.full(shape, self.value)
@@ -71,7 +94,9 @@ class Constant(Initializer):
 
 class RandomNormal(Initializer):
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
-        self.mean, self.stddev, self.seed = float(mean), float(stddev), seed
+        self.mean = _real(mean, "RandomNormal", "mean")
+        self.stddev = _real(stddev, "RandomNormal", "stddev")
+        self.seed = _seed(seed, "RandomNormal")
 
     def sample(self, shape):
         return self._rng().normal(self.mean, self.stddev, size=shape)
@@ -79,7 +104,9 @@ class RandomNormal(Initializer):
 
 class RandomUniform(Initializer):
     def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
-        self.minval, self.maxval, self.seed = float(minval), float(maxval), seed
+        self.minval = _real(minval, "RandomUniform", "minval")
+        self.maxval = _real(maxval, "RandomUniform", "maxval")
+        self.seed = _seed(seed, "RandomUniform")
 
     def sample(self, shape):
         return self._rng().uniform(self.minval, self.maxval, size=shape)
@@ -97,7 +124,9 @@ def _truncated_normal(gen, shape, mean, stddev):
 
 class TruncatedNormal(Initializer):
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
-        self.mean, self.stddev, self.seed = float(mean), float(stddev), seed
+        self.mean = _real(mean, "TruncatedNormal", "mean")
+        self.stddev = _real(stddev, "TruncatedNormal", "stddev")
+        self.seed = _seed(seed, "TruncatedNormal")
 
     def sample(self, shape):
         return _truncated_normal(self._rng(), shape, self.mean, self.stddev)
@@ -117,10 +146,10 @@ class VarianceScaling(Initializer):
                 "VarianceScaling: `distribution` must be 'truncated_normal', "
                 f"'untruncated_normal' or 'uniform'. Received: distribution={distribution!r}"
             )
-        if not scale > 0:
+        if not _real(scale, "VarianceScaling", "scale") > 0:
             raise ValueError(f"VarianceScaling: `scale` must be positive. Received: {scale}")
         self.scale, self.mode, self.distribution = float(scale), mode, distribution
-        self.seed = seed
+        self.seed = _seed(seed, "VarianceScaling")
 
     def sample(self, shape):
         fan_in, fan_out = compute_fans(shape)
