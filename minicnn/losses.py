@@ -10,7 +10,7 @@ follows ``keras/src/losses/losses.py`` and the backends' ``nn.py``:
   by their count, i.e. the mean over the batch and every non-class axis;
 - probabilities are clipped to ``[1e-7, 1 - 1e-7]`` (``keras.backend.epsilon()``), and
   categorical probabilities are first divided by their sum; with ``from_logits=True`` the
-  stable forms are used (``log_softmax``; ``max(x, 0) - x*t + log1p(exp(-|x|))``).
+  stable forms are used (``log_softmax``; ``softplus(x) - x*t``).
 - ``y_true`` is cast to float32 and, when its rank differs from ``y_pred``'s by one with a
   trailing axis of 1, squeezed or expanded to match (Keras's ``squeeze_or_expand_to_same_rank``).
 """
@@ -65,12 +65,14 @@ def binary_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothi
     """Mean over the last axis of ``-(t*log(p) + (1-t)*log(1-p))``.
 
     ``p`` is clipped to ``[1e-7, 1 - 1e-7]``; with logits the stable form
-    ``max(x, 0) - x*t + log1p(exp(-|x|))`` is used instead.
+    ``softplus(x) - x*t`` is used instead.
     """
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
-        bce = ops.relu(y_pred) - y_pred * y_true + anp.log1p(anp.exp(-anp.abs(y_pred)))
+        # softplus(x) - x*t: stable, and unlike max(x, 0) - x*t + log1p(exp(-|x|)) its
+        # gradient is right at x = 0 too (the kinks of max and |.| would cancel wrongly).
+        bce = ops.softplus(y_pred) - y_pred * y_true
     else:
         p = anp.clip(y_pred, EPSILON, 1.0 - EPSILON)
         bce = -(y_true * anp.log(p) + (1.0 - y_true) * anp.log(1.0 - p))

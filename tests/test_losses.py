@@ -2,9 +2,12 @@
 
 import math
 
+import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
 from autograd import grad
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from minicnn import losses
 
@@ -214,3 +217,93 @@ def test_rank_1_targets_meet_one_unit_outputs_element_by_element(loss):
     assert flat == column
     if isinstance(loss, losses.BinaryCrossentropy):
         assert flat == pytest.approx(-(np.log(0.9) + np.log(0.8) + np.log(0.4)) / 3, rel=1e-6)
+
+
+# --------------------------------------------------------------------------- properties
+
+FLOATS = {"allow_nan": False, "allow_infinity": False}
+
+
+def central_difference(f, x, eps=1e-6):
+    """d f / d x by central differences, in float64."""
+    out = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[i] = eps
+        out[i] = (f(x + step) - f(x - step)) / (2 * eps)
+    return out
+
+
+@st.composite
+def batches(draw, low, high):
+    b, k = draw(st.integers(1, 4)), draw(st.integers(2, 4))
+    y_pred = draw(hnp.arrays(np.float64, (b, k), elements=st.floats(low, high, **FLOATS)))
+    labels = draw(hnp.arrays(np.int64, (b,), elements=st.integers(0, k - 1)))
+    return y_pred, labels
+
+
+@settings(max_examples=40, deadline=None)
+@given(batches(0.05, 1.0))
+def test_probability_crossentropies_match_a_float64_reference(case):
+    probs, labels = case
+    b, k = probs.shape
+    one_hot = np.eye(k)[labels]
+    p = np.clip(probs / probs.sum(1, keepdims=True), 1e-7, 1 - 1e-7)
+    expected = -np.log(p[np.arange(b), labels]).mean()
+    y_pred = probs.astype(f32)
+    assert losses.CategoricalCrossentropy()(one_hot, y_pred) == pytest.approx(expected, rel=1e-5)
+    assert losses.SparseCategoricalCrossentropy()(labels, y_pred) == pytest.approx(
+        expected, rel=1e-5
+    )
+    # Keras clips in float32: the upper bound float32(1 - 1e-7) is 1 - 2**-23.
+    q = np.clip(probs.astype(f32).astype(float), float(f32(1e-7)), 1 - 2**-23)
+    bce = -(one_hot * np.log(q) + (1 - one_hot) * np.log(1 - q)).mean()
+    assert losses.BinaryCrossentropy()(one_hot, y_pred) == pytest.approx(bce, rel=1e-5, abs=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(batches(-30.0, 30.0))
+def test_logit_crossentropies_match_a_float64_reference(case):
+    logits, labels = case
+    b, k = logits.shape
+    one_hot = np.eye(k)[labels]
+    shifted = logits - logits.max(1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
+    expected = -log_softmax[np.arange(b), labels].mean()
+    y_pred = logits.astype(f32)
+    cce = losses.CategoricalCrossentropy(from_logits=True)(one_hot, y_pred)
+    assert cce == pytest.approx(expected, rel=1e-5, abs=1e-5)
+    bce = (np.logaddexp(0, logits) - logits * one_hot).mean()
+    got = losses.BinaryCrossentropy(from_logits=True)(one_hot, y_pred)
+    assert got == pytest.approx(bce, rel=1e-5, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "loss, low, high, target",
+    [
+        (losses.MeanSquaredError(), -3, 3, "dense"),
+        (losses.MeanAbsoluteError(), -3, 3, "dense"),
+        (losses.BinaryCrossentropy(), 0.05, 0.95, "one_hot"),
+        (losses.BinaryCrossentropy(from_logits=True), -5, 5, "one_hot"),
+        (losses.CategoricalCrossentropy(), 0.05, 1.0, "one_hot"),
+        (losses.CategoricalCrossentropy(from_logits=True), -5, 5, "one_hot"),
+        (losses.SparseCategoricalCrossentropy(), 0.05, 1.0, "labels"),
+        (losses.SparseCategoricalCrossentropy(from_logits=True), -5, 5, "labels"),
+    ],
+)
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_gradients_match_central_differences_in_float64(loss, low, high, target, data):
+    y_pred, labels = data.draw(batches(low, high))
+    k = y_pred.shape[1]
+    if target == "labels":
+        y_true = labels
+    elif target == "one_hot":
+        y_true = np.eye(k)[labels]
+    else:
+        y_true = np.round(y_pred + data.draw(st.sampled_from([-1.0, 0.5, 2.0])), 1)
+        assume(np.all(np.abs(np.asarray(y_true, f32) - y_pred) > 1e-3))  # away from |.|'s kink
+    analytic = grad(lambda p: loss(y_true, p))(y_pred)
+    assert analytic.dtype == np.float64
+    numeric = central_difference(lambda p: float(loss(y_true, p)), y_pred)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
