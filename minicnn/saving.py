@@ -596,10 +596,10 @@ def _parse_config(config, source: str):
         )
     if input_shape is not None and (
         not isinstance(input_shape, list)
-        or not all(d is None or (type(d) is int and d > 0) for d in input_shape)
+        or not all(d is None or (type(d) is int and d >= 0) for d in input_shape)
     ):
         raise ValueError(
-            f"{where}: 'input_shape' must be null or a list of positive integers or nulls. "
+            f"{where}: 'input_shape' must be null or a list of integers >= 0 or nulls. "
             f"Received: {input_shape!r:.80}"
         )
     layers = [_layer_from_config(entry, i, where) for i, entry in enumerate(entries)]

@@ -9,17 +9,20 @@ ZeroDivisionError, AssertionError, a raw numpy error, a hang, or a result of the
 from __future__ import annotations
 
 import inspect
+import io
 import json
 import os
 import tempfile
 import tracemalloc
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from minicnn import initializers
 from minicnn import layers as L
 from minicnn.models import Sequential, load_model
 
@@ -355,6 +358,13 @@ def test_random_stack_predicts_the_float64_reference_or_says_why_not(case):
     lines = []
     model.summary(print_fn=lines.append)
     assert model.name in lines[0]
+    with tempfile.TemporaryDirectory() as folder:
+        model.save(os.path.join(folder, "m.minicnn"))
+        loaded = load_model(os.path.join(folder, "m.minicnn"))
+    as_json = json.loads(json.dumps(model.get_config()))
+    assert json.loads(json.dumps(loaded.get_config())) == as_json
+    # Same batch_size: BLAS sums a (1, k) and a (2, k) product in different orders.
+    np.testing.assert_array_equal(loaded.predict(x, batch_size=case["batch_size"], verbose=0), y)
 
 
 @pytest.mark.parametrize("shape", [(0, 4, 4, 1), (0, 0, 3), (2, 0, 1), (0, 2)])
@@ -637,3 +647,83 @@ def test_damaged_files_load_intact_or_raise_value_error(case):
         # load; the weights must then be the saved ones, exactly.
         for w, saved in zip(loaded.get_weights(), conv_model().get_weights(), strict=True):
             np.testing.assert_array_equal(w, saved)
+
+
+JSON = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**65), 2**65),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=8),
+        st.sampled_from(["Dense", "Conv2D", "same", "relu", "glorot_uniform", "..", "a/b"]),
+    ),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(st.text(max_size=6), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def json_paths(value, prefix=()):
+    """Every path (tuple of keys/indices) into a JSON value, the root included."""
+    yield prefix
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from json_paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            yield from json_paths(child, (*prefix, i))
+
+
+MODEL_MEMBERS = {}
+with zipfile.ZipFile(io.BytesIO(ORIGINAL["model"])) as _archive:
+    MODEL_MEMBERS = {name: _archive.read(name) for name in _archive.namelist()}
+CONFIG_PATHS = list(json_paths(json.loads(MODEL_MEMBERS["config.json"])))
+
+
+@settings(max_examples=300, deadline=None)
+@given(path=st.sampled_from(CONFIG_PATHS), junk=JSON)
+def test_config_with_junk_in_any_field_loads_or_raises_value_error(path, junk):
+    config = json.loads(MODEL_MEMBERS["config.json"])
+    if path:
+        parent = config
+        for key in path[:-1]:
+            parent = parent[key]
+        parent[path[-1]] = junk
+    else:
+        config = junk
+    members = {**MODEL_MEMBERS, "config.json": json.dumps(config).encode()}
+    with tempfile.TemporaryDirectory() as folder:
+        target = os.path.join(folder, "m.minicnn")
+        with zipfile.ZipFile(target, "w") as archive:
+            for name, data in members.items():
+                archive.writestr(name, data)
+        try:
+            model = load_model(target)
+        except ValueError as err:
+            assert type(err) is ValueError and target in str(err), str(err)
+            return
+    x = np.ones((2, 6, 6, 1), np.float32)
+    assert model.predict(x, verbose=0).shape == (2, 3)
+
+
+@pytest.mark.parametrize(
+    "make, argument",
+    [
+        (lambda: initializers.RandomNormal(seed="x"), "seed"),
+        (lambda: initializers.GlorotUniform(seed=[None]), "seed"),
+        (lambda: initializers.HeNormal(seed=-1), "seed"),
+        (lambda: initializers.RandomUniform(seed=True), "seed"),
+        (lambda: initializers.RandomNormal(mean="x"), "mean"),
+        (lambda: initializers.TruncatedNormal(stddev=float("nan")), "stddev"),
+        (lambda: initializers.RandomUniform(minval=[1]), "minval"),
+        (lambda: initializers.VarianceScaling(scale="a"), "scale"),
+        (lambda: initializers.Constant(value={}), "value"),
+        (lambda: initializers.Constant(value=10**400), "value"),
+    ],
+)
+def test_bad_initializer_argument_found_by_fuzzing_is_named(make, argument):
+    # Found by fuzzing model files: a junk seed reached numpy's generator at build time.
+    with pytest.raises(ValueError, match=argument):
+        make()

@@ -531,6 +531,16 @@ def test_model_whose_input_shape_came_from_data_round_trips(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+def test_model_built_on_a_zero_length_axis_round_trips(tmp_path):
+    # Found by fuzzing: Sequential builds on (None, 0, 3) but the loader refused a 0.
+    model = Sequential([Flatten(name="f"), Dense(2, name="d")])
+    y = model.predict(np.zeros((2, 0, 3)), verbose=0)
+    model.save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn")
+    assert loaded.input_shape == (None, 0, 3)
+    np.testing.assert_array_equal(loaded.predict(np.zeros((2, 0, 3)), verbose=0), y)
+
+
 def test_unbuilt_model_round_trips_unbuilt(tmp_path):
     Sequential([Dense(3, name="d")], name="plain").save(tmp_path / "m.minicnn")
     loaded = load_model(tmp_path / "m.minicnn")
