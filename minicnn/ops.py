@@ -365,7 +365,14 @@ def relu(x, negative_slope: float = 0.0, max_value: float | None = None, thresho
     A primitive because autograd's VJP for ``np.maximum`` returns float64 gradients for
     float32 inputs, which would double the cost of every backward pass.
     """
+    if _plain_relu(negative_slope, max_value, threshold):
+        # fmax is ~15x faster than np.where on mixed signs and, like it, sends NaN to 0.
+        return np.fmax(x, np.zeros((), x.dtype))
     return _relu_parts(x, negative_slope, max_value, threshold)[0]
+
+
+def _plain_relu(negative_slope, max_value, threshold) -> bool:
+    return negative_slope == 0 and max_value is None and threshold == 0
 
 
 def _relu_parts(x, negative_slope, max_value, threshold):
@@ -396,12 +403,13 @@ def _relu_parts(x, negative_slope, max_value, threshold):
     return y, dy
 
 
-defvjp(
-    relu,
-    lambda ans, x, negative_slope=0.0, max_value=None, threshold=0.0: (
-        lambda g: g * _relu_parts(x, negative_slope, max_value, threshold)[1]
-    ),
-)
+def _relu_vjp(ans, x, negative_slope=0.0, max_value=None, threshold=0.0):
+    if _plain_relu(negative_slope, max_value, threshold):
+        return lambda g: g * (x > 0)  # float32 times bool stays float32
+    return lambda g: g * _relu_parts(x, negative_slope, max_value, threshold)[1]
+
+
+defvjp(relu, _relu_vjp)
 
 
 def sigmoid(x):
