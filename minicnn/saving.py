@@ -368,17 +368,27 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
 
 
 def load_weights(model, filepath) -> None:
-    """Set every weight of ``model`` from a file written by ``save_weights``, all or nothing.
+    """Set every weight of ``model`` from a file written by ``save_weights`` (or from the
+    weights inside a ``.minicnn`` model file, as Keras reads a ``.keras`` file), all or
+    nothing.
 
     Raises ``FileNotFoundError`` (or another ``OSError``) if the file cannot be read and a
     ``ValueError`` naming the file and the problem if its content does not fit the model;
     in both cases the model keeps its weights.
     """
-    path = weights_path(filepath, "load_weights")
+    path = as_path(filepath, "load_weights")
+    if not path.endswith(MODEL_SUFFIX):
+        path = weights_path(filepath, "load_weights")
     _check_built(model, "load_weights")
     expected = [(name, weight.shape) for name, weight in named_weights(model).items()]
-    arrays = read_npz(read_bytes(path), f"Weights file '{path}'", expected)
-    model.set_weights(arrays)
+    if path.endswith(MODEL_SUFFIX):
+        source = f"Model file '{path}'"
+        archive = open_zip(read_bytes(path), source)
+        _check_members(archive, source)
+        data = read_stored_member(archive, WEIGHTS, source)
+    else:
+        source, data = f"Weights file '{path}'", read_bytes(path)
+    model.set_weights(read_npz(data, source, expected))
 
 
 # --------------------------------------------------------------------------- whole models
@@ -653,7 +663,7 @@ def _expected_weights(layers, input_shape, source: str) -> list[tuple[str, tuple
     for layer in layers:
         try:
             output = layer.compute_output_shape(shape)
-        except ValueError as err:
+        except (ValueError, TypeError) as err:
             raise ValueError(
                 f"{source}: {CONFIG} describes layers that do not fit: {err}"
             ) from None
@@ -670,7 +680,7 @@ def _build(layers, name, input_shape, source: str):
         model = Sequential(layers, name=name)
         if input_shape is not None and not model.built:
             model.build((None, *input_shape))
-    except ValueError as err:
+    except (ValueError, TypeError) as err:
         raise ValueError(f"{source}: {CONFIG} describes an invalid model: {err}") from None
     return model
 

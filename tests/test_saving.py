@@ -954,3 +954,23 @@ def test_pickled_optimizer_slot_never_runs(tmp_path):
     write_zip(path, members)
     assert_model_rejected(path, "'momentum/conv/bias'", "never unpickles")
     assert not marker.exists()
+
+
+def test_load_weights_reads_the_weights_of_a_model_file(tmp_path):
+    model = small_model()
+    model.save(tmp_path / "m.minicnn")
+    other = small_model(prefix="x")
+    other.set_weights([np.zeros_like(w) for w in other.get_weights()])
+    other.load_weights(tmp_path / "m.minicnn")
+    for a, b in zip(model.get_weights(), other.get_weights()):
+        assert np.array_equal(a, b)
+    with pytest.raises(ValueError, match="must end in"):
+        other.save_weights(tmp_path / "m.minicnn")
+
+
+def test_load_weights_of_a_damaged_model_file_is_refused(tmp_path):
+    members = saved_model_members(tmp_path)
+    del members["model.weights.npz"]
+    path = tmp_path / "m.minicnn"
+    write_zip(path, members)
+    assert_rejected(small_model(), path, "missing members ['model.weights.npz']")
