@@ -1,7 +1,10 @@
 """Optimizer steps against the update formulas, written out here in numpy."""
 
+import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from minicnn import optimizers
 
@@ -41,13 +44,16 @@ def test_sgd_nesterov_two_steps():
     np.testing.assert_allclose(new, w2, rtol=1e-6)
 
 
-def adam_reference(grads, lr=0.01, b1=0.9, b2=0.999, eps=1e-7, w=W):
+def adam_reference(grads, lr=0.01, b1=0.9, b2=0.999, eps=1e-7, w=W, c1=None, c2=None, power=pow):
+    """Adam in float64; ``c1``/``c2`` (default ``1 - b1``, ``1 - b2``) weigh new gradients,
+    ``power(b, t)`` gives the bias-correction powers."""
+    c1, c2 = 1 - b1 if c1 is None else c1, 1 - b2 if c2 is None else c2
     w, m, v = w.astype(float), 0.0, 0.0
     for t, g in enumerate(grads, start=1):
         g = g.astype(float)
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g * g
-        alpha = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
+        m = (1 - c1) * m + c1 * g
+        v = (1 - c2) * v + c2 * g * g
+        alpha = lr * np.sqrt(1 - power(b2, t)) / (1 - power(b1, t))
         w = w - alpha * m / (np.sqrt(v) + eps)
     return w
 
@@ -225,3 +231,71 @@ def test_deserialize_matches_names_case_insensitively_and_refuses_unknown_classe
         optimizers.deserialize({"class_name": "Evil", "config": {}})
     with pytest.raises(ValueError, match="speed"):
         optimizers.deserialize({"class_name": "SGD", "config": {"speed": 1}})
+
+
+def moved(expected) -> float:
+    """How far the weights travelled: float32 rounding errors scale with the steps taken,
+    so a weight that lands near zero is judged against that, not against its own size."""
+    return float(np.abs(expected - W).max()) + 1e-7
+
+
+def sgd_reference(grads, lr, momentum, nesterov, w=W):
+    w, v = w.astype(float), 0.0
+    for g in grads:
+        g = g.astype(float)
+        v = momentum * v - lr * g
+        w = w + (momentum * v - lr * g if nesterov else v)
+    return w
+
+
+GRADS = hnp.arrays(
+    np.float32, (2, 2), elements=st.floats(-2, 2, width=32, allow_nan=False, allow_infinity=False)
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    grads=st.lists(GRADS, min_size=1, max_size=4),
+    lr=st.floats(1e-4, 0.5),
+    momentum=st.sampled_from([0.0, 0.5, 0.9, 0.99]),
+    nesterov=st.booleans(),
+)
+def test_sgd_matches_the_formula_for_any_settings(grads, lr, momentum, nesterov):
+    new = run(optimizers.SGD(learning_rate=lr, momentum=momentum, nesterov=nesterov), grads)
+    expected = sgd_reference(grads, lr, momentum, nesterov)
+    np.testing.assert_allclose(new, expected, rtol=1e-5, atol=1e-5 * moved(expected))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    grads=st.lists(GRADS, min_size=1, max_size=4),
+    lr=st.floats(1e-4, 0.1),
+    b1=st.floats(0.0, 0.99),
+    b2=st.floats(0.5, 0.9999),
+)
+def test_adam_matches_the_formula_for_any_settings(grads, lr, b1, b2):
+    new = run(optimizers.Adam(learning_rate=lr, beta_1=b1, beta_2=b2), grads)
+    # Keras rounds the hyper-parameters to float32: the powers use float32(b), the moment
+    # updates float32(1 - b) computed in Python, and 1 - b2**t, a cancellation when b2 is
+    # near 1, is taken from float32 powers. The float64 reference starts from the same.
+    expected = adam_reference(
+        grads,
+        *(float(f32(v)) for v in (lr, b1, b2)),
+        c1=float(f32(1 - b1)),
+        c2=float(f32(1 - b2)),
+        power=lambda b, t: float(np.power(f32(b), f32(t))),
+    )
+    np.testing.assert_allclose(new, expected, rtol=1e-5, atol=1e-5 * moved(expected))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    grads=st.lists(GRADS, min_size=1, max_size=4),
+    lr=st.floats(1e-4, 0.1),
+    rho=st.floats(0.5, 0.99),
+    momentum=st.sampled_from([0.0, 0.5, 0.9]),
+)
+def test_rmsprop_matches_the_formula_for_any_settings(grads, lr, rho, momentum):
+    new = run(optimizers.RMSprop(learning_rate=lr, rho=rho, momentum=momentum), grads)
+    expected = rmsprop_reference(grads, *(float(f32(v)) for v in (lr, rho, momentum)))
+    np.testing.assert_allclose(new, expected, rtol=1e-5, atol=1e-5 * moved(expected))
