@@ -23,7 +23,7 @@ import autograd.numpy as anp
 import numpy as np
 
 from . import ops
-from .utils import deserialize_object
+from .utils import deserialize_object, serialize_object
 
 EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "none", None)
@@ -360,10 +360,10 @@ def get(identifier) -> Loss:
 
 
 def serialize(loss: Loss) -> dict:
-    """``{"class_name": ..., "config": ...}`` for ``deserialize``."""
-    if not isinstance(loss, Loss):
-        raise TypeError(f"losses.serialize: expected a Loss instance. Received: {loss!r}")
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    """``{"class_name": ..., "config": ...}`` for ``deserialize`` (built-in losses only)."""
+    if isinstance(loss, LossFunctionWrapper):
+        loss.get_config()  # raises, naming the custom function
+    return serialize_object(loss, CLASSES, "losses")
 
 
 def deserialize(config) -> Loss:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import losses
-from .utils import deserialize_object
+from .utils import deserialize_object, serialize_object
 
 f32 = np.float32
 
@@ -214,9 +214,7 @@ def serialize(metric) -> str | dict:
     if isinstance(metric, str):
         check_identifier(metric)
         return metric
-    if isinstance(metric, Metric) and type(metric) in CLASSES.values():
-        return {"class_name": type(metric).__name__, "config": metric.get_config()}
-    raise TypeError(f"metrics.serialize: cannot serialize {metric!r}; use a metric name.")
+    return serialize_object(metric, CLASSES, "metrics")
 
 
 def deserialize(config) -> str | Metric:

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .utils import deserialize_object
+from .utils import deserialize_object, serialize_object
 
 f32 = np.float32
 
@@ -390,11 +390,7 @@ def get(identifier) -> Optimizer:
 
 def serialize(optimizer: Optimizer) -> dict:
     """``{"class_name": ..., "config": ...}`` (configuration only; see ``get_state``)."""
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(
-            f"optimizers.serialize: expected an Optimizer instance. Received: {optimizer!r}"
-        )
-    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    return serialize_object(optimizer, CLASSES, "optimizers")
 
 
 def deserialize(config) -> Optimizer:

@@ -51,6 +51,17 @@ def clear_session() -> None:
     _state["uids"].clear()
 
 
+def serialize_object(obj, classes: dict, module: str) -> dict:
+    """``{"class_name", "config"}`` for an instance of one of ``classes`` (name -> class);
+    a TypeError for anything ``deserialize_object`` could not rebuild."""
+    if type(obj) not in classes.values():
+        raise TypeError(
+            f"{module}.serialize: cannot serialize {obj!r:.100}; expected an instance of one "
+            f"of {sorted(classes)}."
+        )
+    return {"class_name": type(obj).__name__, "config": obj.get_config()}
+
+
 def deserialize_object(config, classes: dict, module: str):
     """``classes[config["class_name"]].from_config(config["config"])`` for a
     ``{"class_name", "config"}`` dict; anything else is a ValueError naming ``module``, so

@@ -307,3 +307,11 @@ def test_gradients_match_central_differences_in_float64(loss, low, high, target,
     assert analytic.dtype == np.float64
     numeric = central_difference(lambda p: float(loss(y_true, p)), y_pred)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_only_built_in_losses_serialize():
+    class Scaled(losses.MeanSquaredError):
+        pass
+
+    with pytest.raises(TypeError, match="cannot serialize"):
+        losses.serialize(Scaled())
