@@ -748,24 +748,6 @@ def test_config_asking_for_a_huge_model_fails_before_allocating(tmp_path):
     assert_model_rejected(path, "dense/kernel", "(8, 1000000000000)")
 
 
-def test_pickled_object_array_in_a_model_file_never_runs(tmp_path):
-    members = saved_model_members(tmp_path)
-    marker = tmp_path / "pwned"
-    evil = np.empty((8, 3), dtype=object)
-    evil[...] = CreatesFile(marker)
-    inner = io.BytesIO()
-    weights = {
-        name: np.load(io.BytesIO(members["model.weights.npz"]))[name]
-        for name in ["conv/kernel", "conv/bias", "dense/bias"]
-    }
-    np.savez(inner, **weights, **{"dense/kernel": evil})
-    members["model.weights.npz"] = inner.getvalue()
-    path = tmp_path / "m.minicnn"
-    write_zip(path, members)
-    assert_model_rejected(path, "'dense/kernel'", "never unpickles")
-    assert not marker.exists()
-
-
 def test_compressed_weights_member_in_a_model_file_is_refused(tmp_path):
     members = saved_model_members(tmp_path)
     path = tmp_path / "m.minicnn"
@@ -927,20 +909,32 @@ def test_missing_optimizer_member_is_refused(tmp_path):
     assert_model_rejected(path, "'optimizer.weights.npz' is missing")
 
 
-def test_pickled_optimizer_slot_never_runs(tmp_path):
-    members = compiled_members(tmp_path)
-    marker = tmp_path / "pwned"
-    with np.load(io.BytesIO(members["optimizer.weights.npz"])) as data:
-        slots = {name: data[name] for name in data.files}
-    evil = np.empty(slots["momentum/conv/bias"].shape, dtype=object)
+def poisoned_npz(data: bytes, name: str, marker) -> bytes:
+    """The .npz ``data`` with array ``name`` replaced by a pickled object array whose
+    unpickling would create ``marker``."""
+    with np.load(io.BytesIO(data)) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    evil = np.empty(arrays[name].shape, dtype=object)
     evil[...] = CreatesFile(marker)
-    slots["momentum/conv/bias"] = evil
-    inner = io.BytesIO()
-    np.savez(inner, **slots)
-    members["optimizer.weights.npz"] = inner.getvalue()
+    out = io.BytesIO()
+    np.savez(out, **{**arrays, name: evil})
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "compiled, member, name",
+    [
+        (False, "model.weights.npz", "dense/kernel"),
+        (True, "optimizer.weights.npz", "momentum/conv/bias"),
+    ],
+)
+def test_pickled_array_in_a_model_file_never_runs(tmp_path, compiled, member, name):
+    members = compiled_members(tmp_path) if compiled else saved_model_members(tmp_path)
+    marker = tmp_path / "pwned"
+    members[member] = poisoned_npz(members[member], name, marker)
     path = tmp_path / "m.minicnn"
     write_zip(path, members)
-    assert_model_rejected(path, "'momentum/conv/bias'", "never unpickles")
+    assert_model_rejected(path, repr(name), "never unpickles")
     assert not marker.exists()
 
 
