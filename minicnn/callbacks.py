@@ -322,6 +322,7 @@ class ProgbarLogger(Callback):
                 file=self.file,
                 unit="step",
                 bar_format="{n_fmt}/{total_fmt} {bar:20} {elapsed} {rate_fmt}{postfix}",
+                ascii=" ━",  # Keras draws its bar with these
                 dynamic_ncols=True,
             )
 
