@@ -16,7 +16,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from minicnn import saving
+from minicnn import archives, saving
 from minicnn.layers import Conv2D, Dense, Flatten, MaxPooling2D
 from minicnn.models import Sequential, load_model
 
@@ -213,7 +213,7 @@ def test_crash_at_the_final_rename_keeps_the_old_file(tmp_path, monkeypatch):
     def fail(src, dst):
         raise OSError("rename failed")
 
-    monkeypatch.setattr(saving.os, "replace", fail)
+    monkeypatch.setattr(archives.os, "replace", fail)
     with pytest.raises(OSError, match="rename failed"):
         small_model(filters=4).save_weights(path)
     assert path.read_bytes() == old
@@ -223,9 +223,9 @@ def test_crash_at_the_final_rename_keeps_the_old_file(tmp_path, monkeypatch):
 def test_save_fsyncs_the_data_before_the_rename(tmp_path, monkeypatch):
     events = []
     real_fsync, real_replace = os.fsync, os.replace
-    monkeypatch.setattr(saving.os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd)))
+    monkeypatch.setattr(archives.os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd)))
     monkeypatch.setattr(
-        saving.os, "replace", lambda a, b: (events.append("replace"), real_replace(a, b))
+        archives.os, "replace", lambda a, b: (events.append("replace"), real_replace(a, b))
     )
     small_model().save_weights(tmp_path / "m.weights.npz")
     assert events[:2] == ["fsync", "replace"]
