@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import autograd.numpy as anp
 import numpy as np
-from autograd.extend import defvjp, primitive
+from autograd.extend import defvjp, defvjp_argnums, primitive
 from autograd.tracer import getval
 
 Pads = tuple[tuple[int, int], ...]
@@ -169,12 +169,140 @@ def _ungroup(y, groups):
     return y.transpose(1, 0, 2).reshape(y.shape[1], y.shape[0] * y.shape[2])
 
 
+# Each shifted matmul handles about this many bytes of rows: small enough that a chunk's
+# inputs and partial sums stay in the CPU cache across all kernel taps.
+_CHUNK_BYTES = 1 << 20
+
+
+def _use_shifted(kernel_shape, strides) -> bool:
+    """Whether the shifted kernels (stride 1 only) beat im2col: they skip the column copy,
+    which pays off once a window holds more than a few dozen numbers."""
+    return all(s == 1 for s in strides) and math.prod(kernel_shape[:-1]) > 64
+
+
+def _row_offset(padded, position) -> int:
+    """How many rows ``position`` lies after position 0 in a flattened (n, *padded, c)."""
+    return sum(p * math.prod(padded[i + 1 :]) for i, p in enumerate(position))
+
+
+def _tap_offsets(padded, kernel_spatial, dilation) -> list[int]:
+    """Row offset of each kernel tap (row-major order) in a flattened (n, *padded, c):
+    tap ``t`` of output row ``q`` reads input row ``q + offsets[t]``."""
+    return [
+        _row_offset(padded, [o * d for o, d in zip(offset, dilation)])
+        for offset in itertools.product(*(range(k) for k in kernel_spatial))
+    ]
+
+
+def _row_chunks(count: int, row_bytes: int) -> list[tuple[int, int]]:
+    size = max(256, _CHUNK_BYTES // row_bytes)
+    return [(start, min(count, start + size)) for start in range(0, count, size)]
+
+
+def _tap_kernel(kernel, groups):
+    """(*k, in_ch/groups, filters) -> (taps, groups, in_ch/groups, filters/groups)."""
+    *_, cg, f = kernel.shape
+    return kernel.reshape(-1, cg, groups, f // groups).transpose(0, 2, 1, 3)
+
+
+def _correlate_shifted(xp, taps, offsets, out_spatial, dtype):
+    """Stride-1 valid cross-correlation of a padded channels-last array, without im2col.
+
+    ``xp`` is (n, *padded, groups * cin), ``taps`` (taps, groups, cin, cout) and
+    ``offsets`` the taps' row offsets (``_tap_offsets``). Returns (n, *out_spatial,
+    groups * cout): a view into a buffer laid out like ``xp``, whose extra positions hold
+    the junk that rows wrapping around an image line compute.
+    """
+    _, groups, cin, cout = taps.shape
+    rows = np.ascontiguousarray(xp).reshape(-1, groups, cin)
+    out = np.empty((len(rows), groups, cout), dtype=dtype)
+    chunks = _row_chunks(len(rows) - offsets[-1], groups * max(cin, cout) * out.itemsize)
+    partial = np.empty_like(out[: chunks[0][1] if chunks else 0])
+    for start, stop in chunks:
+        # (groups, rows, channels) views: one matmul per tap covers every group.
+        total = out[start:stop].transpose(1, 0, 2)
+        term = partial[: stop - start].transpose(1, 0, 2)
+        for t, offset in enumerate(offsets):
+            # Every tap reads a contiguous run of rows: a plain matmul, no copy.
+            src = rows[start + offset : stop + offset].transpose(1, 0, 2)
+            np.matmul(src, taps[t], out=term if t else total)
+            if t:
+                total += term
+    out = out.reshape(*xp.shape[:-1], groups * cout)
+    return out[(slice(None), *(slice(n) for n in out_spatial))]
+
+
+def _kernel_grad_shifted(xp, g_rows, offsets, groups, dtype):
+    """The kernel gradient (taps, groups, cin, cout) of ``_correlate_shifted``, given the
+    output gradient as rows laid out like ``xp`` (``g_rows``, zero at junk positions)."""
+    cin, cout = xp.shape[-1] // groups, g_rows.shape[-1] // groups
+    rows = np.ascontiguousarray(xp).reshape(-1, groups, cin)
+    g_rows = g_rows.reshape(len(g_rows), groups, cout)
+    dk = np.zeros((len(offsets), groups, cin, cout), dtype=dtype)
+    for start, stop in _row_chunks(len(g_rows), groups * max(cin, cout) * dk.itemsize):
+        g_chunk = g_rows[start:stop].transpose(1, 0, 2)
+        for t, offset in enumerate(offsets):
+            dk[t] += rows[start + offset : stop + offset].transpose(1, 2, 0) @ g_chunk
+    return dk
+
+
 @primitive
 def _conv(x, kernel, strides, pads, dilation, groups):
     kernel_spatial = kernel.shape[:-2]
+    padded, out = _conv_geometry(x.shape, kernel_spatial, strides, pads, dilation)
+    if _use_shifted(kernel.shape, strides):
+        offsets = _tap_offsets(padded, kernel_spatial, dilation)
+        taps = _tap_kernel(kernel, groups)
+        return _correlate_shifted(_pad(x, pads), taps, offsets, out, np.result_type(x, kernel))
     cols, out = _columns(x, kernel_spatial, strides, pads, dilation, groups)
     y = _ungroup(cols @ _grouped_kernel(kernel, groups), groups)
     return y.reshape(x.shape[0], *out, kernel.shape[-1])
+
+
+def _conv_vjp_shifted(argnums, x, kernel, pads, dilation, groups):
+    """Input and kernel gradients of a stride-1 convolution, by the shifted kernels."""
+    kernel_spatial = kernel.shape[:-2]
+    padded, out = _conv_geometry(x.shape, kernel_spatial, (1,) * len(pads), pads, dilation)
+    spans = [d * (k - 1) for d, k in zip(dilation, kernel_spatial)]
+    dtype = np.result_type(x, kernel)
+    taps = _tap_kernel(kernel, groups)
+
+    def vjp(g):
+        # The input gradient is the output gradient, zero-padded by the window span less
+        # the forward padding, correlated with the flipped kernel (a transposed conv).
+        gp = _pad(g, tuple((s - b, s - a) for s, (b, a) in zip(spans, pads)))
+        grads = []
+        if 0 in argnums:
+            offsets = _tap_offsets(gp.shape[1:-1], kernel_spatial, dilation)
+            flipped = taps[::-1].transpose(0, 1, 3, 2)
+            dx = _correlate_shifted(gp, flipped, offsets, x.shape[1:-1], dtype)
+            grads.append(dx.astype(x.dtype, copy=False))
+        if 1 in argnums:
+            offsets = _tap_offsets(padded, kernel_spatial, dilation)
+            count = max(0, x.shape[0] * math.prod(padded) - offsets[-1])
+            if gp.shape[1:-1] == padded:
+                # ("same", "causal") gp is laid out like the padded input: skipping its
+                # leading padding aligns it with the output rows, zeros at junk positions.
+                skip = _row_offset(padded, [s - b for s, (b, _) in zip(spans, pads)])
+                g_rows = gp.reshape(-1, g.shape[-1])[skip : skip + count]
+            else:
+                g_ext = np.zeros((x.shape[0], *padded, g.shape[-1]), dtype=g.dtype)
+                g_ext[(slice(None), *(slice(n) for n in out))] = g
+                g_rows = g_ext.reshape(-1, g.shape[-1])[:count]
+            dk = _kernel_grad_shifted(_pad(x, pads), g_rows, offsets, groups, dtype)
+            dk = dk.transpose(0, 2, 1, 3).reshape(kernel.shape)
+            grads.append(dk.astype(kernel.dtype, copy=False))
+        return tuple(grads)
+
+    return vjp
+
+
+def _conv_vjp(argnums, ans, args, kwargs):
+    x, kernel, strides, pads, dilation, groups = args
+    if _use_shifted(kernel.shape, strides):
+        return _conv_vjp_shifted(argnums, x, kernel, pads, dilation, groups)
+    vjps = [(_conv_vjp_x, _conv_vjp_kernel)[i](ans, *args) for i in argnums]
+    return lambda g: tuple(vjp(g) for vjp in vjps)
 
 
 def _conv_vjp_x(ans, x, kernel, strides, pads, dilation, groups):
@@ -206,7 +334,7 @@ def _conv_vjp_kernel(ans, x, kernel, strides, pads, dilation, groups):
     return vjp
 
 
-defvjp(_conv, _conv_vjp_x, _conv_vjp_kernel)
+defvjp_argnums(_conv, _conv_vjp)
 
 
 def conv(
