@@ -68,8 +68,12 @@ def atomic_write(path: str, write: Callable[[BinaryIO], None], overwrite: bool =
     """
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{path} already exists and `overwrite=False`.")
-    folder = os.path.dirname(os.path.abspath(path))
-    temp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    # Through a symlink, replace the file it points to (as writing in place would), not
+    # the link; the temporary file must sit beside that file for the rename to be atomic.
+    path = os.path.realpath(path)
+    folder = os.path.dirname(path)
+    # A short temporary name, so a target name near the 255-byte limit still works.
+    temp = os.path.join(folder, f".{os.path.basename(path)[:64]}.{secrets.token_hex(6)}.tmp")
     # os.open with mode 0o666 lets the umask decide the permissions, as open() would.
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:

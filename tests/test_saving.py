@@ -205,6 +205,28 @@ def test_crash_while_writing_keeps_the_old_file_and_leaves_no_temp(tmp_path, mon
     assert os.listdir(tmp_path) == ["m.weights.npz"]
 
 
+def test_saving_through_a_symlink_replaces_the_file_it_points_to(tmp_path):
+    (tmp_path / "store").mkdir()
+    target = tmp_path / "store" / "real.weights.npz"
+    target.write_bytes(b"old")
+    link = tmp_path / "m.weights.npz"
+    link.symlink_to(target)
+    small_model().save_weights(link)
+    assert link.is_symlink() and np.load(target).files[0] == "conv/kernel"
+    assert sorted(os.listdir(tmp_path / "store")) == ["real.weights.npz"]
+
+
+def test_saving_a_name_near_the_length_limit_works(tmp_path):
+    path = tmp_path / ("m" * (255 - len(".weights.npz")) + ".weights.npz")
+    small_model().save_weights(path)
+    small_model().load_weights(path)
+
+
+def test_saving_into_a_missing_folder_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        small_model().save_weights(tmp_path / "absent" / "m.weights.npz")
+
+
 def test_crash_at_the_final_rename_keeps_the_old_file(tmp_path, monkeypatch):
     path = tmp_path / "m.weights.npz"
     small_model().save_weights(path)
