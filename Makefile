@@ -21,8 +21,8 @@ demo: $(STAMP)
 	done
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check minicnn tests demos benchmarks
-	$(BIN)/ruff check minicnn tests demos benchmarks
+	$(BIN)/ruff format --check minicnn tests demos benchmarks tools
+	$(BIN)/ruff check minicnn tests demos benchmarks tools
 
 test: lint
 	$(BIN)/python -m pytest
