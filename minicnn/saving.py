@@ -86,6 +86,17 @@ def named_weights(model) -> dict[str, np.ndarray]:
     }
 
 
+def _storable(arrays: dict[str, np.ndarray], method: str) -> dict[str, np.ndarray]:
+    """``arrays``, after checking that each name makes a member name loading accepts."""
+    for name in arrays:
+        if escapes_archive(name + ".npy"):
+            raise ValueError(
+                f"{method}: the weight name {name!r} cannot be stored (its layer name looks "
+                "like a path: '..', a drive letter or a backslash); rename the layer."
+            )
+    return arrays
+
+
 def _check_built(model, method: str) -> None:
     unbuilt = [layer.name for layer in model.layers if not layer.built]
     if unbuilt:
@@ -104,13 +115,7 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
     """
     path = weights_path(filepath, "save_weights")
     _check_built(model, "save_weights")
-    arrays = named_weights(model)
-    for name in arrays:
-        if escapes_archive(name + ".npy"):
-            raise ValueError(
-                f"save_weights: the weight name {name!r} cannot be stored (its layer name "
-                "looks like a path); rename the layer."
-            )
+    arrays = _storable(named_weights(model), "save_weights")
     atomic_write(path, lambda f: write_npz(f, arrays), overwrite)
 
 
@@ -208,7 +213,7 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
     }
     members = {METADATA: json.dumps(metadata).encode(), CONFIG: _config_json(model)}
-    members[WEIGHTS] = _npz_bytes(named_weights(model))
+    members[WEIGHTS] = _npz_bytes(_storable(named_weights(model), "save"))
     if model.compiled:
         variables = model.optimizer.variables if model.optimizer.built else []
         names = [name for name, _ in _optimizer_slots(model)] if variables else []

@@ -174,13 +174,6 @@ def test_unbuilt_model_cannot_save_or_load_weights(tmp_path):
         model.load_weights(tmp_path / "m.weights.npz")
 
 
-def test_layer_name_that_looks_like_a_path_cannot_be_saved(tmp_path):
-    model = Sequential([Dense(2, input_shape=(3,), name="..")])
-    with pytest.raises(ValueError, match="rename the layer"):
-        model.save_weights(tmp_path / "m.weights.npz")
-    assert list(tmp_path.iterdir()) == []
-
-
 # --------------------------------------------------------------------------- crashes mid-write
 
 
@@ -978,3 +971,36 @@ def test_load_weights_of_a_damaged_model_file_is_refused(tmp_path):
     path = tmp_path / "m.minicnn"
     write_zip(path, members)
     assert_rejected(small_model(), path, "missing members ['model.weights.npz']")
+
+
+def test_encrypted_member_is_refused(tmp_path):
+    model = small_model()
+    path = tmp_path / "m.weights.npz"
+    model.save_weights(path)
+    data = bytearray(path.read_bytes())
+    # Set the "encrypted" flag in every local header and central directory entry.
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)
+        while at >= 0:
+            data[at + flags_at] |= 0x1
+            at = data.find(signature, at + 4)
+    path.write_bytes(bytes(data))
+    assert_rejected(model, path, "damaged", "encrypted")
+
+
+def test_unicode_layer_names_round_trip(tmp_path):
+    model = Sequential([Dense(2, input_shape=(3,), name="卷积 ü"), Dense(1, name="x.y")])
+    model.save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn")
+    assert [layer.name for layer in loaded.layers] == ["卷积 ü", "x.y"]
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["..", "c:", "x:y", "a\\b"])
+def test_layer_names_that_look_like_paths_are_refused_when_saving(tmp_path, name):
+    model = Sequential([Dense(2, input_shape=(3,), name=name)])
+    for save, path in ((model.save_weights, "m.weights.npz"), (model.save, "m.minicnn")):
+        with pytest.raises(ValueError, match="rename the layer"):
+            save(tmp_path / path)
+    assert list(tmp_path.iterdir()) == []
