@@ -1,0 +1,167 @@
+"""Compare minicnn with real Keras 3 on random configurations.
+
+Not part of ``make test`` (Keras is not a dependency). Run it in an environment that has
+Keras 3 and a backend, e.g.::
+
+    python -m venv /tmp/vk && /tmp/vk/bin/pip install torch==2.13.0 keras autograd tqdm
+    /tmp/vk/bin/pip install -e . --no-deps
+    KERAS_BACKEND=torch /tmp/vk/bin/python tools/keras_parity.py --cases 300
+
+For each random Conv1D/Conv2D/pooling configuration it checks that both libraries accept
+or reject it alike, and when accepted: the output shape, the forward values, and the
+gradients of ``sum(out * R)`` with respect to the input and every weight. It prints one
+line per mismatch and a summary table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import autograd
+import autograd.numpy as anp
+import keras
+import numpy as np
+
+import minicnn.layers as mlayers
+
+
+def random_conv(rng):
+    rank = int(rng.integers(1, 3))
+    cls = ("Conv1D", "Conv2D")[rank - 1]
+    groups = int(rng.choice([1, 1, 2]))
+    kwargs = {
+        "filters": groups * int(rng.integers(1, 4)),
+        "kernel_size": tuple(int(v) for v in rng.integers(1, 6, rank)),
+        "padding": str(rng.choice(["valid", "same"] + (["causal"] if rank == 1 else []))),
+        "groups": groups,
+        "use_bias": bool(rng.random() < 0.8),
+        "activation": str(rng.choice(["linear", "relu", "sigmoid", "tanh"])),
+    }
+    if rng.random() < 0.5:
+        kwargs["strides"] = tuple(int(v) for v in rng.integers(1, 4, rank))
+    else:
+        kwargs["dilation_rate"] = tuple(int(v) for v in rng.integers(1, 4, rank))
+    if rng.random() < 0.1:  # sometimes an invalid combination, to compare rejections
+        kwargs["strides"] = tuple(int(v) for v in rng.integers(1, 3, rank))
+        kwargs["dilation_rate"] = tuple(int(v) for v in rng.integers(1, 3, rank))
+    channels = groups * int(rng.integers(1, 3))
+    spatial = tuple(int(v) for v in rng.integers(1, 10, rank))
+    return cls, kwargs, (int(rng.integers(1, 4)), *spatial, channels)
+
+
+def random_pool(rng):
+    rank = int(rng.integers(1, 3))
+    mode = str(rng.choice(["Max", "Average"]))
+    cls = f"{mode}Pooling{rank}D"
+    kwargs = {
+        "pool_size": tuple(int(v) for v in rng.integers(1, 5, rank)),
+        "strides": tuple(int(v) for v in rng.integers(1, 4, rank)),
+        "padding": str(rng.choice(["valid", "same"])),
+    }
+    spatial = tuple(int(v) for v in rng.integers(1, 10, rank))
+    return cls, kwargs, (int(rng.integers(1, 4)), *spatial, int(rng.integers(1, 3)))
+
+
+def keras_run(cls, kwargs, x, weights, r):
+    import torch
+
+    layer = getattr(keras.layers, cls)(**kwargs)
+    layer.build(x.shape)
+    if weights:
+        layer.set_weights(weights)
+    xt = torch.tensor(x, requires_grad=True)
+    out = layer(xt)
+    if r is None:
+        return out.detach().numpy(), []
+    (out * torch.tensor(r)).sum().backward()
+    grads = [xt.grad.numpy()] + [v.value.grad.numpy() for v in layer.trainable_variables]
+    return out.detach().numpy(), grads
+
+
+def minicnn_run(cls, kwargs, x, weights, r):
+    layer = getattr(mlayers, cls)(**kwargs)
+    layer.build((None, *x.shape[1:]))
+    layer.compute_output_shape(x.shape)
+    if weights:
+        layer.set_weights(weights)
+
+    def loss(args):
+        return anp.sum(layer.apply(args[1:], args[0]) * r)
+
+    out = np.asarray(layer.apply(layer.get_weights(), x))
+    if r is None:
+        return out, []
+    grads = autograd.grad(loss)([x, *layer.get_weights()])
+    return out, grads
+
+
+def outcome(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs), None
+    except Exception as err:  # noqa: BLE001 - recording which side rejects what
+        return None, err
+
+
+def compare(cls, kwargs, shape, rng) -> tuple[str, str]:
+    """One configuration through both libraries: ``(verdict, detail)``."""
+    x = rng.normal(size=shape).astype(np.float32)
+    _, err = outcome(getattr(mlayers, cls), **kwargs)
+    klayer, kerr = outcome(getattr(keras.layers, cls), **kwargs)
+    weights = []
+    if kerr is None:
+        _, kerr = outcome(klayer.build, shape)
+    if kerr is None:
+        weights = [rng.normal(size=w.shape).astype(np.float32) for w in klayer.weights]
+        out, kerr = outcome(keras_run, cls, kwargs, x, weights, None)
+        # Keras returning an empty map is a rejection in spirit: minicnn refuses to make one.
+        if kerr is None and out[0].size == 0:
+            kerr = ValueError("empty output")
+    mine = None
+    if err is None:
+        mine, err = outcome(minicnn_run, cls, kwargs, x, weights, None)
+    if (err is None) != (kerr is None):
+        return "mismatch", f"ACCEPT/REJECT {cls}{kwargs} x{shape}: minicnn={err!r} keras={kerr!r}"
+    if err is not None:
+        return "both reject", ""
+    r = rng.normal(size=mine[0].shape).astype(np.float32)
+    mine, theirs = minicnn_run(cls, kwargs, x, weights, r), keras_run(cls, kwargs, x, weights, r)
+    same_shape = mine[0].shape == theirs[0].shape
+    ok = same_shape and np.allclose(mine[0], theirs[0], rtol=1e-5, atol=1e-5)
+    ok = ok and all(
+        g.shape == k.shape and np.allclose(g, k, rtol=1e-4, atol=1e-4)
+        for g, k in zip(mine[1], theirs[1], strict=True)
+    )
+    if ok:
+        return "both accept, equal", ""
+    diff = np.max(np.abs(mine[0] - theirs[0])) if same_shape else "n/a"
+    return (
+        "mismatch",
+        f"VALUES {cls}{kwargs} x{shape}: shapes {mine[0].shape} vs "
+        f"{theirs[0].shape}, largest output difference {diff}",
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    stats = {"both accept, equal": 0, "both reject": 0, "mismatch": 0}
+    for case in range(args.cases):
+        verdict, detail = compare(*(random_conv if case % 3 else random_pool)(rng), rng)
+        stats[verdict] += 1
+        if detail:
+            print(detail)
+    print(f"\nkeras {keras.__version__} ({keras.backend.backend()}), {args.cases} cases")
+    for key, n in stats.items():
+        print(f"  {key:<20} {n}")
+    return 1 if stats["mismatch"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
