@@ -1,0 +1,100 @@
+"""Timing helpers shared by the benchmark scripts.
+
+Two pitfalls seen on the 2-core machine these benchmarks were written on shape this module:
+
+- Transient slowdowns of 3-90x in BLAS-heavy code (other virtual machines on the same
+  host): no single timing is trusted. Implementations are timed in turn, round after
+  round, and each one's median over the rounds is reported.
+- numpy's OpenBLAS threads and PyTorch's OpenMP threads keep spinning for a while after
+  their last parallel call; in one process they steal each other's cores (a 0.03 ms PyTorch
+  step took 16 ms right after a numpy matmul). So each implementation runs in its own
+  worker process, as it would in real use, and the workers take turns with a short pause
+  between them so the previous one's threads fall asleep first.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+THREADS = 2
+GAP_SECONDS = 0.3
+
+
+def per_call_seconds(fn: Callable[[], object], budget: float = 0.05) -> float:
+    """Seconds per call of ``fn`` after one untimed call, averaged over ``budget`` seconds."""
+    start = time.perf_counter()
+    fn()  # wakes the thread pools and warms the caches
+    once = time.perf_counter() - start
+    number = max(1, int(budget / max(once, 1e-7)))
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - start) / number
+
+
+def matmul_gflops_step(size: int = 1024):
+    """A float32 square matmul and its FLOP count: numpy's peak, the yardstick."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size), dtype=np.float32)
+    b = rng.standard_normal((size, size), dtype=np.float32)
+    return (lambda: a @ b), 2 * size**3
+
+
+def import_torch():
+    """PyTorch limited to this benchmark's thread count, or None when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(THREADS)
+    return torch
+
+
+def _serve(conn, build, args, budget):
+    steps = build(*args)
+    conn.send(sorted(steps))
+    while (key := conn.recv()) is not None:
+        conn.send(per_call_seconds(steps[key], budget))
+
+
+class Worker:
+    """A process holding the steps ``build(*args)`` returns ({key: function}); it times
+    the one asked for. ``build`` must be a module-level function (it is pickled)."""
+
+    def __init__(self, build, *args, budget: float = 0.05):
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_serve, args=(child, build, args, budget), daemon=True)
+        self.process.start()
+        self.keys = self.conn.recv()
+
+    def time(self, key) -> float:
+        self.conn.send(key)
+        return self.conn.recv()
+
+    def close(self) -> None:
+        self.conn.send(None)
+        self.process.join()
+
+
+def interleaved_medians(
+    workers: dict[str, Worker], keys, rounds: int = 7, gap: float = GAP_SECONDS
+) -> dict[tuple[str, str], float]:
+    """Median seconds per call of every (worker, key) pair the worker has.
+
+    Every round times each key on each worker in turn, so all implementations see the
+    same passing load; the median over rounds discards the transient slowdowns.
+    """
+    samples: dict[tuple[str, str], list[float]] = {}
+    for _ in range(rounds):
+        for key in keys:
+            for name, worker in workers.items():
+                if key in worker.keys:
+                    time.sleep(gap)
+                    samples.setdefault((name, key), []).append(worker.time(key))
+    return {pair: statistics.median(times) for pair, times in samples.items()}
