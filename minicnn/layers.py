@@ -574,107 +574,17 @@ class Conv1D(_Conv):
 
     rank = 1
 
-    def __init__(
-        self,
-        filters,
-        kernel_size,
-        strides=1,
-        padding="valid",
-        data_format=None,
-        dilation_rate=1,
-        groups=1,
-        activation=None,
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        **kwargs,
-    ):
-        super().__init__(
-            filters,
-            kernel_size,
-            strides,
-            padding,
-            data_format,
-            dilation_rate,
-            groups,
-            activation,
-            use_bias,
-            kernel_initializer,
-            bias_initializer,
-            **kwargs,
-        )
-
 
 class Conv2D(_Conv):
     """2D convolution over ``(batch, rows, cols, channels)``."""
 
     rank = 2
 
-    def __init__(
-        self,
-        filters,
-        kernel_size,
-        strides=(1, 1),
-        padding="valid",
-        data_format=None,
-        dilation_rate=(1, 1),
-        groups=1,
-        activation=None,
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        **kwargs,
-    ):
-        super().__init__(
-            filters,
-            kernel_size,
-            strides,
-            padding,
-            data_format,
-            dilation_rate,
-            groups,
-            activation,
-            use_bias,
-            kernel_initializer,
-            bias_initializer,
-            **kwargs,
-        )
-
 
 class Conv3D(_Conv):
     """3D convolution over ``(batch, depth, rows, cols, channels)``."""
 
     rank = 3
-
-    def __init__(
-        self,
-        filters,
-        kernel_size,
-        strides=(1, 1, 1),
-        padding="valid",
-        data_format=None,
-        dilation_rate=(1, 1, 1),
-        groups=1,
-        activation=None,
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        **kwargs,
-    ):
-        super().__init__(
-            filters,
-            kernel_size,
-            strides,
-            padding,
-            data_format,
-            dilation_rate,
-            groups,
-            activation,
-            use_bias,
-            kernel_initializer,
-            bias_initializer,
-            **kwargs,
-        )
 
 
 # --------------------------------------------------------------------------- dense & shape
@@ -855,7 +765,7 @@ class _Pooling(Layer):
     rank = 2
     mode = "max"
 
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
         self.pool_size = standardize_tuple(pool_size, self.rank, "pool_size")
         self.strides = standardize_tuple(
             self.pool_size if strides is None else strides, self.rank, "strides"
@@ -895,31 +805,27 @@ class _Pooling(Layer):
 
 
 class MaxPooling1D(_Pooling):
-    rank, mode = 1, "max"
+    """Largest value of each window over ``(batch, steps, channels)``; ``pool_size=2``."""
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    rank, mode = 1, "max"
 
 
 class MaxPooling2D(_Pooling):
-    rank, mode = 2, "max"
+    """Largest value of each window over ``(batch, rows, cols, channels)``; ``pool_size=(2, 2)``."""
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    rank, mode = 2, "max"
 
 
 class AveragePooling1D(_Pooling):
-    rank, mode = 1, "average"
+    """Mean of each window over ``(batch, steps, channels)``; ``pool_size=2``."""
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    rank, mode = 1, "average"
 
 
 class AveragePooling2D(_Pooling):
-    rank, mode = 2, "average"
+    """Mean of each window over ``(batch, rows, cols, channels)``; ``pool_size=(2, 2)``."""
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    rank, mode = 2, "average"
 
 
 class _GlobalPooling(Layer):
