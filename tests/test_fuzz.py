@@ -322,7 +322,7 @@ def allowed_error(err: Exception) -> None:
         assert raw not in message, message
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=stack_cases())
 def test_random_stack_predicts_the_float64_reference_or_says_why_not(case):
     layers = []
@@ -562,7 +562,7 @@ FIT_ARGS = {
 }
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.data(), loss=st.sampled_from(LOSSES), hostile=st.sampled_from(["x", "y", "args", ""])
 )
@@ -643,7 +643,7 @@ def damaged_files(draw) -> tuple[str, bytes]:
     return kind, bytes(data)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(case=damaged_files())
 def test_damaged_files_load_intact_or_raise_value_error(case):
     kind, data = case
@@ -703,7 +703,7 @@ with zipfile.ZipFile(io.BytesIO(ORIGINAL["model"])) as _archive:
 CONFIG_PATHS = list(json_paths(json.loads(MODEL_MEMBERS["config.json"])))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(path=st.sampled_from(CONFIG_PATHS), junk=JSON)
 def test_config_with_junk_in_any_field_loads_or_raises_value_error(path, junk):
     config = json.loads(MODEL_MEMBERS["config.json"])
