@@ -1004,3 +1004,20 @@ def test_layer_names_that_look_like_paths_are_refused_when_saving(tmp_path, name
         with pytest.raises(ValueError, match="rename the layer"):
             save(tmp_path / path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_fortran_ordered_arrays_are_read_in_their_own_order(tmp_path):
+    # A header may say fortran_order: reading the bytes as C order would silently transpose.
+    model = small_model()
+    members = {
+        name + ".npy": npy_bytes(np.asfortranarray(w))
+        for name, w in saving.named_weights(model).items()
+    }
+    assert b"'fortran_order': True" in members["dense/kernel.npy"][:128]
+    path = tmp_path / "m.weights.npz"
+    write_zip(path, members)
+    target = small_model(filters=2)
+    target.set_weights([np.zeros_like(w) for w in target.get_weights()])
+    target.load_weights(path)
+    for a, b in zip(model.get_weights(), target.get_weights()):
+        assert np.array_equal(a, b)
