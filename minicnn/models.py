@@ -218,7 +218,7 @@ class Sequential:
         saving.save_weights(self, filepath, overwrite)
 
     def load_weights(self, filepath) -> None:
-        """Set all weights from a ``.weights.npz`` file; all or nothing (see ``minicnn.saving``)."""
+        """Set all weights from a ``.weights.npz`` (or ``.minicnn``) file, all or nothing."""
         saving.load_weights(self, filepath)
 
     def save(self, filepath, overwrite: bool = True) -> None:
