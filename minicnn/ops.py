@@ -78,6 +78,12 @@ def _pad(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
     return np.pad(x, ((0, 0), *pads, (0, 0)), constant_values=value)
 
 
+def _crop(xp, pads):
+    """The unpadded part of a padded (n, *padded, c) array, as a view."""
+    inside = tuple(slice(b, n - a) for (b, a), n in zip(pads, xp.shape[1:-1]))
+    return xp[(slice(None), *inside, slice(None))]
+
+
 def _windows(xp: np.ndarray, out_shape, kernel_shape, strides, dilation) -> np.ndarray:
     """A read-only view of ``xp`` (n, *padded, c) as (n, *out, *kernel, c); nothing copied."""
     rank = len(kernel_shape)
@@ -122,8 +128,7 @@ def _scatter_windows(dwin, padded_shape, pads, out_shape, kernel_shape, strides,
         dxp[_offset_slices(offset, out_shape, strides, dilation)] += dwin[
             (slice(None), *spatial, *offset, slice(None))
         ]
-    crop = tuple(slice(b, dxp.shape[1 + i] - a) for i, (b, a) in enumerate(pads))
-    return dxp[(slice(None), *crop, slice(None))]
+    return _crop(dxp, pads)
 
 
 # --------------------------------------------------------------------------- convolution
@@ -376,27 +381,56 @@ def _pool_count(spatial, pool, strides, pads, out):
     return win.sum(axis=tuple(range(1 + len(pool), 1 + 2 * len(pool))))
 
 
+def _pool_taps(out, pool, strides):
+    """For each offset in the window (row-major), the index of the inputs it reads."""
+    ones = (1,) * len(pool)
+    return [
+        _offset_slices(offset, out, strides, ones)
+        for offset in itertools.product(*(range(k) for k in pool))
+    ]
+
+
 @primitive
 def _max_pool(x, pool, strides, pads):
     _, out = _conv_geometry(x.shape, pool, strides, pads, (1,) * len(pool))
-    win = _windows(_pad(x, pads, -np.inf), out, pool, strides, (1,) * len(pool))
-    return win.max(axis=tuple(range(1 + len(pool), 1 + 2 * len(pool))))
+    xp = _pad(x, pads, -np.inf)
+    first, *rest = _pool_taps(out, pool, strides)
+    # One elementwise maximum per window offset over strided views: numpy reduces small
+    # strided axes of a window view several times slower.
+    y = xp[first].copy()
+    for index in rest:
+        np.maximum(y, xp[index], out=y)
+    return y
 
 
 def _max_pool_vjp(ans, x, pool, strides, pads):
     def vjp(g):
-        ones = (1,) * len(pool)
-        padded, out = _conv_geometry(x.shape, pool, strides, pads, ones)
-        win = _windows(_pad(x, pads, -np.inf), out, pool, strides, ones)
-        taps = math.prod(pool)
-        # The gradient goes to the first maximum of each window, as TF and PyTorch do.
-        winner = win.reshape(*ans.shape[:-1], taps, x.shape[-1]).argmax(axis=-2)
-        dwin = np.zeros((*ans.shape[:-1], taps, x.shape[-1]), dtype=g.dtype)
-        np.put_along_axis(dwin, winner[..., None, :], g[..., None, :], axis=-2)
-        dwin = dwin.reshape(*ans.shape[:-1], *pool, x.shape[-1])
-        return _scatter_windows(
-            dwin, (x.shape[0], *padded, x.shape[-1]), pads, out, pool, strides, ones
-        )
+        _, out = _conv_geometry(x.shape, pool, strides, pads, (1,) * len(pool))
+        xp = _pad(x, pads, -np.inf)
+        dxp = np.zeros(xp.shape, dtype=g.dtype)
+        # Windows that do not overlap write their gradient straight into place.
+        disjoint = all(s >= k for s, k in zip(strides, pool))
+        nan = np.isnan(ans)
+        nan = nan if nan.any() else None
+        # Multiplying by the mask is ~10x faster than np.where, but would turn an
+        # infinite g into NaN where it did not win.
+        finite = np.isfinite(g).all()
+        unclaimed = np.ones(ans.shape, dtype=bool)
+        for index in _pool_taps(out, pool, strides):
+            # The gradient goes to the first maximum of each window, as TF and PyTorch do:
+            # an offset takes it where it equals the maximum and no earlier offset did.
+            hit = xp[index] == ans
+            if nan is not None:  # a NaN maximum comes from the first NaN input
+                hit |= nan & np.isnan(xp[index])
+            hit &= unclaimed
+            unclaimed ^= hit
+            if not finite:
+                dxp[index] += np.where(hit, g, np.zeros((), g.dtype))
+            elif disjoint:
+                np.multiply(g, hit, out=dxp[index])
+            else:
+                dxp[index] += g * hit
+        return _crop(dxp, pads)
 
     return vjp
 
@@ -406,10 +440,12 @@ defvjp(_max_pool, _max_pool_vjp)
 
 @primitive
 def _avg_pool(x, pool, strides, pads):
-    ones = (1,) * len(pool)
-    _, out = _conv_geometry(x.shape, pool, strides, pads, ones)
-    win = _windows(_pad(x, pads), out, pool, strides, ones)
-    total = win.sum(axis=tuple(range(1 + len(pool), 1 + 2 * len(pool))))
+    _, out = _conv_geometry(x.shape, pool, strides, pads, (1,) * len(pool))
+    xp = _pad(x, pads)
+    first, *rest = _pool_taps(out, pool, strides)
+    total = xp[first].copy()
+    for index in rest:
+        total += xp[index]
     return total / _pool_count(x.shape[1:-1], pool, strides, pads, out).astype(x.dtype)
 
 
