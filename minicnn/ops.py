@@ -195,10 +195,15 @@ def _ungroup(y, groups):
 _CHUNK_BYTES = 1 << 20
 
 
-def _use_shifted(kernel_shape, strides) -> bool:
+def _use_shifted(kernel_shape, strides, padded, out) -> bool:
     """Whether the shifted kernels (stride 1 only) beat im2col: they skip the column copy,
-    which pays off once a window holds more than a few dozen numbers."""
-    return all(s == 1 for s in strides) and math.prod(kernel_shape[:-1]) > 64
+    which pays off once a window holds more than a few dozen numbers, unless the junk
+    positions they compute (the padded size over the output size) add over ~30% work."""
+    return (
+        all(s == 1 for s in strides)
+        and math.prod(kernel_shape[:-1]) > 64
+        and math.prod(padded) < 1.3 * math.prod(out)
+    )
 
 
 def _row_offset(padded, position) -> int:
@@ -271,7 +276,7 @@ def _kernel_grad_shifted(xp, g_rows, offsets, groups, dtype):
 def _conv(x, kernel, strides, pads, dilation, groups):
     kernel_spatial = kernel.shape[:-2]
     padded, out = _conv_geometry(x.shape, kernel_spatial, strides, pads, dilation)
-    if _use_shifted(kernel.shape, strides):
+    if _use_shifted(kernel.shape, strides, padded, out):
         offsets = _tap_offsets(padded, kernel_spatial, dilation)
         taps = _tap_kernel(kernel, groups)
         return _correlate_shifted(_pad(x, pads), taps, offsets, out, np.result_type(x, kernel))
@@ -320,7 +325,8 @@ def _conv_vjp_shifted(argnums, x, kernel, pads, dilation, groups):
 
 def _conv_vjp(argnums, ans, args, kwargs):
     x, kernel, strides, pads, dilation, groups = args
-    if _use_shifted(kernel.shape, strides):
+    padded, out = _conv_geometry(x.shape, kernel.shape[:-2], strides, pads, dilation)
+    if _use_shifted(kernel.shape, strides, padded, out):
         return _conv_vjp_shifted(argnums, x, kernel, pads, dilation, groups)
     vjps = [(_conv_vjp_x, _conv_vjp_kernel)[i](ans, *args) for i in argnums]
     return lambda g: tuple(vjp(g) for vjp in vjps)

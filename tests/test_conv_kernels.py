@@ -22,8 +22,8 @@ from test_gradients import assert_gradient_matches
 from minicnn import ops
 
 PATHS = {
-    "im2col": lambda kernel_shape, strides: False,
-    "shifted": lambda kernel_shape, strides: all(s == 1 for s in strides),
+    "im2col": lambda kernel_shape, strides, padded, out: False,
+    "shifted": lambda kernel_shape, strides, padded, out: all(s == 1 for s in strides),
 }
 
 
@@ -88,9 +88,11 @@ def test_each_conv_kernel_keeps_float32_gradients_float32(path, case):
 
 @pytest.mark.parametrize("padding", ["valid", "same"])
 def test_wide_window_takes_shifted_kernels_and_matches_naive_loops(padding):
-    # 3x3 taps of 16 channels: the default choice is the shifted kernels.
+    # 3x3 taps of 16 channels on maps large enough: the default is the shifted kernels.
     gen = np.random.default_rng(0)
-    x, kernel = gen.normal(size=(2, 7, 6, 16)), gen.normal(size=(3, 3, 16, 5))
-    assert ops._use_shifted(kernel.shape, (1, 1))
+    x, kernel = gen.normal(size=(2, 19, 18, 16)), gen.normal(size=(3, 3, 16, 5))
+    pads = ops._resolve_pads(x.shape[1:-1], (3, 3), (1, 1), (1, 1), padding)
+    padded, out = ops._conv_geometry(x.shape, (3, 3), (1, 1), pads, (1, 1))
+    assert ops._use_shifted(kernel.shape, (1, 1), padded, out)
     expected = reference.conv(x, kernel, (1, 1), padding, (1, 1), 1)
     np.testing.assert_allclose(ops.conv(x, kernel, 1, padding), expected, rtol=1e-12, atol=1e-12)
