@@ -162,9 +162,17 @@ def _conv_geometry(x_shape, kernel_shape, strides, pads, dilation):
 def _columns(x, kernel_spatial, strides, pads, dilation, groups):
     """im2col: the input patches as a (groups, positions, taps * in_ch/groups) matrix."""
     padded, out = _conv_geometry(x.shape, kernel_spatial, strides, pads, dilation)
-    win = _windows(_pad(x, pads), out, kernel_spatial, strides, dilation)
     n, cin = x.shape[0], x.shape[-1]
     positions, taps = n * math.prod(out), math.prod(kernel_spatial)
+    if cin == 1 and positions > 1024:
+        # One channel: a copy per tap runs along image rows, ~3x faster than copying the
+        # window view, whose innermost runs are a few numbers long.
+        cols = np.empty((n, *out, taps), dtype=x.dtype)
+        xp = _pad(x, pads)
+        for t, index in enumerate(_tap_indices(out, kernel_spatial, strides, dilation)):
+            cols[..., t] = xp[index][..., 0]
+        return cols.reshape(1, positions, taps), out
+    win = _windows(_pad(x, pads), out, kernel_spatial, strides, dilation)
     if groups == 1:
         return win.reshape(1, positions, taps * cin), out
     cols = win.reshape(positions, taps, groups, cin // groups).transpose(2, 0, 1, 3)

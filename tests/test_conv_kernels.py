@@ -96,3 +96,16 @@ def test_wide_window_takes_shifted_kernels_and_matches_naive_loops(padding):
     assert ops._use_shifted(kernel.shape, (1, 1), padded, out)
     expected = reference.conv(x, kernel, (1, 1), padding, (1, 1), 1)
     np.testing.assert_allclose(ops.conv(x, kernel, 1, padding), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("padding, strides", [("valid", 1), ("same", 2)])
+def test_single_channel_columns_copied_by_tap_match_naive_loops_and_differences(padding, strides):
+    # One input channel and over 1024 output positions: im2col copies the columns by tap.
+    gen = np.random.default_rng(1)
+    x, kernel = gen.normal(size=(12, 20, 21, 1)), gen.normal(size=(3, 2, 1, 2))
+    args = (strides,) * 2, padding, (1, 1), 1
+    expected = reference.conv(x, kernel, *args)
+    assert np.prod(expected.shape[:-1]) > 1024
+    np.testing.assert_allclose(ops.conv(x, kernel, *args), expected, rtol=1e-12, atol=1e-12)
+    # The columns serve the forward pass and the kernel gradient.
+    assert_gradient_matches(lambda x, k: ops.conv(x, k, *args), [x, kernel], 1)
