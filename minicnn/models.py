@@ -162,14 +162,14 @@ class Sequential:
             )
         shape = tuple(input_shape)
         # Check the whole stack first so a shape some layer rejects builds nothing.
-        self._infer_shapes(shape, unbuilt_ok=True)
+        self._infer_shapes(shape)
         for layer in self.layers:
             self._build_layer(layer, shape)
             shape = layer.output_shape
         self.input_shape, self.output_shape = tuple(input_shape), shape
         self.built = True
 
-    def _infer_shapes(self, shape: tuple, unbuilt_ok: bool = False) -> list[tuple]:
+    def _infer_shapes(self, shape: tuple) -> list[tuple]:
         """Every layer's output shape for an input of ``shape``; the single place where
         an input is checked against the model. Raises ValueError naming the layer."""
         if self.input_shape is not None and len(shape) != len(self.input_shape):
@@ -196,9 +196,16 @@ class Sequential:
 
     def set_weights(self, weights: Sequence) -> None:
         """Replace all weights; the count and every shape are checked before any change."""
-        current = [w for layer in self.layers for w in layer._weights]
-        new = check_weights(self.name, current, weights)
-        for layer, part in zip(self.layers, self.split_weights(new)):
+        self._assign(check_weights(self.name, self._weight_arrays(), weights))
+
+    def _weight_arrays(self) -> list[np.ndarray]:
+        """The stored weights themselves (no copies), in ``get_weights()`` order: what
+        ``predict`` and ``fit`` hand to ``apply``."""
+        return [w for layer in self.layers for w in layer._weights]
+
+    def _assign(self, weights: Sequence[np.ndarray]) -> None:
+        """Store an already validated flat weight list, all layers at once."""
+        for layer, part in zip(self.layers, self.split_weights(weights)):
             layer._weights = part
 
     def split_weights(self, weights: Sequence) -> list[list]:
@@ -337,7 +344,7 @@ class Sequential:
         # Cast batch by batch and fill one result array, so memory beyond the result grows
         # with batch_size, not with len(x) (a uint8 image set is not copied as float32).
         x = self.prepare_input(x, cast=False)
-        weights = [w for layer in self.layers for w in layer._weights]
+        weights = self._weight_arrays()
         out = np.empty(self._infer_shapes(x.shape)[-1], dtype=np.float32)
         steps = batches(len(x), batch_size)
         with tqdm(
@@ -351,17 +358,16 @@ class Sequential:
     def __call__(self, x) -> np.ndarray:
         """The model on a whole batch at once (no batching), as a float32 array."""
         x = self.prepare_input(x, "__call__")
-        return np.asarray(self.apply(self.get_weights(), x), dtype=np.float32)
+        return np.asarray(self.apply(self._weight_arrays(), x), dtype=np.float32)
 
     # ------------------------------------------------------------------ seeing inside
     def feature_maps(self, x) -> dict[str, np.ndarray]:
         """Every layer's output for batch ``x``: ``{layer name: float32 array}`` in layer
         order, from the same loop as ``apply``."""
         x = self.prepare_input(x, "feature_maps")
-        weights = [w for layer in self.layers for w in layer._weights]
         return {
             layer.name: np.asarray(y, dtype=np.float32)
-            for layer, y in self.layer_outputs(weights, x)
+            for layer, y in self.layer_outputs(self._weight_arrays(), x)
         }
 
     def explain(self, x, layer: int | str, index: Sequence[int]):

@@ -271,8 +271,7 @@ class _Committer:
         if self.pending is None:
             return
         weights, variables, iterations = self.pending
-        for layer, part in zip(self.model.layers, self.model.split_weights(weights)):
-            layer._weights = part
+        self.model._assign(weights)
         self.model.optimizer.variables = variables
         self.model.optimizer.iterations = iterations
         self.pending = None
@@ -291,7 +290,7 @@ def _trainable_indices(model) -> list[int]:
 def _train_step(model, trainable, committer, x, y):
     """One step on batch ``(x, y)``: returns ``(loss, y_pred, problem)``; ``problem`` is None
     when the step was committed, else why it was not."""
-    weights = [w for layer in model.layers for w in layer._weights]
+    weights = model._weight_arrays()
     loss_fn = model.compiled_loss
     captured = {}
 
@@ -375,7 +374,7 @@ def fit(
     x, y, output_shape = _check_data(model, x, y, method, batch_size)
     x, y, x_val, y_val = _validation(model, x, y, validation_split, validation_data, batch_size)
     trainable = _trainable_indices(model)
-    all_weights = [w for layer in model.layers for w in layer._weights]
+    all_weights = model._weight_arrays()
     model.optimizer.check_weights([all_weights[i] for i in trainable], method)
 
     tracker = _Tracker(_metric_objects(model, y.shape[1:], output_shape[1:]))
@@ -441,7 +440,7 @@ def _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks=None):
     """Loss and metrics over ``(x, y)``, a batch at a time: ``(sorted logs, names in compile
     order)``."""
     tracker = _Tracker(_metric_objects(model, y.shape[1:], output_shape[1:]))
-    weights = [w for layer in model.layers for w in layer._weights]
+    weights = model._weight_arrays()
     steps = models_module.batches(len(x), batch_size)
     with tqdm(
         total=len(steps),
