@@ -302,6 +302,10 @@ def _finite_real(value) -> bool:
 
 
 def _is_float32(dtype) -> bool:
+    # Strings are compared by name: numpy parses some strings (",", "i4,f8") as struct
+    # dtypes and raises SyntaxError on others.
+    if isinstance(dtype, str):
+        return dtype == "float32"
     try:
         return np.dtype(dtype) == np.float32
     except (TypeError, ValueError):  # not something numpy reads as a dtype

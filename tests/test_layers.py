@@ -573,3 +573,10 @@ def test_conv1d_layer_reproduces_keras_worked_examples(taps, kwargs, expected):
     y = layer(np.array([1, 2, 3, 4]).reshape(1, 4, 1))
     assert y.dtype == np.float32
     assert y.ravel().tolist() == expected
+
+
+@pytest.mark.parametrize("dtype", [",", "i4,f8", "float64", object])
+def test_dtype_that_is_not_float32_is_a_value_error_naming_dtype(dtype):
+    # "," made numpy's dtype parser raise SyntaxError (found by the fuzz tests).
+    with pytest.raises(ValueError, match="dtype="):
+        Conv2D(1, 3, dtype=dtype)
