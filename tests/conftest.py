@@ -1,8 +1,19 @@
-"""Shared fixtures: every test starts with fresh automatic layer names."""
+"""Shared fixtures and the hypothesis profiles.
+
+``make test`` (and CI) runs hypothesis derandomized, so a green commit stays green: the
+examples are the same every run. To search further, draw fresh random examples:
+``pytest --hypothesis-profile=explore`` (repeat it; tests that set no ``max_examples`` also
+get more of them).
+"""
 
 import pytest
+from hypothesis import settings
 
 from minicnn.utils import clear_session
+
+settings.register_profile("default", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False, max_examples=1000)
+settings.load_profile("default")
 
 
 @pytest.fixture(autouse=True)
