@@ -15,14 +15,21 @@ Two pitfalls seen on the 2-core machine these benchmarks were written on shape t
 from __future__ import annotations
 
 import multiprocessing
+import os
 import statistics
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
 THREADS = 2
 GAP_SECONDS = 0.3
+
+# glibc hands freed blocks of a few MB back to the operating system, so every step of a
+# numpy (or PyTorch) training loop faults its temporaries' pages in afresh: 40% of W2's
+# time here. These settings (read by glibc at process start) keep freed memory for reuse.
+KEEP_FREED_MEMORY = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
 
 
 def per_call_seconds(fn: Callable[[], object], budget: float = 0.05) -> float:
@@ -62,6 +69,11 @@ def _serve(conn, build, args, budget):
         conn.send(per_call_seconds(steps[key], budget))
 
 
+def keep_freed_memory() -> None:
+    """Make the worker processes started from now on keep freed memory (glibc only)."""
+    os.environ.update(KEEP_FREED_MEMORY)
+
+
 class Worker:
     """A process holding the steps ``build(*args)`` returns ({key: function}); it times
     the one asked for. ``build`` must be a module-level function (it is pickled)."""
@@ -82,13 +94,19 @@ class Worker:
         self.process.join()
 
 
-def interleaved_medians(
+class Timing(NamedTuple):
+    median: float
+    best: float
+
+
+def interleaved_times(
     workers: dict[str, Worker], keys, rounds: int = 7, gap: float = GAP_SECONDS
-) -> dict[tuple[str, str], float]:
-    """Median seconds per call of every (worker, key) pair the worker has.
+) -> dict[tuple[str, str], Timing]:
+    """Median and best seconds per call of every (worker, key) pair the worker has.
 
     Every round times each key on each worker in turn, so all implementations see the
-    same passing load; the median over rounds discards the transient slowdowns.
+    same passing load; the median over rounds discards the transient slowdowns, and the
+    best round shows the cost when nothing else ran.
     """
     samples: dict[tuple[str, str], list[float]] = {}
     for _ in range(rounds):
@@ -97,4 +115,4 @@ def interleaved_medians(
                 if key in worker.keys:
                     time.sleep(gap)
                     samples.setdefault((name, key), []).append(worker.time(key))
-    return {pair: statistics.median(times) for pair, times in samples.items()}
+    return {pair: Timing(statistics.median(v), min(v)) for pair, v in samples.items()}

@@ -26,7 +26,8 @@ from common import (  # noqa: E402
     THREADS,
     Worker,
     import_torch,
-    interleaved_medians,
+    interleaved_times,
+    keep_freed_memory,
     matmul_gflops_step,
 )
 from memory import memory_table  # noqa: E402
@@ -201,21 +202,28 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (median)")
     parser.add_argument("--only", nargs="*", help="keys to run, e.g. W3 W5 pool")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    parser.add_argument(
+        "--keep-freed-memory",
+        action="store_true",
+        help="run every implementation with glibc keeping freed memory (see common.py)",
+    )
     parser.add_argument("--no-memory", action="store_true", help="skip the memory table")
     parser.add_argument("--compare", metavar="OPS_PY", help="also time this ops.py file")
     args = parser.parse_args(argv)
+    if args.keep_freed_memory:
+        keep_freed_memory()
     impls = ["minicnn"] + (["compare"] if args.compare else [])
     if not args.no_torch and import_torch() is not None:
         impls += ["torch", "torch_cl"]
     workers = {impl: Worker(build_steps, impl, args.compare) for impl in impls}
     keys = ["matmul"] + [w.name for w in WORKLOADS] + ["pool"]
     keys = [k for k in keys if not args.only or k in args.only or k == "matmul"]
-    t = interleaved_medians(workers, keys, rounds=args.rounds)
+    t = interleaved_times(workers, keys, rounds=args.rounds)
     for worker in workers.values():
         worker.close()
 
     _, matmul_flops = matmul_gflops_step()
-    peak = matmul_flops / t["minicnn", "matmul"] / 1e9
+    peak = matmul_flops / t["minicnn", "matmul"].median / 1e9
     torch = import_torch() if "torch" in impls else None
     print(f"numpy float32 matmul peak (1024^3, median in this run): {peak:.0f} GFLOP/s")
     if torch is None:
@@ -223,31 +231,40 @@ def main(argv=None) -> None:
     else:
         print(f"PyTorch {torch.__version__}, {THREADS} threads")
     print("each implementation runs in its own process (see benchmarks/README.md)")
+    if args.keep_freed_memory:
+        print("glibc keeps freed memory in every process (--keep-freed-memory)")
     print(f"median of {args.rounds} interleaved rounds; forward+backward (dx, dkernel, dbias)")
     print()
     columns = ["", "workload", "minicnn ms", "GFLOP/s", "%peak"]
     if args.compare:
         columns += ["compare ms", "speedup"]
-    columns += ["torch ms", "ratio", "torch_cl ms", "ratio_cl"]
+    columns += ["torch ms", "ratio", "(best)", "torch_cl ms", "ratio_cl", "(best)"]
     rows = []
     for w in [w for w in WORKLOADS if w.name in keys] + (["pool"] if "pool" in keys else []):
         key = w if w == "pool" else w.name
         mine = t["minicnn", key]
         if w == "pool":
-            row = ["P", "max_pool 2x2 on " + "x".join(map(str, POOL_SHAPE)), ms(mine), "-", "-"]
+            label = "max_pool 2x2 on " + "x".join(map(str, POOL_SHAPE))
+            row = ["P", label, ms(mine.median), "-", "-"]
         else:
-            gflops = w.flops() / mine / 1e9
-            row = [w.name, w.describe(), ms(mine), f"{gflops:.1f}", f"{100 * gflops / peak:.0f}%"]
+            gflops = w.flops() / mine.median / 1e9
+            row = [w.name, w.describe(), ms(mine.median), f"{gflops:.1f}"]
+            row.append(f"{100 * gflops / peak:.0f}%")
         if args.compare:
             old = t["compare", key]
-            row += [ms(old), ratio(old, mine)]
+            row += [ms(old.median), ratio(old.median, mine.median)]
         for impl in ("torch", "torch_cl"):
             theirs = t.get((impl, key))
-            row += [ms(theirs), ratio(mine, theirs)]
+            if theirs is None:
+                row += ["-", "-", "-"]
+            else:
+                row += [ms(theirs.median), ratio(mine.median, theirs.median)]
+                row.append(f"({ratio(mine.best, theirs.best)})")
         rows.append(row)
     print_table(columns, rows)
     print()
-    print("ratio = minicnn time / PyTorch time (NCHW); ratio_cl against PyTorch channels_last.")
+    print("ratio = minicnn median / PyTorch median (NCHW); ratio_cl against channels_last;")
+    print("(best) = the same ratio of the fastest rounds, the cost when nothing else ran.")
     if not args.no_memory:
         print()
         memory_table(torch is not None)
