@@ -6,6 +6,11 @@ vector-Jacobian products are written by hand next to them; the activations are e
 compositions of ``autograd.numpy`` functions or primitives where autograd's own VJP
 would silently turn float32 gradients into float64.
 
+Convolution has two kernels, chosen per call by shape (``_use_shifted``): im2col (copy
+the input windows into a matrix, one matmul; any stride) and, for stride 1 with wide
+windows, shifted matmuls straight from the padded input with no copy (one per kernel
+tap). Speeds against PyTorch are measured in benchmarks/.
+
 Shape rules follow Keras 3 (``keras/src/ops/operation_utils.py``):
 
 - ``valid``: ``out = floor((L - d*(k-1) - 1) / s) + 1``
@@ -331,12 +336,24 @@ def _conv_vjp_shifted(argnums, x, kernel, pads, dilation, groups):
     return vjp
 
 
+def _shifted_input_grad(x_shape, strides) -> bool:
+    """Whether an im2col convolution's input gradient is faster by the shifted kernels (a
+    transposed convolution): col2im's strided adds crawl over pixels of 2 to ~30 channels."""
+    return all(s == 1 for s in strides) and 1 < x_shape[-1] < 32
+
+
 def _conv_vjp(argnums, ans, args, kwargs):
     x, kernel, strides, pads, dilation, groups = args
     padded, out = _conv_geometry(x.shape, kernel.shape[:-2], strides, pads, dilation)
     if _use_shifted(kernel.shape, strides, padded, out):
         return _conv_vjp_shifted(argnums, x, kernel, pads, dilation, groups)
-    vjps = [(_conv_vjp_x, _conv_vjp_kernel)[i](ans, *args) for i in argnums]
+    vjps = []
+    for i in argnums:
+        if i == 0 and _shifted_input_grad(x.shape, strides):
+            shifted = _conv_vjp_shifted((0,), x, kernel, pads, dilation, groups)
+            vjps.append(lambda g, shifted=shifted: shifted(g)[0])
+        else:
+            vjps.append((_conv_vjp_x, _conv_vjp_kernel)[i](ans, *args))
     return lambda g: tuple(vjp(g) for vjp in vjps)
 
 

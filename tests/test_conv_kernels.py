@@ -28,7 +28,12 @@ PATHS = {
 
 
 def forced(path: str):
-    return mock.patch.object(ops, "_use_shifted", PATHS[path])
+    """Every pass of the convolution by one kernel (the input gradient has its own choice)."""
+    return mock.patch.multiple(
+        ops,
+        _use_shifted=PATHS[path],
+        _shifted_input_grad=lambda x_shape, strides: path == "shifted" and max(strides) == 1,
+    )
 
 
 def case_arrays(case, dtype=np.float64):
