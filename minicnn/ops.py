@@ -277,12 +277,20 @@ def _kernel_grad_shifted(xp, g_rows, offsets, groups, dtype):
     cin, cout = xp.shape[-1] // groups, g_rows.shape[-1] // groups
     rows = np.ascontiguousarray(xp).reshape(-1, groups, cin)
     g_rows = g_rows.reshape(len(g_rows), groups, cout)
-    dk = np.zeros((len(offsets), groups, cin, cout), dtype=dtype)
+    # Contraction order per shape: OpenBLAS ran these long thin products faster (by 3% to,
+    # in one run, 1.6x) with the wider channel count as the result's rows.
+    transposed = cout > cin
+    shape = (cout, cin) if transposed else (cin, cout)
+    dk = np.zeros((len(offsets), groups, *shape), dtype=dtype)
     for start, stop in _row_chunks(len(g_rows), groups * max(cin, cout) * dk.itemsize):
-        g_chunk = g_rows[start:stop].transpose(1, 0, 2)
+        g_chunk = g_rows[start:stop]
         for t, offset in enumerate(offsets):
-            dk[t] += rows[start + offset : stop + offset].transpose(1, 2, 0) @ g_chunk
-    return dk
+            x_chunk = rows[start + offset : stop + offset]
+            if transposed:
+                dk[t] += g_chunk.transpose(1, 2, 0) @ x_chunk.transpose(1, 0, 2)
+            else:
+                dk[t] += x_chunk.transpose(1, 2, 0) @ g_chunk.transpose(1, 0, 2)
+    return dk.transpose(0, 1, 3, 2) if transposed else dk
 
 
 @primitive
