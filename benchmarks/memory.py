@@ -2,15 +2,19 @@
 
 Method: each implementation runs in its own fresh Python process. The process builds the
 arrays, runs one warm-up step (one-time allocations: thread pools, PyTorch's kernels), then
-records its resident set size, resets the kernel's high-water mark (writing 5 to
-``/proc/self/clear_refs``, Linux), runs one step and reads the high-water mark (VmHWM) again.
-The difference is the extra memory the step needed at its worst moment, including the
-gradients it returns. For minicnn, ``tracemalloc`` (which sees numpy's allocations) gives a
-second, allocator-independent figure.
+hands the memory the allocator keeps from it back to the system (glibc's ``malloc_trim``,
+so both libraries start from the same clean heap), records its resident set size, resets
+the kernel's high-water mark (writing 5 to ``/proc/self/clear_refs``, Linux), runs one step
+and reads the high-water mark (VmHWM) again. The difference is the extra memory the step
+needed at its worst moment, including the gradients it returns. For minicnn,
+``tracemalloc`` (which sees numpy's allocations) gives a second, allocator-independent
+figure.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import json
 import subprocess
@@ -29,6 +33,14 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(f"/proc/self/status has no {field}")
 
 
+def _release_freed_memory() -> None:
+    """Return the heap's free memory to the system, so it is not reused unseen (glibc)."""
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):
+        pass
+
+
 def worker(impl: str, workload: str) -> dict:
     sys.path.insert(0, str(HERE))
     import conv
@@ -42,6 +54,7 @@ def worker(impl: str, workload: str) -> dict:
         step = conv.torch_step(torch, w, channels_last=impl == "torch_cl")
     step()
     gc.collect()
+    _release_freed_memory()
     base = _status_kib("VmRSS")
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
