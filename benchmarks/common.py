@@ -69,6 +69,42 @@ def _serve(conn, build, args, budget):
         conn.send(per_call_seconds(steps[key], budget))
 
 
+def use_openblas_core(core: str) -> None:
+    """Make worker processes started from now on run numpy's OpenBLAS with ``core``'s
+    kernels. OpenBLAS 0.3.31 takes this AMD EPYC (Zen 4, AVX-512) for a Haswell and runs
+    its AVX2 kernels: ``SkylakeX`` (AVX-512) nearly doubles its float32 matmul here. Only
+    for CPUs that have AVX-512 (``avx512f`` in /proc/cpuinfo); PyTorch does not use it."""
+    os.environ["OPENBLAS_CORETYPE"] = core
+
+
+def add_process_options(parser) -> None:
+    """The options that set up the worker processes, shared by the benchmark scripts."""
+    parser.add_argument(
+        "--keep-freed-memory",
+        action="store_true",
+        help="run every implementation with glibc keeping freed memory (see common.py)",
+    )
+    parser.add_argument(
+        "--openblas-coretype",
+        metavar="CORE",
+        help="run numpy's OpenBLAS with these kernels, e.g. SkylakeX (see benchmarks/README.md)",
+    )
+
+
+def apply_process_options(args) -> list[str]:
+    """Set the environment the workers will inherit; returns lines saying what was set."""
+    lines = []
+    if args.keep_freed_memory:
+        keep_freed_memory()
+        lines.append("glibc keeps freed memory in every process (--keep-freed-memory)")
+    if args.openblas_coretype:
+        use_openblas_core(args.openblas_coretype)
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    core = f"{forced} (OPENBLAS_CORETYPE)" if forced else "OpenBLAS's own choice for this CPU"
+    lines.append(f"numpy's OpenBLAS kernels: {core}")
+    return lines
+
+
 def keep_freed_memory() -> None:
     """Make the worker processes started from now on keep freed memory (glibc only)."""
     os.environ.update(KEEP_FREED_MEMORY)

@@ -25,9 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     THREADS,
     Worker,
+    add_process_options,
+    apply_process_options,
     import_torch,
     interleaved_times,
-    keep_freed_memory,
     matmul_gflops_step,
 )
 from memory import memory_table  # noqa: E402
@@ -202,16 +203,11 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (median)")
     parser.add_argument("--only", nargs="*", help="keys to run, e.g. W3 W5 pool")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
-    parser.add_argument(
-        "--keep-freed-memory",
-        action="store_true",
-        help="run every implementation with glibc keeping freed memory (see common.py)",
-    )
     parser.add_argument("--no-memory", action="store_true", help="skip the memory table")
     parser.add_argument("--compare", metavar="OPS_PY", help="also time this ops.py file")
+    add_process_options(parser)
     args = parser.parse_args(argv)
-    if args.keep_freed_memory:
-        keep_freed_memory()
+    setup = apply_process_options(args)
     impls = ["minicnn"] + (["compare"] if args.compare else [])
     if not args.no_torch and import_torch() is not None:
         impls += ["torch", "torch_cl"]
@@ -231,8 +227,7 @@ def main(argv=None) -> None:
     else:
         print(f"PyTorch {torch.__version__}, {THREADS} threads")
     print("each implementation runs in its own process (see benchmarks/README.md)")
-    if args.keep_freed_memory:
-        print("glibc keeps freed memory in every process (--keep-freed-memory)")
+    print("\n".join(setup))
     print(f"median of {args.rounds} interleaved rounds; forward+backward (dx, dkernel, dbias)")
     print()
     columns = ["", "workload", "minicnn ms", "GFLOP/s", "%peak"]

@@ -19,7 +19,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import THREADS, Worker, import_torch, interleaved_times, keep_freed_memory  # noqa: E402
+from common import (  # noqa: E402
+    THREADS,
+    Worker,
+    add_process_options,
+    apply_process_options,
+    import_torch,
+    interleaved_times,
+)
 
 BATCH, STEPS, CLASSES = 32, 8, 10
 
@@ -96,14 +103,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (median)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
-    parser.add_argument(
-        "--keep-freed-memory",
-        action="store_true",
-        help="run every implementation with glibc keeping freed memory (see common.py)",
-    )
+    add_process_options(parser)
     args = parser.parse_args(argv)
-    if args.keep_freed_memory:
-        keep_freed_memory()
+    setup = apply_process_options(args)
     impls = ["minicnn"]
     if not args.no_torch and import_torch() is not None:
         impls += ["torch", "torch_cl"]
@@ -116,8 +118,7 @@ def main(argv=None) -> None:
         f"28x28x1, batch {BATCH}, SGD, float32"
     )
     print(f"median of {args.rounds} interleaved rounds of {STEPS} steps; torch: {THREADS} threads")
-    if args.keep_freed_memory:
-        print("glibc keeps freed memory in every process (--keep-freed-memory)")
+    print("\n".join(setup))
     print()
     mine = t["minicnn", "epoch"]
     print(f"{'':9} {'ms/step':>8} {'samples/s':>10} {'minicnn / this':>15} {'(best)':>8}")
