@@ -71,10 +71,14 @@ def _serve(conn, build, args, budget):
 
 def use_openblas_core(core: str) -> None:
     """Make worker processes started from now on run numpy's OpenBLAS with ``core``'s
-    kernels. OpenBLAS 0.3.31 takes this AMD EPYC (Zen 4, AVX-512) for a Haswell and runs
-    its AVX2 kernels: ``SkylakeX`` (AVX-512) nearly doubles its float32 matmul here. Only
-    for CPUs that have AVX-512 (``avx512f`` in /proc/cpuinfo); PyTorch does not use it."""
-    os.environ["OPENBLAS_CORETYPE"] = core
+    kernels (``OPENBLAS_CORETYPE``), or with OpenBLAS's own pick for the CPU (``auto``).
+    The machine these benchmarks were written on sets ``OPENBLAS_CORETYPE=Haswell`` in its
+    environment, forcing AVX2 kernels on a CPU whose AVX-512 ones OpenBLAS would otherwise
+    pick (SkylakeX): 255 against 480 GFLOP/s float32 matmul. PyTorch does not use it."""
+    if core == "auto":
+        os.environ.pop("OPENBLAS_CORETYPE", None)
+    else:
+        os.environ["OPENBLAS_CORETYPE"] = core
 
 
 def add_process_options(parser) -> None:
@@ -87,7 +91,8 @@ def add_process_options(parser) -> None:
     parser.add_argument(
         "--openblas-coretype",
         metavar="CORE",
-        help="run numpy's OpenBLAS with these kernels, e.g. SkylakeX (see benchmarks/README.md)",
+        help="numpy's OpenBLAS kernels: a core name such as SkylakeX, or 'auto' for OpenBLAS's "
+        "own pick (see benchmarks/README.md)",
     )
 
 
@@ -100,7 +105,7 @@ def apply_process_options(args) -> list[str]:
     if args.openblas_coretype:
         use_openblas_core(args.openblas_coretype)
     forced = os.environ.get("OPENBLAS_CORETYPE")
-    core = f"{forced} (OPENBLAS_CORETYPE)" if forced else "OpenBLAS's own choice for this CPU"
+    core = f"{forced} (OPENBLAS_CORETYPE)" if forced else "OpenBLAS's own pick for this CPU"
     lines.append(f"numpy's OpenBLAS kernels: {core}")
     return lines
 
