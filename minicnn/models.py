@@ -7,6 +7,7 @@ and the gradient checks are all thin loops around it.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -398,22 +399,25 @@ class Sequential:
             from .receptive import summary_columns
 
             rows = [r + extra for r, extra in zip(rows, summary_columns(self))]
-        widths = [
-            max(minimum, *(len(r[i]) + 1 for r in rows))
-            for i, minimum in enumerate((31, 22, 13, 16, 8)[: len(rows[0])])
-        ]
+        # Keras's fixed column widths; a longer cell wraps onto more lines, as Keras's
+        # table does ("global_average_pooling2d" over "(GlobalAveragePooling2D)").
+        widths = (31, 22, 13, 16, 8)[: len(rows[0])]
 
         def line(left, mid, right, fill):
             return left + mid.join(fill * (w + 2) for w in widths) + right
 
         def row(cells, bar):
-            return (
+            wrapped = [textwrap.wrap(c, w) or [""] for c, w in zip(cells, widths)]
+            return "\n".join(
                 f"{bar} "
                 + f" {bar} ".join(
                     f"{c:>{w}}" if i == 2 else f"{c:<{w}}"
-                    for i, (c, w) in enumerate(zip(cells, widths))
+                    for i, (c, w) in enumerate(
+                        zip((p[k] if k < len(p) else "" for p in wrapped), widths)
+                    )
                 )
                 + f" {bar}"
+                for k in range(max(map(len, wrapped)))
             )
 
         out = [

@@ -430,3 +430,15 @@ def test_set_random_seed_reproduces_initial_weights():
     for a, b in zip(first, second, strict=True):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(first[0], third[0])
+
+
+def test_summary_wraps_a_long_layer_name_inside_its_column_as_keras_does(capsys):
+    # The expected rows are copied from Keras 3.15.1's summary of the same model.
+    model = Sequential([Input((28, 28, 1)), GlobalAveragePooling2D(), Dense(10)])
+    model.summary()
+    text = capsys.readouterr().out
+    assert (
+        "│ global_average_pooling2d        │ (None, 1)              │             0 │\n"
+        "│ (GlobalAveragePooling2D)        │                        │               │\n"
+    ) in text
+    assert "│ dense (Dense)                   │ (None, 10)             │            20 │" in text
