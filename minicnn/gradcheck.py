@@ -161,7 +161,7 @@ def _target(model_or_layer, x) -> tuple:
     """``(apply, weights, names)`` for a model or a layer, built and checked for ``x``."""
     if isinstance(model_or_layer, Layer):
         layer = model_or_layer
-        xs = as_input(x, layer.name)
+        xs = as_input(x, f"'{layer.name}'")
         if not layer.built:
             layer.build((None, *xs.shape[1:]))
         layer.compute_output_shape(xs.shape)

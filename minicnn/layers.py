@@ -260,7 +260,7 @@ class Layer:
 
     def __call__(self, x) -> np.ndarray:
         """Apply the layer to a batch with its own weights; builds it on first use."""
-        x = as_input(x, self.name)
+        x = as_input(x, f"'{self.name}'")
         if not self.built:
             self.build((None, *x.shape[1:]))
         self.compute_output_shape(x.shape)
@@ -386,20 +386,21 @@ def check_weights(owner: str, current: Sequence[np.ndarray], new: Sequence) -> l
     return out
 
 
-def as_input(x, owner: str, cast: bool = True) -> np.ndarray:
+def as_input(x, subject: str, cast: bool = True) -> np.ndarray:
     """The array a model or layer is called on, cast to float32 as Keras does.
 
     Lists and numeric arrays (bool, int, float) are accepted; objects, strings, complex
-    numbers and ragged nesting are a TypeError/ValueError naming ``owner``. With
-    ``cast=False`` a numeric array is returned as it is, for callers that cast batch by batch.
+    numbers and ragged nesting are a TypeError/ValueError whose message starts with
+    ``subject`` (``"'conv2d'"``, ``"fit: `y`"``). With ``cast=False`` a numeric array is
+    returned as it is, for callers that cast batch by batch.
     """
     try:
         arr = np.asarray(x)
     except (ValueError, TypeError) as err:
-        raise ValueError(f"'{owner}' expects a numeric array; the input is ragged: {err}") from None
+        raise ValueError(f"{subject} expects a numeric array; the input is ragged: {err}") from None
     if arr.dtype.kind not in "biuf":
         raise TypeError(
-            f"'{owner}' expects a numeric array (bool, int or float); received dtype "
+            f"{subject} expects a numeric array (bool, int or float); received dtype "
             f"{arr.dtype} with shape {arr.shape}."
         )
     return arr.astype(np.float32, copy=False) if cast else arr

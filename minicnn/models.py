@@ -326,7 +326,7 @@ class Sequential:
         built for it and its shape checked."""
         if not self.layers:
             raise ValueError(f"Sequential '{self.name}' has no layers; add some before {method}.")
-        x = as_input(x, self.name, cast)
+        x = as_input(x, f"'{self.name}'", cast)
         if not self.built:
             if x.ndim < 1:
                 raise ValueError(f"{method}: expected a batch of samples; received a scalar.")

@@ -33,6 +33,7 @@ from . import losses, optimizers
 from . import metrics as metrics_module
 from . import models as models_module
 from .callbacks import CallbackList, History, ProgbarLogger, check_callbacks
+from .layers import as_input
 from .utils import rng
 
 f32 = np.float32
@@ -138,17 +139,7 @@ def _as_array(value, name: str, method: str) -> np.ndarray:
     """``value`` as a numeric array with a batch axis (not copied when already an array)."""
     if value is None:
         raise ValueError(f"{method}: `{name}` is required.")
-    try:
-        arr = np.asarray(value)
-    except (ValueError, TypeError) as err:
-        raise ValueError(
-            f"{method}: `{name}` must be a numeric array; it is ragged: {err}"
-        ) from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{method}: `{name}` must be a numeric array (bool, int or float); received dtype "
-            f"{arr.dtype} with shape {arr.shape}."
-        )
+    arr = as_input(value, f"{method}: `{name}`", cast=False)
     if arr.ndim == 0:
         raise ValueError(f"{method}: `{name}` must have a batch axis; received a scalar.")
     return arr
