@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import autograd
 import numpy as np
 
-from .layers import Layer, _fmt, as_input
+from .arguments import as_input, format_shape
+from .layers import Layer
 
 
 @dataclass
@@ -54,7 +55,7 @@ class GradcheckReport:
             rows.append(
                 (
                     t.name,
-                    _fmt(t.shape),
+                    format_shape(t.shape),
                     f"{t.checked}/{t.size}",
                     f"{t.max_rel_error:.2e}",
                     f"{t.max_abs_error:.2e}",

@@ -16,125 +16,32 @@ A layer's life:
 from __future__ import annotations
 
 import math
-import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import autograd.numpy as anp
 import numpy as np
 
 from . import initializers, ops
+from .arguments import (
+    activation_name,
+    as_input,
+    check_bool,
+    check_weights,
+    declared_input_shape,
+    finite_real,
+    format_shape,
+    get_activation,
+    is_float32,
+    is_int,
+    not_supported,
+    positive_int,
+    standardize_data_format,
+    standardize_padding,
+    standardize_tuple,
+)
 from .utils import to_snake_case, unique_name
 
 Shape = tuple
-
-
-# --------------------------------------------------------------------------- argument checks
-
-
-def standardize_tuple(value, n: int, name: str, allow_zero: bool = False) -> tuple[int, ...]:
-    """An int or a sequence of ``n`` ints, as a tuple of ``n`` positive ints (Keras's rule).
-
-    ``2`` -> ``(2, 2)`` for n=2. Booleans and non-integral numbers are rejected.
-    """
-    message = f"The `{name}` argument must be a tuple of {n} integers. Received {name}={value!r}"
-    if _is_int(value):
-        values = (int(value),) * n
-    else:
-        try:
-            values = tuple(value)
-        except TypeError:
-            raise ValueError(message) from None
-        if len(values) != n:
-            raise ValueError(message)
-        for v in values:
-            # _is_int first: float() of a huge int overflows.
-            integral = _is_int(v) or (isinstance(v, numbers.Real) and float(v).is_integer())
-            if isinstance(v, (bool, np.bool_)) or not integral:
-                raise ValueError(f"{message}, including element {v!r} of type {type(v)}")
-        values = tuple(int(v) for v in values)
-    bad = sorted({v for v in values if (v < 0 if allow_zero else v <= 0)})
-    if bad:
-        need = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{message}, including values {bad} that do not satisfy `value {need}`")
-    return values
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def standardize_padding(value, allow_causal: bool = False) -> str:
-    allowed = {"valid", "same", "causal"} if allow_causal else {"valid", "same"}
-    padding = value.lower() if isinstance(value, str) else None
-    if padding not in allowed:
-        raise ValueError(
-            f"The `padding` argument must be one of {sorted(allowed)}. Received: padding={value!r}"
-        )
-    return padding
-
-
-def standardize_data_format(value) -> str:
-    fmt = "channels_last" if value is None else value.lower() if isinstance(value, str) else None
-    if fmt == "channels_first":
-        raise ValueError(
-            "minicnn computes channels-last only; data_format='channels_first' is not "
-            "supported. Transpose the input to (batch, *spatial, channels) instead."
-        )
-    if fmt != "channels_last":
-        raise ValueError(
-            "The `data_format` argument must be one of {'channels_first', 'channels_last'}. "
-            f"Received: data_format={value!r}"
-        )
-    return fmt
-
-
-def _positive_int(value, layer: str, name: str) -> int:
-    if not _is_int(value) and not (isinstance(value, float) and value.is_integer()):
-        raise ValueError(
-            f"{layer}: invalid value for argument `{name}`. Expected a strictly positive "
-            f"integer. Received {name}={value!r}"
-        )
-    if int(value) <= 0:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected a strictly positive value. "
-            f"Received {name}={value}."
-        )
-    return int(value)
-
-
-def _not_supported(layer: str, **options) -> None:
-    """Reject Keras options minicnn does not implement instead of silently ignoring them."""
-    for name, value in options.items():
-        if value is not None:
-            raise ValueError(
-                f"{layer}: `{name}` is not supported by minicnn (received {name}={value!r}); "
-                "pass None."
-            )
-
-
-def _bool(value, layer: str, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{layer}: `{name}` must be a bool. Received {name}={value!r}")
-    return bool(value)
-
-
-def get_activation(identifier) -> Callable:
-    """An activation function from a Keras name, None (linear) or a callable."""
-    if identifier is None:
-        return ops.ACTIVATIONS["linear"]
-    if isinstance(identifier, str) and identifier in ops.ACTIVATIONS:
-        return ops.ACTIVATIONS[identifier]
-    if callable(identifier) and not isinstance(identifier, str):
-        return identifier
-    raise ValueError(
-        f"Could not interpret activation function identifier: {identifier!r}. "
-        f"Expected a callable or one of {sorted(ops.ACTIVATIONS)}."
-    )
-
-
-def activation_name(identifier) -> str | Callable:
-    """How an activation appears in ``get_config``: its name, or the callable itself."""
-    return "linear" if identifier is None else identifier
 
 
 # --------------------------------------------------------------------------- base class
@@ -167,13 +74,13 @@ class Layer:
             raise ValueError(
                 f"{kind}: `name` must be a non-empty string without '/'. Received: name={name!r}"
             )
-        if dtype is not None and not _is_float32(dtype):
+        if dtype is not None and not is_float32(dtype):
             raise ValueError(
                 f"{kind}: minicnn layers compute in float32; dtype={dtype!r} is not supported."
             )
         self.name = name or unique_name(to_snake_case(kind))
-        self.trainable = _bool(trainable, kind, "trainable")
-        self.input_shape_arg = _declared_input_shape(
+        self.trainable = check_bool(trainable, kind, "trainable")
+        self.input_shape_arg = declared_input_shape(
             kind, input_shape, input_dim, batch_input_shape, batch_size
         )
         self.built = False
@@ -220,14 +127,14 @@ class Layer:
             raise ValueError(
                 f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
                 f"{word}={ndim}, found ndim={len(input_shape)}. Full shape received: "
-                f"{_fmt(input_shape)}"
+                f"{format_shape(input_shape)}"
             )
         channels = self._expected_channels()
         if channels is not None and input_shape[-1] != channels:
             raise ValueError(
                 f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
                 f"axis -1 of input shape to have value {channels}, but received input with "
-                f"shape {_fmt(input_shape)}"
+                f"shape {format_shape(input_shape)}"
             )
 
     def _expected_channels(self) -> int | None:
@@ -285,125 +192,6 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
-
-
-def _fmt(shape: Shape) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-def _finite_real(value) -> bool:
-    """A real number (not a bool) that is finite as a float (10**400 is not)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:
-        return False
-
-
-def _is_float32(dtype) -> bool:
-    # Strings are compared by name: numpy parses some strings (",", "i4,f8") as struct
-    # dtypes and raises SyntaxError on others.
-    if isinstance(dtype, str):
-        return dtype == "float32"
-    try:
-        return np.dtype(dtype) == np.float32
-    except (TypeError, ValueError):  # not something numpy reads as a dtype
-        return False
-
-
-def _declared_input_shape(kind, input_shape, input_dim, batch_input_shape, batch_size):
-    """The per-sample input shape a first layer declares, validated, or None."""
-    given = [
-        n
-        for n, v in (
-            ("input_shape", input_shape),
-            ("input_dim", input_dim),
-            ("batch_input_shape", batch_input_shape),
-        )
-        if v is not None
-    ]
-    if len(given) > 1:
-        raise ValueError(f"{kind}: pass only one of {given}.")
-    label = given[0] if given else "input_shape"  # named in messages as the user wrote it
-    if input_dim is not None:
-        input_shape = (input_dim,)
-    if batch_input_shape is not None:
-        if isinstance(batch_input_shape, (str, bytes)) or not isinstance(
-            batch_input_shape, Sequence
-        ):
-            raise ValueError(
-                f"{kind}: `batch_input_shape` must be a tuple. Received: {batch_input_shape!r}"
-            )
-        input_shape = tuple(batch_input_shape)[1:]
-    if input_shape is None:
-        return None
-    if _is_int(input_shape):
-        input_shape = (input_shape,)
-    if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence):
-        raise ValueError(
-            f"{kind}: `{label}` must be a tuple of positive integers (None for a free "
-            f"axis). Received: {label}={input_shape!r}"
-        )
-    for d in input_shape:
-        if d is not None and (not _is_int(d) or d <= 0):
-            raise ValueError(
-                f"{kind}: `{label}` must be a tuple of positive integers (None for a "
-                f"free axis). Received: {label}={tuple(input_shape)!r}"
-            )
-    return tuple(None if d is None else int(d) for d in input_shape)
-
-
-def check_weights(owner: str, current: Sequence[np.ndarray], new: Sequence) -> list[np.ndarray]:
-    """Validate a replacement weight list against ``current`` and return it as float32
-    copies. Nothing is assigned here, so a caller that assigns the result afterwards
-    changes all weights or none."""
-    if isinstance(new, np.ndarray) or not isinstance(new, Sequence):
-        raise TypeError(
-            f"`set_weights` on '{owner}' expects a list of arrays. Received: {type(new).__name__}"
-        )
-    if len(new) != len(current):
-        raise ValueError(
-            f"You called `set_weights(weights)` on layer '{owner}' with a weight list of "
-            f"length {len(new)}, but the layer was expecting {len(current)} weights."
-        )
-    out = []
-    for i, (old, value) in enumerate(zip(current, new)):
-        try:
-            arr = np.asarray(value)
-        except (ValueError, TypeError) as err:
-            raise ValueError(f"Layer {owner} weight {i} is not an array: {err}") from None
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(
-                f"Layer {owner} weight {i} must be numeric; received an array of dtype {arr.dtype}."
-            )
-        if arr.shape != old.shape:
-            raise ValueError(
-                f"Layer {owner} weight shape {old.shape} is not compatible with provided "
-                f"weight shape {arr.shape}."
-            )
-        out.append(np.array(arr, dtype=np.float32))
-    return out
-
-
-def as_input(x, subject: str, cast: bool = True) -> np.ndarray:
-    """The array a model or layer is called on, cast to float32 as Keras does.
-
-    Lists and numeric arrays (bool, int, float) are accepted; objects, strings, complex
-    numbers and ragged nesting are a TypeError/ValueError whose message starts with
-    ``subject`` (``"'conv2d'"``, ``"fit: `y`"``). With ``cast=False`` a numeric array is
-    returned as it is, for callers that cast batch by batch.
-    """
-    try:
-        arr = np.asarray(x)
-    except (ValueError, TypeError) as err:
-        raise ValueError(f"{subject} expects a numeric array; the input is ragged: {err}") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{subject} expects a numeric array (bool, int or float); received dtype "
-            f"{arr.dtype} with shape {arr.shape}."
-        )
-    return arr.astype(np.float32, copy=False) if cast else arr
 
 
 # --------------------------------------------------------------------------- input
@@ -471,13 +259,13 @@ class _Conv(Layer):
         **kwargs,
     ):
         kind, rank = type(self).__name__, self.rank
-        self.filters = _positive_int(filters, kind, "filters")
+        self.filters = positive_int(filters, kind, "filters")
         self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
         self.strides = standardize_tuple(strides, rank, "strides")
         self.padding = standardize_padding(padding, allow_causal=rank == 1)
         self.data_format = standardize_data_format(data_format)
         self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
-        if not _is_int(groups) or groups <= 0:
+        if not is_int(groups) or groups <= 0:
             raise ValueError(
                 f"The number of groups must be a positive integer. Received: groups={groups}."
             )
@@ -494,10 +282,10 @@ class _Conv(Layer):
             )
         self.activation = get_activation(activation)
         self._activation_config = activation_name(activation)
-        self.use_bias = _bool(use_bias, kind, "use_bias")
+        self.use_bias = check_bool(use_bias, kind, "use_bias")
         self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
         self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
-        _not_supported(
+        not_supported(
             kind,
             kernel_regularizer=kernel_regularizer,
             bias_regularizer=bias_regularizer,
@@ -514,19 +302,19 @@ class _Conv(Layer):
         if channels is None:
             raise ValueError(
                 f"Layer '{self.name}': the channel axis of the input must be known. "
-                f"Received input shape {_fmt(input_shape)}"
+                f"Received input shape {format_shape(input_shape)}"
             )
         if channels % self.groups:
             raise ValueError(
                 "The number of input channels must be evenly divisible by the number of "
                 f"groups. Received groups={self.groups}, but the input has {channels} "
-                f"channels (full input shape is {_fmt(input_shape)})."
+                f"channels (full input shape is {format_shape(input_shape)})."
             )
         out = self._output_shape(input_shape)
         if any(d is not None and d <= 0 for d in out[1:-1]):
             raise ValueError(
                 f"Layer '{self.name}': computed output size would be zero or negative. "
-                f"Received `inputs shape={_fmt(input_shape)}`, `kernel shape="
+                f"Received `inputs shape={format_shape(input_shape)}`, `kernel shape="
                 f"{(*self.kernel_size, channels // self.groups, self.filters)}`, "
                 f"`strides={self.strides}`, `dilation_rate={self.dilation_rate}`, "
                 f"`padding={self.padding!r}`."
@@ -613,7 +401,7 @@ class Dense(Layer):
         **kwargs,
     ):
         kind = type(self).__name__
-        if not (_is_int(units) or (isinstance(units, float) and units.is_integer())) or units <= 0:
+        if not (is_int(units) or (isinstance(units, float) and units.is_integer())) or units <= 0:
             raise ValueError(
                 "Received an invalid value for `units`, expected a positive integer. "
                 f"Received: units={units!r}"
@@ -621,10 +409,10 @@ class Dense(Layer):
         self.units = int(units)
         self.activation = get_activation(activation)
         self._activation_config = activation_name(activation)
-        self.use_bias = _bool(use_bias, kind, "use_bias")
+        self.use_bias = check_bool(use_bias, kind, "use_bias")
         self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
         self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
-        _not_supported(
+        not_supported(
             kind,
             kernel_regularizer=kernel_regularizer,
             bias_regularizer=bias_regularizer,
@@ -639,12 +427,12 @@ class Dense(Layer):
             raise ValueError(
                 f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
                 f"min_ndim=2, found ndim={len(input_shape)}. Full shape received: "
-                f"{_fmt(input_shape)}"
+                f"{format_shape(input_shape)}"
             )
         if input_shape[-1] is None:
             raise ValueError(
                 f"Layer '{self.name}': the last axis of the input must be known. Received "
-                f"input shape {_fmt(input_shape)}"
+                f"input shape {format_shape(input_shape)}"
             )
         super().check_input(input_shape)
 
@@ -736,7 +524,7 @@ class ReLU(Layer):
         ):
             if value is None and allow_none:
                 continue
-            if not _finite_real(value):
+            if not finite_real(value):
                 raise ValueError(
                     f"{arg} of a ReLU layer must be a finite number. Received: {arg}={value!r}"
                 )
@@ -786,7 +574,8 @@ class _Pooling(Layer):
         if any(d is not None and d <= 0 for d in out[1:-1]):
             raise ValueError(
                 f"Layer '{self.name}': computed output size would be zero or negative. "
-                f"Received: `inputs.shape={_fmt(input_shape)}` and `pool_size={self.pool_size}`."
+                f"Received: `inputs.shape={format_shape(input_shape)}` and "
+                f"`pool_size={self.pool_size}`."
             )
 
     def _output_shape(self, input_shape):
@@ -842,7 +631,7 @@ class _GlobalPooling(Layer):
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         self.data_format = standardize_data_format(data_format)
-        self.keepdims = _bool(keepdims, type(self).__name__, "keepdims")
+        self.keepdims = check_bool(keepdims, type(self).__name__, "keepdims")
         super().__init__(**kwargs)
         self.ndim = self.rank + 2
 
@@ -852,7 +641,7 @@ class _GlobalPooling(Layer):
             # The max or mean of nothing: numpy would raise or divide by zero mid-forward.
             raise ValueError(
                 f"Layer '{self.name}': cannot pool over an empty spatial axis. Received input "
-                f"shape {_fmt(input_shape)}"
+                f"shape {format_shape(input_shape)}"
             )
 
     def _output_shape(self, input_shape):

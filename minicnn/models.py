@@ -14,7 +14,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import saving, training
-from .layers import InputLayer, Layer, _fmt, as_input, check_weights
+from .arguments import as_input, check_weights, format_shape
+from .layers import InputLayer, Layer
 from .saving import load_model
 from .utils import unique_name
 
@@ -132,8 +133,8 @@ class Sequential:
             layer.compute_output_shape(shape)
             if layer.input_shape[1:] != tuple(shape[1:]) and layer.weight_names:
                 raise ValueError(
-                    f"Layer '{layer.name}' was built for inputs {_fmt(layer.input_shape)} and "
-                    f"cannot take {_fmt(shape)}."
+                    f"Layer '{layer.name}' was built for inputs "
+                    f"{format_shape(layer.input_shape)} and cannot take {format_shape(shape)}."
                 )
         else:
             layer.build(shape)
@@ -178,7 +179,7 @@ class Sequential:
             raise ValueError(
                 f"Input 0 of layer '{self.layers[0].name if self.layers else self.name}' is "
                 f"incompatible with the layer: expected {word}={len(self.input_shape)}, found "
-                f"ndim={len(shape)}. Full shape received: {_fmt(shape)}"
+                f"ndim={len(shape)}. Full shape received: {format_shape(shape)}"
             )
         shapes = []
         for layer in self.layers:
@@ -392,7 +393,7 @@ class Sequential:
         print_fn = print_fn or print
         rows = [("Layer (type)", "Output Shape", "Param #")]
         for layer in self.layers:
-            shape = _fmt(layer.output_shape) if layer.built else "?"
+            shape = format_shape(layer.output_shape) if layer.built else "?"
             params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
             rows.append((f"{layer.name} ({type(layer).__name__})", shape, params))
         if show_receptive_field:

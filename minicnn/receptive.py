@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from . import layers as L
 from . import ops
+from .arguments import format_shape
 
 # Layers that read each output position from the same input position.
 POINTWISE = (L.ReLU, L.Activation, L.Dense)
@@ -106,7 +107,7 @@ def _known(shape, what: str, func: str) -> tuple[int, ...]:
     spatial = tuple(shape[1:-1])
     if any(d is None for d in spatial):
         raise ValueError(
-            f"{func}: the spatial size of {what} is unknown ({L._fmt(shape)}); build the "
+            f"{func}: the spatial size of {what} is unknown ({format_shape(shape)}); build the "
             "model with a fixed input_shape first."
         )
     return spatial

@@ -32,8 +32,8 @@ from tqdm.auto import tqdm
 from . import losses, optimizers
 from . import metrics as metrics_module
 from . import models as models_module
+from .arguments import as_input
 from .callbacks import CallbackList, History, ProgbarLogger, check_callbacks
-from .layers import as_input
 from .utils import rng
 
 f32 = np.float32

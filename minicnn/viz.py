@@ -13,7 +13,8 @@ import os
 
 import numpy as np
 
-from .layers import Layer, _fmt
+from .arguments import format_shape
+from .layers import Layer
 
 SHADES = " ░▒▓█"  # from the smallest value to the largest
 MAX_NUMBERS = 12  # grids up to this many rows and columns are printed as numbers
@@ -64,7 +65,8 @@ def render(array, title: str | None = None, max_numbers: int = MAX_NUMBERS) -> s
     )
     scale = f"scale: {bands}" if span > 0 else f"scale: every cell is {format_number(lo)}"
     lines.append(
-        f"{_fmt(squeezed.shape)} map, min {format_number(lo)}, max {format_number(hi)}; {scale}"
+        f"{format_shape(squeezed.shape)} map, min {format_number(lo)}, "
+        f"max {format_number(hi)}; {scale}"
     )
     return "\n".join(lines)
 
@@ -156,7 +158,7 @@ def plot_feature_maps(model, x, path, sample: int = 0) -> str:
 def _channel_panels(name: str, m: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """One panel per channel of a ``(*spatial, channels)`` map; one for a flat vector."""
     if m.ndim <= 1:
-        return [(f"{name} {_fmt(m.shape)}", m)]
+        return [(f"{name} {format_shape(m.shape)}", m)]
     # A 3D map (depth, rows, cols) is shown as its depth slices side by side.
     return [
         (f"{name} ch {c}", m[..., c] if m.ndim <= 3 else np.hstack(list(m[..., c])))
@@ -176,7 +178,7 @@ def plot_filters(layer: Layer, path) -> str:
         )
     kernel = layer._weights[0]
     if kernel.ndim == 2:
-        panels = [[(f"{layer.name} kernel {_fmt(kernel.shape)}", kernel)]]
+        panels = [[(f"{layer.name} kernel {format_shape(kernel.shape)}", kernel)]]
     else:
         panels = [
             [
