@@ -157,6 +157,18 @@ class Layer:
         """Replace every weight at once; the count and each shape are checked first."""
         self._weights = check_weights(self.name, self._weights, weights)
 
+    def _weight(self, name: str):
+        """A copy of the weight called ``name``; None for a bias the layer does not use
+        (Keras's ``layer.bias`` with ``use_bias=False``)."""
+        if not self.built:
+            raise AttributeError(
+                f"Layer '{self.name}' has no `{name}` yet: it is created when the layer is "
+                "built (add it to a model with a known input shape, or call it on data)."
+            )
+        if name not in self.weight_names:
+            return None
+        return self._weights[self.weight_names.index(name)].copy()
+
     def count_params(self) -> int:
         return sum(w.size for w in self._weights)
 
@@ -339,6 +351,9 @@ class _Conv(Layer):
             (self.kernel_initializer, self.bias_initializer),
         )
 
+    kernel = property(lambda self: self._weight("kernel"), doc="A copy of the kernel.")
+    bias = property(lambda self: self._weight("bias"), doc="A copy of the bias, or None.")
+
     def apply(self, weights, x):
         y = ops.conv(x, weights[0], self.strides, self.padding, self.dilation_rate, self.groups)
         if self.use_bias:
@@ -448,6 +463,8 @@ class Dense(Layer):
             (kernel, (self.units,)),
             (self.kernel_initializer, self.bias_initializer),
         )
+
+    kernel, bias = _Conv.kernel, _Conv.bias
 
     def apply(self, weights, x):
         y = anp.matmul(x, weights[0])

@@ -139,6 +139,38 @@ class Sequential:
         else:
             layer.build(shape)
 
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called ``name``, or the one at position ``index`` in ``layers``
+        (negative counts from the end), with Keras's messages when there is none."""
+        if name is not None and index is not None:
+            raise ValueError(
+                f"Provide only a layer name or a layer index. Received: index={index}, name={name}."
+            )
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+                raise TypeError(f"get_layer: `index` must be an integer. Received: {index!r}")
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index} but model only has "
+                    f"{len(self.layers)} layers."
+                )
+            return self.layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(
+                f"No such layer: {name}. Existing layers are: {[lay.name for lay in self.layers]}."
+            )
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+    def compute_output_shape(self, input_shape: Sequence) -> tuple:
+        """The model's output shape for inputs of ``input_shape`` (batch axis first);
+        a ValueError naming the first layer that cannot take it."""
+        if not self.layers:
+            raise ValueError(f"Sequential '{self.name}' has no layers.")
+        return self._infer_shapes(tuple(input_shape))[-1]
+
     def pop(self) -> Layer:
         """Remove and return the last layer."""
         if not self.layers:

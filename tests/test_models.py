@@ -442,3 +442,42 @@ def test_summary_wraps_a_long_layer_name_inside_its_column_as_keras_does(capsys)
         "│ (GlobalAveragePooling2D)        │                        │               │\n"
     ) in text
     assert "│ dense (Dense)                   │ (None, 10)             │            20 │" in text
+
+
+def test_get_layer_by_name_or_index_with_keras_messages():
+    model = Sequential([Conv2D(2, 3, name="c", input_shape=(8, 8, 1)), Dense(3)])
+    assert model.get_layer("c") is model.layers[0]
+    assert model.get_layer(index=-1) is model.layers[1]
+    # Messages as Keras 3.15.1 words them for the same calls.
+    with pytest.raises(
+        ValueError, match=r"No such layer: x\. Existing layers are: \['c', 'dense'\]"
+    ):
+        model.get_layer("x")
+    with pytest.raises(ValueError, match="at index 5 but model only has 2 layers"):
+        model.get_layer(index=5)
+    with pytest.raises(ValueError, match="Provide either a layer name or layer index"):
+        model.get_layer()
+    with pytest.raises(ValueError, match="Provide only a layer name or a layer index"):
+        model.get_layer("c", 0)
+
+
+def test_compute_output_shape_follows_the_stack_and_names_a_layer_that_cannot_take_it():
+    model = Sequential([Conv2D(2, 3, input_shape=(8, 8, 1)), Dense(3)])
+    assert model.compute_output_shape((None, 8, 8, 1)) == (None, 6, 6, 3)
+    assert model.compute_output_shape((4, 10, 10, 1)) == (4, 8, 8, 3)
+    with pytest.raises(ValueError, match="conv2d"):
+        model.compute_output_shape((None, 2, 2, 1))
+
+
+def test_kernel_and_bias_attributes_are_copies_of_the_weights():
+    conv = Conv2D(2, 3, input_shape=(8, 8, 1))
+    dense = Dense(3, use_bias=False)
+    model = Sequential([conv, dense])
+    kernel, bias = model.get_weights()[:2]
+    np.testing.assert_array_equal(conv.kernel, kernel)
+    np.testing.assert_array_equal(conv.bias, bias)
+    assert dense.bias is None  # as Keras's layer.bias with use_bias=False
+    conv.kernel[...] = 7  # a copy: the layer's weights do not change
+    np.testing.assert_array_equal(model.get_weights()[0], kernel)
+    with pytest.raises(AttributeError, match="built"):
+        _ = Conv2D(1, 3).kernel
