@@ -5,6 +5,7 @@ from minicnn.layers import Conv1D, Conv2D
 """
 
 from . import (
+    activations,
     callbacks,
     datasets,
     initializers,
@@ -15,12 +16,15 @@ from . import (
     ops,
     optimizers,
     utils,
+    viz,
 )
 from .gradcheck import gradcheck
 from .utils import set_random_seed
+from .version import __version__
 
-__version__ = "0.1.0"
 __all__ = [
+    "__version__",
+    "activations",
     "callbacks",
     "datasets",
     "initializers",
@@ -31,6 +35,7 @@ __all__ = [
     "ops",
     "optimizers",
     "utils",
+    "viz",
     "set_random_seed",
     "gradcheck",
 ]

@@ -16,6 +16,12 @@ from collections.abc import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
+from .validation import check_callable, check_choice, check_int, check_real
+
+# A progress bar for predict and evaluate appears only when the work outlasts this many
+# seconds, so a one-image predict (the tutorial's) prints nothing but its result.
+PROGRESS_DELAY = 1.0
+
 
 class Callback:
     """Base class: override any ``on_*`` method. ``self.model`` is the model being trained,
@@ -157,26 +163,15 @@ class EarlyStopping(Callback):
             raise ValueError(
                 f"EarlyStopping: `monitor` must be a metric name. Received: {monitor!r}"
             )
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(
-                f"EarlyStopping: `mode` must be one of ['auto', 'min', 'max']. Received: {mode!r}"
-            )
-        for name, value in (("patience", patience), ("start_from_epoch", start_from_epoch)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(
-                    f"EarlyStopping: `{name}` must be an integer >= 0. Received: {name}={value!r}"
-                )
-        _real("min_delta", min_delta)
-        if baseline is not None:
-            _real("baseline", baseline)
+        owner = "EarlyStopping"
+        self.mode = check_choice(mode, owner, "mode", ("auto", "min", "max"))
+        self.patience = check_int(patience, owner, "patience", minimum=0)
+        self.start_from_epoch = check_int(start_from_epoch, owner, "start_from_epoch", minimum=0)
+        self.min_delta = abs(check_real(min_delta, owner, "min_delta"))
+        self.baseline = check_real(baseline, owner, "baseline", allow_none=True)
         self.monitor = monitor
-        self.min_delta = abs(min_delta)
-        self.patience = patience
         self.verbose = verbose
-        self.mode = mode
-        self.baseline = baseline
         self.restore_best_weights = bool(restore_best_weights)
-        self.start_from_epoch = start_from_epoch
         self.on_train_begin()
 
     def on_train_begin(self, logs=None):
@@ -252,11 +247,6 @@ class EarlyStopping(Callback):
             self.model.set_weights(self.best_weights)
 
 
-def _real(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"EarlyStopping: `{name}` must be a finite number. Received: {value!r}")
-
-
 class TerminateOnNaN(Callback):
     """Stop training when a batch's loss is NaN or infinite (Keras 3).
 
@@ -286,10 +276,8 @@ class LambdaCallback(Callback):
                 raise ValueError(
                     f"LambdaCallback: unknown hook {name!r}; expected some of {list(HOOKS)}."
                 )
-            if fn is not None and not callable(fn):
-                raise TypeError(f"LambdaCallback: `{name}` must be callable. Received: {fn!r}")
             if fn is not None:
-                setattr(self, name, fn)
+                setattr(self, name, check_callable(fn, "LambdaCallback", name))
 
 
 def format_logs(logs: dict) -> str:

@@ -6,7 +6,7 @@ feature-map cell by hand::
     0, 1, 0     0, 1, 1
 
 ``explain(model, x, layer, index)`` runs the model's own forward loop
-(``Sequential.layer_outputs``, the data path of ``apply`` and ``predict``) up to ``layer``
+(``Model.layer_outputs``, the data path of ``apply`` and ``predict``) up to ``layer``
 on the one sample ``index`` names, then takes the layer's input patch and weights apart.
 The ``value`` reported is the layer's actual output, so it is ``predict``'s number;
 ``total`` and ``pre_activation`` are recomputed from the parts in float64, so they agree
@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import activations, ops
 from . import layers as L
-from . import ops
-from .receptive import check_index, get_layer
+from .receptive import check_index
 from .viz import format_number as num
 
 PAD = "·"  # how a zero-padding position is drawn in a patch
@@ -98,12 +98,12 @@ def explain(model, x, layer, index: Sequence[int]) -> Explanation:
     """
     func = "explain"
     x = model.prepare_input(x, func)
-    position, target = get_layer(model, layer, func)
-    out_shape = model._infer_shapes(x.shape)[position]
+    position = model.locate_layer(layer)
+    target = model.layers[position]
+    out_shape = model.output_shapes(x.shape)[position]
     index = check_index(index, out_shape, func, f"layer '{target.name}'s output")
-    weights = [w for lay in model.layers for w in lay._weights]
     inp = x[index[0] : index[0] + 1]
-    for i, (_, out) in enumerate(model.layer_outputs(weights, inp)):
+    for i, (_, out) in enumerate(model.layer_outputs(model.weight_arrays(), inp)):
         if i == position:
             break
         inp = out
@@ -121,14 +121,14 @@ def explain(model, x, layer, index: Sequence[int]) -> Explanation:
 # --------------------------------------------------------------------------- builders
 
 
-def _window(xin, out_pos, kernel, strides, dilation, padding, fill):
+def _window(xin, out_pos, window: ops.Window, fill):
     """The window of ``xin`` (spatial..., c) read by output ``out_pos``: values
     ``(*kernel, c)`` with ``fill`` at padded positions, the padding mask ``(*kernel,)``
     and the input coordinates per axis (padding ones lie outside the input)."""
-    spatial = xin.shape[:-1]
+    spatial, kernel = xin.shape[:-1], window.size
     coords = tuple(
-        o * s - ops.padding_amounts(n, k, s, d, padding)[0] + d * np.arange(k)
-        for o, n, k, s, d in zip(out_pos, spatial, kernel, strides, dilation)
+        ops.window_positions(o, n, k, s, d, window.padding)
+        for o, n, k, s, d in zip(out_pos, spatial, kernel, window.strides, window.dilation)
     )
     inside = [(c >= 0) & (c < n) for c, n in zip(coords, spatial)]
     real = np.ones(tuple(kernel), dtype=bool)
@@ -144,13 +144,11 @@ def _window(xin, out_pos, kernel, strides, dilation, padding, fill):
 
 def _conv(layer, xin, index, value):
     *out_pos, f = index[1:]
-    kernel_w = layer._weights[0]
+    kernel_w = layer.weight_arrays()[0]
     cg = kernel_w.shape[-2]
     group = f // (layer.filters // layer.groups)
     channels = tuple(range(group * cg, (group + 1) * cg))
-    window, padded, coords = _window(
-        xin, out_pos, layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding, 0.0
-    )
+    window, padded, coords = _window(xin, out_pos, layer.window, 0.0)
     patch = window[..., group * cg : (group + 1) * cg]
     kernel = kernel_w[..., f].astype(np.float64)
     notes = [f"filter {f} . input patch at {_where(coords, channels)}"]
@@ -174,7 +172,7 @@ def _conv(layer, xin, index, value):
 def _dense(layer, xin, index, value):
     *rest, unit = index[1:]
     patch = xin[tuple(rest)].astype(np.float64)
-    kernel = layer._weights[0][:, unit].astype(np.float64)
+    kernel = layer.weight_arrays()[0][:, unit].astype(np.float64)
     where = f"input[{', '.join(str(i) for i in (index[0], *rest))}, :]"
     notes = [f"kernel column {unit} . {where}"]
     return _weighted_sum(layer, index, "dense", patch, kernel, unit, value, notes)
@@ -184,7 +182,7 @@ def _weighted_sum(layer, index, op, patch, kernel, unit, value, notes, **extra) 
     """A conv or Dense output: ``sum(patch * kernel) + bias[unit]``, then the activation."""
     products = patch * kernel
     total = float(np.sum(products))
-    bias = float(layer._weights[1][unit]) if layer.use_bias else None
+    bias = float(layer.weight_arrays()[1][unit]) if layer.use_bias else None
     return Explanation(
         layer.name,
         type(layer).__name__,
@@ -205,13 +203,13 @@ def _weighted_sum(layer, index, op, patch, kernel, unit, value, notes, **extra) 
 
 def _pool(layer, xin, index, value):
     *out_pos, c = index[1:]
-    if isinstance(layer, L._GlobalPooling):
+    if isinstance(layer, L.BaseGlobalPooling):
         spatial = xin.shape[:-1]
-        geometry = (spatial, spatial, (1,) * len(spatial), "valid")
+        geometry = ops.Window(spatial, spatial, (1,) * len(spatial), "valid")
         out_pos = (0,) * len(spatial)
     else:
-        geometry = (layer.pool_size, layer.strides, (1,) * layer.rank, layer.padding)
-    window, padded, coords = _window(xin, out_pos, *geometry, np.nan)
+        geometry = layer.window
+    window, padded, coords = _window(xin, out_pos, geometry, np.nan)
     patch = window[..., c]
     real = patch[~padded]
     notes = [f"{layer.mode} of input window at {_where(coords, (c,))}"]
@@ -300,17 +298,17 @@ def _unweighted(layer, index, op, patch, total, value, notes, label="linear") ->
 
 
 BUILDERS = (
-    (L._Conv, _conv),
+    (L.BaseConv, _conv),
     (L.Dense, _dense),
-    ((L._Pooling, L._GlobalPooling), _pool),
+    ((L.BasePooling, L.BaseGlobalPooling), _pool),
     ((L.ReLU, L.Activation), _pointwise),
     (L.Flatten, _flatten),
 )
 
 
 def _activation_label(layer) -> str:
-    config = layer._activation_config
-    return config if isinstance(config, str) else getattr(config, "__name__", repr(config))
+    fn = layer.activation
+    return activations.REGISTRY.name_of(fn) or getattr(fn, "__name__", repr(fn))
 
 
 def _where(coords, channels) -> str:

@@ -8,14 +8,15 @@ through the model's own ``apply`` in float64, so finite-difference error stays n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import autograd
 import numpy as np
 
-from .arguments import as_input, format_shape
+from .data import as_input
 from .layers import Layer
+from .models import Model
+from .validation import check_bool, check_int, check_real, format_shape
 
 
 @dataclass
@@ -79,9 +80,11 @@ def gradcheck(
     rtol: float = 1e-5,
     max_entries: int | None = 100,
     seed: int = 0,
+    training: bool = False,
 ) -> GradcheckReport:
     """Compare autograd's gradients of every weight and of the input with central
-    finite differences, in float64.
+    finite differences, in float64, through the same ``apply`` that ``predict`` and
+    ``fit`` use.
 
     Parameters
     ----------
@@ -93,7 +96,9 @@ def gradcheck(
         judged against the tensor's scale, not against finite-difference noise).
     max_entries : entries checked per tensor, chosen at random (seeded) when a tensor has
         more; None checks every entry. The report states how many were checked.
-    seed : seeds the output projection ``r`` and the choice of entries.
+    seed : seeds the output projection ``r``, the choice of entries, and (in training
+        mode) the layers' randomness, the same for every evaluation.
+    training : check the training-mode computation (Dropout masks, batch statistics).
 
     Returns
     -------
@@ -101,18 +106,12 @@ def gradcheck(
     readable ``str()``.
     """
     func = "gradcheck"
-    if not (isinstance(eps, float | int) and eps > 0) or isinstance(eps, bool):
-        raise ValueError(f"{func}: `eps` must be a positive number. Received: eps={eps!r}")
-    if not (isinstance(rtol, float | int) and rtol > 0) or isinstance(rtol, bool):
-        raise ValueError(f"{func}: `rtol` must be a positive number. Received: rtol={rtol!r}")
-    if max_entries is not None and (
-        isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1
-    ):
-        raise ValueError(
-            f"{func}: `max_entries` must be a positive int or None. "
-            f"Received: max_entries={max_entries!r}"
-        )
-    apply, weights, names = _target(model_or_layer, x)
+    eps = check_real(eps, func, "eps", 0.0, low_open=True)
+    rtol = check_real(rtol, func, "rtol", 0.0, low_open=True)
+    max_entries = check_int(max_entries, func, "max_entries", minimum=1, allow_none=True)
+    seed = check_int(seed, func, "seed", minimum=0)
+    training = check_bool(training, func, "training")
+    apply, weights, names = _target(model_or_layer, x, training, seed)
     params = [np.array(w, dtype=np.float64) for w in weights]
     params.append(np.array(np.asarray(x), dtype=np.float64))
     names.append("input")
@@ -158,21 +157,29 @@ def gradcheck(
     return GradcheckReport(tensors, float(rtol), float(eps))
 
 
-def _target(model_or_layer, x) -> tuple:
-    """``(apply, weights, names)`` for a model or a layer, built and checked for ``x``."""
+def _target(model_or_layer, x, training: bool, seed: int) -> tuple:
+    """``(apply(weights, x), weights, names)`` for a model or a layer, built and checked for
+    ``x``; the randomness of training mode is fixed by ``seed`` for every call."""
     if isinstance(model_or_layer, Layer):
         layer = model_or_layer
         xs = as_input(x, f"'{layer.name}'")
         if not layer.built:
             layer.build((None, *xs.shape[1:]))
         layer.compute_output_shape(xs.shape)
-        return layer.apply, list(layer._weights), [f"{layer.name}/{n}" for n in layer.weight_names]
-    if hasattr(model_or_layer, "prepare_input") and hasattr(model_or_layer, "layers"):
+
+        def apply(weights, inputs):
+            rng = np.random.default_rng(seed) if training and layer.needs_rng else None
+            return layer.stateless_call(weights, inputs, training=training, rng=rng)[0]
+
+        return apply, layer.weight_arrays(), [f"{layer.name}/{n}" for n in layer.weight_names]
+    if isinstance(model_or_layer, Model):
         model = model_or_layer
         model.prepare_input(x, "gradcheck")
-        names = [f"{lay.name}/{n}" for lay in model.layers for n in lay.weight_names]
-        weights: Sequence = [w for lay in model.layers for w in lay._weights]
-        return model.apply, list(weights), names
+
+        def apply(weights, inputs):
+            return model.apply(weights, inputs, training=training, seed=seed)
+
+        return apply, model.weight_arrays(), model.weight_names
     raise TypeError(
         "gradcheck: `model_or_layer` must be a Sequential model or a Layer. "
         f"Received: {type(model_or_layer).__name__}"

@@ -8,11 +8,12 @@ receptive field is ``prod(kernel_size)``, ``fan_in = in * receptive`` and
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
+from .registry import Configurable, Registry
 from .utils import rng
+from .validation import check_choice, check_real, check_seed
 
 
 def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -25,29 +26,7 @@ def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-def _real(value, owner: str, name: str) -> float:
-    """A finite real number as a float, else a ValueError naming the argument."""
-    try:
-        ok = not isinstance(value, bool) and math.isfinite(value)
-    except (TypeError, OverflowError):
-        ok = False
-    if not ok or not isinstance(value, numbers.Real):
-        raise ValueError(f"{owner}: `{name}` must be a finite number. Received: {name}={value!r}")
-    return float(value)
-
-
-def _seed(seed, owner: str) -> int | None:
-    """None or an integer >= 0 (what numpy's generators accept)."""
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(
-            f"{owner}: `seed` must be None or an integer >= 0. Received: seed={seed!r}"
-        )
-    return int(seed)
-
-
-class Initializer:
+class Initializer(Configurable):
     """Base class: calling an initializer with a shape returns a new float32 array.
 
     Random initializers take ``seed``: unseeded ones draw from minicnn's generator (see
@@ -86,17 +65,20 @@ class Ones(Initializer):
 
 class Constant(Initializer):
     def __init__(self, value: float = 0.0):
-        self.value = _real(value, "Constant", "value")
+        self.value = check_real(value, "Constant", "value")
 
     def sample(self, shape):
         return np.full(shape, self.value)
 
 
 class RandomNormal(Initializer):
+    """Normal samples with ``mean`` and ``stddev``."""
+
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
-        self.mean = _real(mean, "RandomNormal", "mean")
-        self.stddev = _real(stddev, "RandomNormal", "stddev")
-        self.seed = _seed(seed, "RandomNormal")
+        owner = type(self).__name__
+        self.mean = check_real(mean, owner, "mean")
+        self.stddev = check_real(stddev, owner, "stddev")
+        self.seed = check_seed(seed, owner)
 
     def sample(self, shape):
         return self._rng().normal(self.mean, self.stddev, size=shape)
@@ -104,9 +86,9 @@ class RandomNormal(Initializer):
 
 class RandomUniform(Initializer):
     def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
-        self.minval = _real(minval, "RandomUniform", "minval")
-        self.maxval = _real(maxval, "RandomUniform", "maxval")
-        self.seed = _seed(seed, "RandomUniform")
+        self.minval = check_real(minval, "RandomUniform", "minval")
+        self.maxval = check_real(maxval, "RandomUniform", "maxval")
+        self.seed = check_seed(seed, "RandomUniform")
 
     def sample(self, shape):
         return self._rng().uniform(self.minval, self.maxval, size=shape)
@@ -122,11 +104,8 @@ def _truncated_normal(gen, shape, mean, stddev):
     return mean + stddev * out
 
 
-class TruncatedNormal(Initializer):
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
-        self.mean = _real(mean, "TruncatedNormal", "mean")
-        self.stddev = _real(stddev, "TruncatedNormal", "stddev")
-        self.seed = _seed(seed, "TruncatedNormal")
+class TruncatedNormal(RandomNormal):
+    """Normal samples redrawn until within two ``stddev`` of ``mean``."""
 
     def sample(self, shape):
         return _truncated_normal(self._rng(), shape, self.mean, self.stddev)
@@ -136,20 +115,16 @@ class VarianceScaling(Initializer):
     """Keras's ``VarianceScaling``: variance ``scale / n`` with ``n`` a fan or their mean."""
 
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
-        if mode not in ("fan_in", "fan_out", "fan_avg"):
-            raise ValueError(
-                f"VarianceScaling: `mode` must be 'fan_in', 'fan_out' or 'fan_avg'. "
-                f"Received: mode={mode!r}"
-            )
-        if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
-            raise ValueError(
-                "VarianceScaling: `distribution` must be 'truncated_normal', "
-                f"'untruncated_normal' or 'uniform'. Received: distribution={distribution!r}"
-            )
-        if not _real(scale, "VarianceScaling", "scale") > 0:
-            raise ValueError(f"VarianceScaling: `scale` must be positive. Received: {scale}")
-        self.scale, self.mode, self.distribution = float(scale), mode, distribution
-        self.seed = _seed(seed, "VarianceScaling")
+        owner = "VarianceScaling"
+        self.mode = check_choice(mode, owner, "mode", ("fan_in", "fan_out", "fan_avg"))
+        self.distribution = check_choice(
+            distribution,
+            owner,
+            "distribution",
+            ("truncated_normal", "untruncated_normal", "uniform"),
+        )
+        self.scale = check_real(scale, owner, "scale", 0.0, low_open=True)
+        self.seed = check_seed(seed, "VarianceScaling")
 
     def sample(self, shape):
         fan_in, fan_out = compute_fans(shape)
@@ -198,7 +173,8 @@ LecunNormal = _preset(
 LecunUniform = _preset("LecunUniform", 1.0, "fan_in", "uniform", "U(-l, l), l = sqrt(3 / fan_in).")
 
 
-ALL = {
+REGISTRY = Registry("initializers", "initializer")
+for _name, _cls in {
     "zeros": Zeros,
     "ones": Ones,
     "constant": Constant,
@@ -212,42 +188,33 @@ ALL = {
     "he_uniform": HeUniform,
     "lecun_normal": LecunNormal,
     "lecun_uniform": LecunUniform,
-}
-_BY_CLASS = {cls.__name__: name for name, cls in ALL.items()}
+}.items():
+    REGISTRY.register(_cls, _name)
 
 
-def get(identifier, argument: str = "initializer") -> Initializer:
-    """An initializer from a Keras name (``"he_normal"``), a class name, or an instance.
+def get(identifier, argument: str = "initializer") -> Initializer | None:
+    """An initializer from a Keras name (``"he_normal"``), a class name, a
+    ``{"class_name", "config"}`` dict or an instance; None for None, as in Keras.
 
     Raises ValueError naming ``argument`` and listing the known names otherwise.
     """
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        key = _BY_CLASS.get(identifier, identifier)
-        if key in ALL:
-            return ALL[key]()
-    raise ValueError(
-        f"Could not interpret `{argument}`={identifier!r}. Expected an Initializer or one of "
-        f"{sorted(ALL)}."
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        try:
+            return deserialize(identifier)
+        except ValueError as err:
+            raise ValueError(f"Could not interpret `{argument}`: {err}") from None
+    return REGISTRY.get(
+        identifier, base=Initializer, expected="an Initializer or ", argument=argument
     )
 
 
 def serialize(initializer: Initializer) -> dict:
     """``{"class_name": ..., "config": {...}}``, the form ``deserialize`` reads back."""
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    return REGISTRY.serialize(initializer)
 
 
 def deserialize(config: dict) -> Initializer:
     """Rebuild an initializer written by ``serialize``; only known classes are accepted."""
-    name = config.get("class_name") if isinstance(config, dict) else None
-    key = _BY_CLASS.get(name)
-    if key is None:
-        raise ValueError(f"Unknown initializer in config: {config!r}. Known: {sorted(_BY_CLASS)}")
-    params = config.get("config") or {}
-    if not isinstance(params, dict):
-        raise ValueError(f"Initializer config for {name} must be a dict. Received: {params!r}")
-    try:
-        return ALL[key](**params)
-    except TypeError as err:
-        raise ValueError(f"Bad config for initializer {name}: {params!r} ({err})") from None
+    return REGISTRY.deserialize(config)

@@ -5,32 +5,55 @@ A layer's life:
 
 1. ``__init__`` checks every argument (Keras's names, defaults and messages) and stores
    nothing else.
-2. ``build(input_shape)`` checks the input shape, creates the weights with the
-   initializers, and records ``input_shape``/``output_shape`` (batch axis ``None``).
+2. ``build(input_shape)`` checks the input shape, creates the weights that
+   ``weight_specs(input_shape)`` describes, and records ``input_shape``/``output_shape``
+   (batch axis ``None``).
 3. ``compute_output_shape(input_shape)`` is the single place where an input shape is
    checked against the layer (rank, channels, size); models call it at their entry.
-4. ``apply(weights, x)`` is the math: a pure function of a weight list (in
-   ``get_weights()`` order) and an array, traceable by autograd in both.
+4. ``apply(weights, x, training=False, rng=None)`` is the math: a pure function of a weight
+   list (in ``get_weights()`` order) and an array, traceable by autograd in both.
+
+The protocol the models rely on (see ARCHITECTURE.md):
+
+- **Weights** are described by ``weight_specs``: name, shape, initializer and whether the
+  weight is trainable. Trainable weights come first, then non-trainable ones (Keras's
+  ``layer.weights`` order, e.g. BatchNormalization's ``gamma, beta, moving_mean,
+  moving_variance``). ``layer.trainable = False`` freezes them all.
+- **Training mode** is the ``training`` flag of ``apply``; a layer that draws random
+  numbers in training (``needs_rng = True``, e.g. Dropout) takes them from the
+  ``rng`` generator it is handed, which the model derives from one seed per step, so a
+  forward pass is a pure function of (weights, x, training, seed).
+- **State**: a layer whose non-trainable weights change in training (moving statistics)
+  overrides ``stateless_call``, which returns ``(outputs, new non-trainable weights)``
+  instead of assigning anything (Keras's ``stateless_call``); the training step commits
+  them with the optimizer's update. Nothing mutates during a forward pass.
+- **Geometry**: ``window`` (an ``ops.Window``, or None) and ``spatial_mapping``
+  (``"pointwise"``, ``"window"``, ``"all"`` or None) tell receptive fields and ``explain``
+  how output positions depend on input positions.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import autograd.numpy as anp
 import numpy as np
 
-from . import initializers, ops
-from .arguments import (
-    activation_name,
-    as_input,
+from . import activations, initializers, ops
+from .data import as_input
+from .registry import Configurable, Registry
+from .utils import rng as global_rng
+from .utils import to_snake_case, unique_name
+from .validation import (
     check_bool,
+    check_name,
     check_weights,
     declared_input_shape,
     finite_real,
     format_shape,
-    get_activation,
     is_float32,
     is_int,
     not_supported,
@@ -39,17 +62,26 @@ from .arguments import (
     standardize_padding,
     standardize_tuple,
 )
-from .utils import to_snake_case, unique_name
 
 Shape = tuple
+
+
+class WeightSpec(NamedTuple):
+    """One weight a layer creates at ``build``."""
+
+    name: str
+    shape: tuple[int, ...]
+    initializer: initializers.Initializer
+    trainable: bool = True
 
 
 # --------------------------------------------------------------------------- base class
 
 
-class Layer:
-    """Base class. Subclasses set ``weight_names`` in ``build`` and implement
-    ``_output_shape`` (after ``check_input``) and ``apply``.
+class Layer(Configurable):
+    """Base class. Subclasses implement ``apply`` and, as they need them, ``weight_specs``,
+    ``check_input`` and ``_output_shape`` (after ``check_input``); stateful ones also
+    ``stateless_call``.
 
     Keyword arguments every layer accepts, as in Keras: ``name``, ``dtype`` (float32
     only), ``trainable``, ``input_shape``/``input_dim``/``batch_input_shape`` (used by
@@ -70,48 +102,70 @@ class Layer:
         kind = type(self).__name__
         if kwargs:
             raise ValueError(f"Unrecognized keyword arguments passed to {kind}: {kwargs}")
-        if name is not None and (not isinstance(name, str) or not name or "/" in name):
-            raise ValueError(
-                f"{kind}: `name` must be a non-empty string without '/'. Received: name={name!r}"
-            )
         if dtype is not None and not is_float32(dtype):
             raise ValueError(
                 f"{kind}: minicnn layers compute in float32; dtype={dtype!r} is not supported."
             )
-        self.name = name or unique_name(to_snake_case(kind))
+        self.name = unique_name(to_snake_case(kind)) if name is None else check_name(name, kind)
         self.trainable = check_bool(trainable, kind, "trainable")
-        self.input_shape_arg = declared_input_shape(
+        self.batch_size_arg, self.input_shape_arg = declared_input_shape(
             kind, input_shape, input_dim, batch_input_shape, batch_size
         )
         self.built = False
         self.input_shape: Shape | None = None
         self.output_shape: Shape | None = None
-        self.weight_names: tuple[str, ...] = ()
+        self._specs: tuple[WeightSpec, ...] = ()
         self._weights: list[np.ndarray] = []
+
+    # ---- class-level protocol
+    #: The layer draws random numbers in training (it needs ``rng`` then).
+    needs_rng = False
+    #: Which of ``training`` and ``rng`` this class's ``apply`` accepts (found once per
+    #: class, as Keras inspects ``call``), so a custom layer may define ``apply(weights, x)``.
+    _apply_options: tuple[str, ...] = ("training", "rng")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        params = inspect.signature(cls.apply).parameters.values()
+        if any(p.kind is p.VAR_KEYWORD for p in params):
+            cls._apply_options = ("training", "rng")
+        else:
+            names = {p.name for p in params}
+            cls._apply_options = tuple(o for o in ("training", "rng") if o in names)
+
+    #: How output positions read input positions: "pointwise" (the same position),
+    #: "window" (see ``window``), "all" (every position), or None (unknown).
+    spatial_mapping: str | None = None
+
+    @property
+    def window(self) -> ops.Window | None:
+        """The sliding window of a conv or pooling layer, else None."""
+        return None
 
     # ---- shapes
     def build(self, input_shape: Shape) -> None:
         """Check ``input_shape`` (batch axis first, may be None), create the weights."""
         input_shape = tuple(input_shape)
         self.check_input(input_shape)
-        names, shapes, inits = self._weight_specs(input_shape)
-        for weight, shape in zip(names, shapes):
+        specs = tuple(self.weight_specs(input_shape))
+        for spec in specs:
             # Beyond this numpy raises "Maximum allowed dimension exceeded" or "array is
             # too big" (initializers draw in float64, 8 bytes an element).
-            if math.prod(shape) > np.iinfo(np.intp).max // 8:
+            if math.prod(spec.shape) > np.iinfo(np.intp).max // 8:
                 raise ValueError(
-                    f"Layer '{self.name}': weight '{weight}' of shape {shape} has more "
+                    f"Layer '{self.name}': weight '{spec.name}' of shape {spec.shape} has more "
                     "elements than an array can hold; check `units`/`filters`/`kernel_size`."
                 )
-        self.weight_names = names
-        self._weights = [np.asarray(init(s), dtype=np.float32) for s, init in zip(shapes, inits)]
+        self._specs = specs
+        self._weights = [np.asarray(s.initializer(s.shape), dtype=np.float32) for s in specs]
         self.input_shape = input_shape
         self.output_shape = self._output_shape(input_shape)
         self.built = True
 
-    def _weight_specs(self, input_shape: Shape):
-        """``(names, shapes, initializers)`` of the weights; none by default."""
-        return (), (), ()
+    def weight_specs(self, input_shape: Shape) -> list[WeightSpec]:
+        """The weights this layer creates for ``input_shape``, trainable ones first;
+        none by default. Computed without allocating anything."""
+        return []
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         """Output shape for ``input_shape``; a ValueError if the layer cannot take it."""
@@ -138,12 +192,23 @@ class Layer:
             )
 
     def _expected_channels(self) -> int | None:
-        return self.input_shape[-1] if self.built and self.weight_names else None
+        return self.input_shape[-1] if self.built and self._specs else None
 
     def _output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
 
     # ---- weights
+    @property
+    def weight_names(self) -> tuple[str, ...]:
+        """The weights' names, in ``get_weights()`` order (``("kernel", "bias")``)."""
+        return tuple(spec.name for spec in self._specs)
+
+    @property
+    def weight_trainable(self) -> tuple[bool, ...]:
+        """Per weight, whether training updates it: trainable by its spec and the layer
+        ``trainable``."""
+        return tuple(spec.trainable and self.trainable for spec in self._specs)
+
     @property
     def weights(self) -> list[np.ndarray]:
         """The layer's weights (copies), in ``weight_names`` order."""
@@ -156,6 +221,24 @@ class Layer:
     def set_weights(self, weights: Sequence) -> None:
         """Replace every weight at once; the count and each shape are checked first."""
         self._weights = check_weights(self.name, self._weights, weights)
+
+    def weight_arrays(self) -> list[np.ndarray]:
+        """The stored weights themselves (no copies): what ``apply`` is handed by a model.
+        Treat them as read-only; change weights through ``set_weights``."""
+        return list(self._weights)
+
+    def assign_weights(self, arrays: Sequence[np.ndarray]) -> None:
+        """Store float32 arrays of the right shapes as the weights, without copying (how a
+        model commits a training step). Count, shapes and dtype are checked."""
+        if len(arrays) != len(self._weights) or any(
+            np.shape(a) != w.shape or getattr(a, "dtype", None) != np.float32
+            for a, w in zip(arrays, self._weights)
+        ):
+            raise ValueError(
+                f"Layer '{self.name}'.assign_weights: expected float32 arrays of shapes "
+                f"{[w.shape for w in self._weights]}; use `set_weights` for anything else."
+            )
+        self._weights = list(arrays)
 
     def _weight(self, name: str):
         """A copy of the weight called ``name``; None for a bias the layer does not use
@@ -173,17 +256,38 @@ class Layer:
         return sum(w.size for w in self._weights)
 
     # ---- math
-    def apply(self, weights: Sequence, x):
-        """The layer's output for ``x`` with ``weights``; pure, differentiable."""
+    def apply(self, weights: Sequence, x, training: bool = False, rng=None):
+        """The layer's output for ``x`` with ``weights``; pure, differentiable.
+
+        ``training`` selects training behaviour (Dropout drops, BatchNormalization uses
+        batch statistics); ``rng`` is the ``numpy.random.Generator`` a ``needs_rng`` layer
+        draws from in training.
+        """
         raise NotImplementedError
 
-    def __call__(self, x) -> np.ndarray:
-        """Apply the layer to a batch with its own weights; builds it on first use."""
+    def stateless_call(self, weights: Sequence, x, training: bool = False, rng=None):
+        """``(outputs, updates)``: the output and the new values of the layer's
+        non-trainable weights (in order; empty when it keeps no state, or the same
+        arrays when nothing changed). Nothing is assigned."""
+        if len(self._apply_options) == 2:
+            return self.apply(weights, x, training=training, rng=rng), []
+        options = {"training": training, "rng": rng}
+        return self.apply(weights, x, **{k: options[k] for k in self._apply_options}), []
+
+    def __call__(self, x, training: bool = False) -> np.ndarray:
+        """Apply the layer to a batch with its own weights; builds it on first use.
+
+        A convenience, not a pure function: in training, a layer that needs randomness
+        draws it from minicnn's generator (``set_random_seed``).
+        """
         x = as_input(x, f"'{self.name}'")
         if not self.built:
             self.build((None, *x.shape[1:]))
         self.compute_output_shape(x.shape)
-        return np.asarray(self.apply(self._weights, x))
+        training = check_bool(training, f"'{self.name}'", "training")
+        rng = global_rng() if training and self.needs_rng else None
+        y, _ = self.stateless_call(self._weights, x, training=training, rng=rng)
+        return np.asarray(y)
 
     # ---- config
     def get_config(self) -> dict:
@@ -191,16 +295,9 @@ class Layer:
         config = {"name": self.name, "trainable": self.trainable}
         if self.input_shape_arg is not None:
             config["input_shape"] = list(self.input_shape_arg)
+        if self.batch_size_arg is not None:
+            config["batch_size"] = self.batch_size_arg
         return config
-
-    @classmethod
-    def from_config(cls, config: dict) -> Layer:
-        """Rebuild a layer from ``get_config()``; initializer dicts are deserialized first."""
-        config = dict(config)
-        for key in ("kernel_initializer", "bias_initializer"):
-            if isinstance(config.get(key), dict):
-                config[key] = initializers.deserialize(config[key])
-        return cls(**config)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
@@ -224,11 +321,19 @@ class InputLayer(Layer):
                 f"shape={shape!r}, batch_shape={batch_shape!r}"
             )
         super().__init__(
-            name=name, dtype=dtype, input_shape=shape, batch_input_shape=batch_shape, **kwargs
+            name=name,
+            dtype=dtype,
+            input_shape=shape,
+            batch_input_shape=batch_shape,
+            batch_size=batch_size,
+            **kwargs,
         )
 
     def get_config(self) -> dict:
-        return {"name": self.name, "shape": list(self.input_shape_arg)}
+        config = {"name": self.name, "shape": list(self.input_shape_arg)}
+        if self.batch_size_arg is not None:
+            config["batch_size"] = self.batch_size_arg
+        return config
 
 
 def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None) -> InputLayer:
@@ -238,11 +343,90 @@ def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None) 
     )
 
 
-# --------------------------------------------------------------------------- convolution
+# --------------------------------------------------------------------------- kernel layers
 
 
-class _Conv(Layer):
-    """N-d convolution layer (``Conv1D``, ``Conv2D``, ``Conv3D`` fix ``rank``).
+def _activation_config(fn):
+    """How an activation appears in ``get_config``: its registered name, else the callable."""
+    return activations.REGISTRY.name_of(fn) or fn
+
+
+class _KernelLayer(Layer):
+    """What Conv and Dense share: ``activation(product(x, kernel) + bias)``, Keras's
+    kernel/bias arguments, ``kernel``/``bias`` attributes and config entries. Subclasses
+    give ``_kernel_shape``, ``_units`` and ``_product``."""
+
+    spatial_mapping = "window"
+
+    def _init_kernel(
+        self,
+        activation,
+        use_bias,
+        kernel_initializer,
+        bias_initializer,
+        kernel_regularizer,
+        bias_regularizer,
+        activity_regularizer,
+        kernel_constraint,
+        bias_constraint,
+    ) -> None:
+        kind = type(self).__name__
+        self.activation = activation
+        self.use_bias = check_bool(use_bias, kind, "use_bias")
+        # Keras's add_weight falls back to glorot_uniform when an initializer is None.
+        self.kernel_initializer = (
+            initializers.get(kernel_initializer, "kernel_initializer")
+            or initializers.GlorotUniform()
+        )
+        self.bias_initializer = (
+            initializers.get(bias_initializer, "bias_initializer") or initializers.GlorotUniform()
+        )
+        not_supported(
+            kind,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
+        )
+
+    @property
+    def activation(self):
+        """The activation function; set it to a name, a callable or None (linear)."""
+        return self._activation
+
+    @activation.setter
+    def activation(self, value) -> None:
+        self._activation = activations.get(value)
+
+    def weight_specs(self, input_shape):
+        kernel = WeightSpec("kernel", self._kernel_shape(input_shape), self.kernel_initializer)
+        if not self.use_bias:
+            return [kernel]
+        return [kernel, WeightSpec("bias", (self._units(),), self.bias_initializer)]
+
+    kernel = property(lambda self: self._weight("kernel"), doc="A copy of the kernel.")
+    bias = property(lambda self: self._weight("bias"), doc="A copy of the bias, or None.")
+
+    def apply(self, weights, x, training=False, rng=None):
+        y = self._product(x, weights[0])
+        if self.use_bias:
+            y = y + weights[1]
+        return self.activation(y)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "activation": _activation_config(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+        }
+
+
+class BaseConv(_KernelLayer):
+    """N-d convolution layer (``Conv1D``, ``Conv2D``, ``Conv3D`` fix ``rank``); Keras's
+    ``BaseConv``.
 
     Input ``(batch, *spatial, in_ch)``; kernel ``(*kernel_size, in_ch // groups, filters)``;
     bias ``(filters,)``; output ``activation(conv(x, kernel) + bias)``.
@@ -292,21 +476,23 @@ class _Conv(Layer):
                 "`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
                 f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}"
             )
-        self.activation = get_activation(activation)
-        self._activation_config = activation_name(activation)
-        self.use_bias = check_bool(use_bias, kind, "use_bias")
-        self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
-        self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
-        not_supported(
-            kind,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
+        self._init_kernel(
+            activation,
+            use_bias,
+            kernel_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            bias_regularizer,
+            activity_regularizer,
+            kernel_constraint,
+            bias_constraint,
         )
         super().__init__(**kwargs)
         self.ndim = rank + 2
+
+    @property
+    def window(self) -> ops.Window:
+        return ops.Window(self.kernel_size, self.strides, self.dilation_rate, self.padding)
 
     def check_input(self, input_shape):
         super().check_input(input_shape)
@@ -341,24 +527,14 @@ class _Conv(Layer):
         )
         return (input_shape[0], *spatial, self.filters)
 
-    def _weight_specs(self, input_shape):
-        kernel = (*self.kernel_size, input_shape[-1] // self.groups, self.filters)
-        if not self.use_bias:
-            return ("kernel",), (kernel,), (self.kernel_initializer,)
-        return (
-            ("kernel", "bias"),
-            (kernel, (self.filters,)),
-            (self.kernel_initializer, self.bias_initializer),
-        )
+    def _kernel_shape(self, input_shape):
+        return (*self.kernel_size, input_shape[-1] // self.groups, self.filters)
 
-    kernel = property(lambda self: self._weight("kernel"), doc="A copy of the kernel.")
-    bias = property(lambda self: self._weight("bias"), doc="A copy of the bias, or None.")
+    def _units(self):
+        return self.filters
 
-    def apply(self, weights, x):
-        y = ops.conv(x, weights[0], self.strides, self.padding, self.dilation_rate, self.groups)
-        if self.use_bias:
-            y = y + weights[1]
-        return self.activation(y)
+    def _product(self, x, kernel):
+        return ops.conv(x, kernel, self.strides, self.padding, self.dilation_rate, self.groups)
 
     def get_config(self):
         return {
@@ -370,26 +546,22 @@ class _Conv(Layer):
             "data_format": self.data_format,
             "dilation_rate": self.dilation_rate,
             "groups": self.groups,
-            "activation": self._activation_config,
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
         }
 
 
-class Conv1D(_Conv):
+class Conv1D(BaseConv):
     """1D convolution over ``(batch, steps, channels)``; padding may also be ``"causal"``."""
 
     rank = 1
 
 
-class Conv2D(_Conv):
+class Conv2D(BaseConv):
     """2D convolution over ``(batch, rows, cols, channels)``."""
 
     rank = 2
 
 
-class Conv3D(_Conv):
+class Conv3D(BaseConv):
     """3D convolution over ``(batch, depth, rows, cols, channels)``."""
 
     rank = 3
@@ -398,8 +570,10 @@ class Conv3D(_Conv):
 # --------------------------------------------------------------------------- dense & shape
 
 
-class Dense(Layer):
+class Dense(_KernelLayer):
     """``activation(x @ kernel + bias)`` over the last axis; kernel ``(in, units)``."""
+
+    spatial_mapping = "pointwise"
 
     def __init__(
         self,
@@ -415,25 +589,22 @@ class Dense(Layer):
         bias_constraint=None,
         **kwargs,
     ):
-        kind = type(self).__name__
         if not (is_int(units) or (isinstance(units, float) and units.is_integer())) or units <= 0:
             raise ValueError(
                 "Received an invalid value for `units`, expected a positive integer. "
                 f"Received: units={units!r}"
             )
         self.units = int(units)
-        self.activation = get_activation(activation)
-        self._activation_config = activation_name(activation)
-        self.use_bias = check_bool(use_bias, kind, "use_bias")
-        self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
-        self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
-        not_supported(
-            kind,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
+        self._init_kernel(
+            activation,
+            use_bias,
+            kernel_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            bias_regularizer,
+            activity_regularizer,
+            kernel_constraint,
+            bias_constraint,
         )
         super().__init__(**kwargs)
 
@@ -454,37 +625,23 @@ class Dense(Layer):
     def _output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
 
-    def _weight_specs(self, input_shape):
-        kernel = (input_shape[-1], self.units)
-        if not self.use_bias:
-            return ("kernel",), (kernel,), (self.kernel_initializer,)
-        return (
-            ("kernel", "bias"),
-            (kernel, (self.units,)),
-            (self.kernel_initializer, self.bias_initializer),
-        )
+    def _kernel_shape(self, input_shape):
+        return (input_shape[-1], self.units)
 
-    kernel, bias = _Conv.kernel, _Conv.bias
+    def _units(self):
+        return self.units
 
-    def apply(self, weights, x):
-        y = anp.matmul(x, weights[0])
-        if self.use_bias:
-            y = y + weights[1]
-        return self.activation(y)
+    def _product(self, x, kernel):
+        return anp.matmul(x, kernel)
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "units": self.units,
-            "activation": self._activation_config,
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-        }
+        return {**super().get_config(), "units": self.units}
 
 
 class Flatten(Layer):
     """``(batch, *dims)`` -> ``(batch, prod(dims))``, row-major (channels vary fastest)."""
+
+    spatial_mapping = "all"
 
     def __init__(self, data_format=None, **kwargs):
         self.data_format = standardize_data_format(data_format)
@@ -502,7 +659,7 @@ class Flatten(Layer):
         size = None if any(d is None for d in rest) else math.prod(rest)
         return (input_shape[0], size)
 
-    def apply(self, weights, x):
+    def apply(self, weights, x, training=False, rng=None):
         # An explicit size, not -1: numpy cannot infer -1 for an empty batch.
         return anp.reshape(x, (x.shape[0], math.prod(x.shape[1:])))
 
@@ -516,22 +673,26 @@ class Flatten(Layer):
 class Activation(Layer):
     """Applies an activation function by name (``"relu"``, ``"softmax"``...) or callable."""
 
+    spatial_mapping = "pointwise"
+    activation = _KernelLayer.activation
+
     def __init__(self, activation, **kwargs):
-        self.activation = get_activation(activation)
-        self._activation_config = activation_name(activation)
+        self.activation = activation
         super().__init__(**kwargs)
 
-    def apply(self, weights, x):
+    def apply(self, weights, x, training=False, rng=None):
         return self.activation(x)
 
     def get_config(self):
-        return {**super().get_config(), "activation": self._activation_config}
+        return {**super().get_config(), "activation": _activation_config(self.activation)}
 
 
 class ReLU(Layer):
     """Keras's ``ReLU(max_value=None, negative_slope=0.0, threshold=0.0)``:
     ``min(x, max_value)`` for ``x > threshold``, else ``negative_slope * (x - threshold)``.
     """
+
+    spatial_mapping = "pointwise"
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         for arg, value, allow_none in (
@@ -554,7 +715,7 @@ class ReLU(Layer):
         self.threshold = float(threshold)
         super().__init__(**kwargs)
 
-    def apply(self, weights, x):
+    def apply(self, weights, x, training=False, rng=None):
         return ops.relu(x, self.negative_slope, self.max_value, self.threshold)
 
     def get_config(self):
@@ -569,11 +730,13 @@ class ReLU(Layer):
 # --------------------------------------------------------------------------- pooling
 
 
-class _Pooling(Layer):
-    """Max or average pooling over ``rank`` spatial axes; strides default to ``pool_size``."""
+class BasePooling(Layer):
+    """Max or average pooling over ``rank`` spatial axes; strides default to ``pool_size``
+    (Keras's ``BasePooling``)."""
 
     rank = 2
     mode = "max"
+    spatial_mapping = "window"
 
     def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
         self.pool_size = standardize_tuple(pool_size, self.rank, "pool_size")
@@ -584,6 +747,10 @@ class _Pooling(Layer):
         self.data_format = standardize_data_format(data_format)
         super().__init__(**kwargs)
         self.ndim = self.rank + 2
+
+    @property
+    def window(self) -> ops.Window:
+        return ops.Window(self.pool_size, self.strides, (1,) * self.rank, self.padding)
 
     def check_input(self, input_shape):
         super().check_input(input_shape)
@@ -602,7 +769,7 @@ class _Pooling(Layer):
         )
         return (input_shape[0], *spatial, input_shape[-1])
 
-    def apply(self, weights, x):
+    def apply(self, weights, x, training=False, rng=None):
         return ops.pool(x, self.pool_size, self.strides, self.padding, self.mode)
 
     def get_config(self):
@@ -615,36 +782,37 @@ class _Pooling(Layer):
         }
 
 
-class MaxPooling1D(_Pooling):
+class MaxPooling1D(BasePooling):
     """Largest value of each window over ``(batch, steps, channels)``; ``pool_size=2``."""
 
     rank, mode = 1, "max"
 
 
-class MaxPooling2D(_Pooling):
+class MaxPooling2D(BasePooling):
     """Largest value of each window over ``(batch, rows, cols, channels)``; ``pool_size=(2, 2)``."""
 
     rank, mode = 2, "max"
 
 
-class AveragePooling1D(_Pooling):
+class AveragePooling1D(BasePooling):
     """Mean of each window over ``(batch, steps, channels)``; ``pool_size=2``."""
 
     rank, mode = 1, "average"
 
 
-class AveragePooling2D(_Pooling):
+class AveragePooling2D(BasePooling):
     """Mean of each window over ``(batch, rows, cols, channels)``; ``pool_size=(2, 2)``."""
 
     rank, mode = 2, "average"
 
 
-class _GlobalPooling(Layer):
+class BaseGlobalPooling(Layer):
     """Max or mean over all spatial axes: ``(batch, *spatial, c)`` -> ``(batch, c)``
-    (or ``(batch, 1, ..., 1, c)`` with ``keepdims=True``)."""
+    (or ``(batch, 1, ..., 1, c)`` with ``keepdims=True``); Keras's ``BaseGlobalPooling``."""
 
     rank = 2
     mode = "max"
+    spatial_mapping = "all"
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         self.data_format = standardize_data_format(data_format)
@@ -666,7 +834,7 @@ class _GlobalPooling(Layer):
             return (input_shape[0], *(1,) * self.rank, input_shape[-1])
         return (input_shape[0], input_shape[-1])
 
-    def apply(self, weights, x):
+    def apply(self, weights, x, training=False, rng=None):
         axes = tuple(range(1, 1 + self.rank))
         if self.mode == "max":
             return ops.reduce_max(x, axes, self.keepdims)
@@ -678,19 +846,19 @@ class _GlobalPooling(Layer):
         return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
 
 
-class GlobalMaxPooling1D(_GlobalPooling):
+class GlobalMaxPooling1D(BaseGlobalPooling):
     rank, mode = 1, "max"
 
 
-class GlobalMaxPooling2D(_GlobalPooling):
+class GlobalMaxPooling2D(BaseGlobalPooling):
     rank, mode = 2, "max"
 
 
-class GlobalAveragePooling1D(_GlobalPooling):
+class GlobalAveragePooling1D(BaseGlobalPooling):
     rank, mode = 1, "average"
 
 
-class GlobalAveragePooling2D(_GlobalPooling):
+class GlobalAveragePooling2D(BaseGlobalPooling):
     rank, mode = 2, "average"
 
 
@@ -699,24 +867,35 @@ AvgPool1D, AvgPool2D = AveragePooling1D, AveragePooling2D
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
 
-LAYERS = {
-    cls.__name__: cls
-    for cls in (
-        InputLayer,
-        Conv1D,
-        Conv2D,
-        Conv3D,
-        Dense,
-        Flatten,
-        Activation,
-        ReLU,
-        MaxPooling1D,
-        MaxPooling2D,
-        AveragePooling1D,
-        AveragePooling2D,
-        GlobalMaxPooling1D,
-        GlobalMaxPooling2D,
-        GlobalAveragePooling1D,
-        GlobalAveragePooling2D,
-    )
-}
+REGISTRY = Registry("layers", "layer")
+for _cls in (
+    InputLayer,
+    Conv1D,
+    Conv2D,
+    Conv3D,
+    Dense,
+    Flatten,
+    Activation,
+    ReLU,
+    MaxPooling1D,
+    MaxPooling2D,
+    AveragePooling1D,
+    AveragePooling2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+):
+    REGISTRY.register(_cls)
+#: Layer classes by name: the only classes a config or file can ask for.
+LAYERS = REGISTRY.classes
+
+
+def serialize(layer: Layer) -> dict:
+    """``{"class_name", "config"}`` of one of minicnn's layers."""
+    return REGISTRY.serialize(layer)
+
+
+def deserialize(config) -> Layer:
+    """A new, unbuilt layer from ``serialize``'s dict; only minicnn's layer classes."""
+    return REGISTRY.deserialize(config)

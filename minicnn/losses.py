@@ -17,13 +17,12 @@ follows ``keras/src/losses/losses.py`` and the backends' ``nn.py``:
 
 from __future__ import annotations
 
-import numbers
-
 import autograd.numpy as anp
 import numpy as np
 
-from . import ops
-from .utils import deserialize_object, serialize_object
+from . import activations
+from .registry import Configurable, Registry
+from .validation import check_bool, check_name, check_real
 
 EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "none", None)
@@ -72,7 +71,7 @@ def binary_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothi
     if from_logits:
         # softplus(x) - x*t: stable, and unlike max(x, 0) - x*t + log1p(exp(-|x|)) its
         # gradient is right at x = 0 too (the kinks of max and |.| would cancel wrongly).
-        bce = ops.softplus(y_pred) - y_pred * y_true
+        bce = activations.softplus(y_pred) - y_pred * y_true
     else:
         p = anp.clip(y_pred, EPSILON, 1.0 - EPSILON)
         bce = -(y_true * anp.log(p) + (1.0 - y_true) * anp.log(1.0 - p))
@@ -102,7 +101,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False):
 
 def _log_probabilities(y_pred, from_logits):
     if from_logits:
-        return ops.log_softmax(y_pred, axis=-1)
+        return activations.log_softmax(y_pred, axis=-1)
     p = y_pred / anp.sum(y_pred, axis=-1, keepdims=True)
     return anp.log(anp.clip(p, EPSILON, 1.0 - EPSILON))
 
@@ -110,7 +109,7 @@ def _log_probabilities(y_pred, from_logits):
 # --------------------------------------------------------------------------- classes
 
 
-class Loss:
+class Loss(Configurable):
     """Base class: ``loss(y_true, y_pred)`` applies ``call`` then the reduction.
 
     Parameters
@@ -132,17 +131,15 @@ class Loss:
                 f"{type(self).__name__}: invalid value for argument `reduction`. Expected one "
                 f"of {list(REDUCTIONS)}. Received: reduction={reduction!r}"
             )
-        if name is not None and (not isinstance(name, str) or not name):
-            raise ValueError(
-                f"{type(self).__name__}: `name` must be a non-empty string. Received: {name!r}"
-            )
         kind = type(self).__name__
         if "from_logits" in fn_kwargs:
-            fn_kwargs["from_logits"] = _from_logits(kind, fn_kwargs["from_logits"])
+            fn_kwargs["from_logits"] = check_bool(fn_kwargs["from_logits"], kind, "from_logits")
         if "label_smoothing" in fn_kwargs:
-            fn_kwargs["label_smoothing"] = _smoothing(kind, fn_kwargs["label_smoothing"])
+            fn_kwargs["label_smoothing"] = check_real(
+                fn_kwargs["label_smoothing"], kind, "label_smoothing", 0.0, 1.0
+            )
         self.reduction = reduction
-        self.name = name or self.default_name
+        self.name = self.default_name if name is None else check_name(name, kind)
         self.fn_kwargs = fn_kwargs
 
     def call(self, y_true, y_pred):
@@ -191,28 +188,6 @@ class Loss:
         """Constructor arguments; ``type(loss).from_config(config)`` rebuilds it."""
         return {"name": self.name, "reduction": self.reduction, **self.fn_kwargs}
 
-    @classmethod
-    def from_config(cls, config: dict) -> Loss:
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} name={self.name!r}>"
-
-
-def _from_logits(owner: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{owner}: `from_logits` must be a bool. Received: from_logits={value!r}")
-    return bool(value)
-
-
-def _smoothing(owner: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
-        raise ValueError(
-            f"{owner}: `label_smoothing` must be a float in [0, 1]. "
-            f"Received: label_smoothing={value!r}"
-        )
-    return float(value)
-
 
 class MeanSquaredError(Loss):
     """``mean(square(y_true - y_pred))`` over the batch and all other axes."""
@@ -234,38 +209,30 @@ class MeanAbsoluteError(Loss):
         super().__init__(reduction, name)
 
 
-class BinaryCrossentropy(Loss):
+class _Crossentropy(Loss):
+    """The constructor BinaryCrossentropy and CategoricalCrossentropy share (Keras's
+    arguments; ``name`` defaults to the loss's function name)."""
+
+    def __init__(
+        self, from_logits=False, label_smoothing=0.0, reduction="sum_over_batch_size", name=None
+    ):
+        super().__init__(reduction, name, from_logits=from_logits, label_smoothing=label_smoothing)
+
+
+class BinaryCrossentropy(_Crossentropy):
     """Crossentropy of independent 0/1 targets; ``y_pred`` are probabilities (e.g. after a
     sigmoid) or, with ``from_logits=True``, logits."""
 
     fn = staticmethod(binary_crossentropy)
     default_name = "binary_crossentropy"
 
-    def __init__(
-        self,
-        from_logits=False,
-        label_smoothing=0.0,
-        reduction="sum_over_batch_size",
-        name="binary_crossentropy",
-    ):
-        super().__init__(reduction, name, from_logits=from_logits, label_smoothing=label_smoothing)
 
-
-class CategoricalCrossentropy(Loss):
+class CategoricalCrossentropy(_Crossentropy):
     """Crossentropy of one-hot targets over the last axis; ``y_pred`` are probabilities
     (normalised to sum to 1 first, as Keras does) or, with ``from_logits=True``, logits."""
 
     fn = staticmethod(categorical_crossentropy)
     default_name = "categorical_crossentropy"
-
-    def __init__(
-        self,
-        from_logits=False,
-        label_smoothing=0.0,
-        reduction="sum_over_batch_size",
-        name="categorical_crossentropy",
-    ):
-        super().__init__(reduction, name, from_logits=from_logits, label_smoothing=label_smoothing)
 
 
 class SparseCategoricalCrossentropy(Loss):
@@ -308,54 +275,34 @@ class LossFunctionWrapper(Loss):
         )
 
 
-CLASSES = {
-    cls.__name__: cls
-    for cls in (
-        MeanSquaredError,
-        MeanAbsoluteError,
-        BinaryCrossentropy,
-        CategoricalCrossentropy,
-        SparseCategoricalCrossentropy,
-    )
-}
-# Keras's string identifiers: function names, class names and the short aliases.
-ALIASES = {
-    "mean_squared_error": MeanSquaredError,
-    "mse": MeanSquaredError,
-    "MSE": MeanSquaredError,
-    "mean_absolute_error": MeanAbsoluteError,
-    "mae": MeanAbsoluteError,
-    "MAE": MeanAbsoluteError,
-    "binary_crossentropy": BinaryCrossentropy,
-    "bce": BinaryCrossentropy,
-    "BCE": BinaryCrossentropy,
-    "categorical_crossentropy": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
-    **CLASSES,
-}
+# Keras's string identifiers: class names, function names and the short aliases. The
+# aliases of the two errors are shared with the metrics of the same names.
+MSE_ALIASES = ("mean_squared_error", "mse", "MSE")
+MAE_ALIASES = ("mean_absolute_error", "mae", "MAE")
+REGISTRY = Registry("losses", "loss")
+REGISTRY.register(MeanSquaredError, *MSE_ALIASES)
+REGISTRY.register(MeanAbsoluteError, *MAE_ALIASES)
+REGISTRY.register(BinaryCrossentropy, "binary_crossentropy", "bce", "BCE")
+REGISTRY.register(CategoricalCrossentropy, "categorical_crossentropy")
+REGISTRY.register(SparseCategoricalCrossentropy, "sparse_categorical_crossentropy")
 
 
-def get(identifier) -> Loss:
+def get(identifier) -> Loss | None:
     """A ``Loss`` from a Keras name (``"mse"``, ``"binary_crossentropy"``,
     ``"CategoricalCrossentropy"``...), a ``{"class_name", "config"}`` dict, a ``Loss``
-    instance or class, or a function ``fn(y_true, y_pred)`` (wrapped as Keras does).
+    instance or class, or a function ``fn(y_true, y_pred)`` (wrapped as Keras does);
+    ``None`` for None.
 
     A string keeps its spelling as the loss's name, as Keras does.
     """
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Loss) and identifier is not Loss:
-        return identifier()
-    if callable(identifier) and not isinstance(identifier, type):
-        return LossFunctionWrapper(identifier)
-    if isinstance(identifier, str) and identifier in ALIASES:
-        cls = ALIASES[identifier]
-        return cls() if identifier in CLASSES else cls(name=identifier)
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    raise ValueError(
-        f"Could not interpret loss identifier: {identifier!r}. Expected a Loss, a function "
-        f"(y_true, y_pred), or one of {sorted(ALIASES)}."
+    if identifier is None:
+        return None
+    return REGISTRY.get(
+        identifier,
+        base=Loss,
+        make=lambda cls, name: cls() if name == cls.__name__ else cls(name=name),
+        wrap=LossFunctionWrapper,
+        expected="a Loss, a function (y_true, y_pred), or ",
     )
 
 
@@ -363,18 +310,18 @@ def serialize(loss: Loss) -> dict:
     """``{"class_name": ..., "config": ...}`` for ``deserialize`` (built-in losses only)."""
     if isinstance(loss, LossFunctionWrapper):
         loss.get_config()  # raises, naming the custom function
-    return serialize_object(loss, CLASSES, "losses")
+    return REGISTRY.serialize(loss)
 
 
 def deserialize(config) -> Loss:
     """Rebuild a loss from ``serialize``'s dict; only minicnn's loss classes are known."""
-    return deserialize_object(config, CLASSES, "losses")
+    return REGISTRY.deserialize(config)
 
 
 __all__ = [
     "Loss",
     "LossFunctionWrapper",
-    *CLASSES,
+    *REGISTRY.classes,
     "mean_squared_error",
     "mean_absolute_error",
     "binary_crossentropy",

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import losses
-from .utils import deserialize_object, serialize_object
+from .registry import Configurable, Registry
+from .validation import check_callable, check_name, check_real
 
 f32 = np.float32
 
@@ -46,7 +47,7 @@ def sparse_categorical_accuracy(y_true, y_pred):
 # --------------------------------------------------------------------------- classes
 
 
-class Metric:
+class Metric(Configurable):
     """A running mean of ``fn(y_true, y_pred)`` over samples.
 
     ``direction`` is ``"up"`` for scores (accuracy) and ``"down"`` for errors, which
@@ -58,11 +59,7 @@ class Metric:
     direction = "down"
 
     def __init__(self, name: str | None = None, **fn_kwargs):
-        if name is not None and (not isinstance(name, str) or not name):
-            raise ValueError(
-                f"{type(self).__name__}: `name` must be a non-empty string. Received: {name!r}"
-            )
-        self.name = name or self.default_name
+        self.name = self.default_name if name is None else check_name(name, type(self).__name__)
         self.fn_kwargs = fn_kwargs
         self.reset_state()
 
@@ -88,13 +85,6 @@ class Metric:
     def get_config(self) -> dict:
         return {"name": self.name, **self.fn_kwargs}
 
-    @classmethod
-    def from_config(cls, config: dict) -> Metric:
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} name={self.name!r}>"
-
 
 class BinaryAccuracy(Metric):
     fn = staticmethod(binary_accuracy)
@@ -102,7 +92,7 @@ class BinaryAccuracy(Metric):
     direction = "up"
 
     def __init__(self, name: str = "binary_accuracy", threshold: float = 0.5):
-        super().__init__(name, threshold=float(threshold))
+        super().__init__(name, threshold=check_real(threshold, "BinaryAccuracy", "threshold"))
 
 
 class CategoricalAccuracy(Metric):
@@ -135,38 +125,21 @@ class MeanMetricWrapper(Metric):
     direction = None
 
     def __init__(self, fn, name: str | None = None):
-        if not callable(fn):
-            raise TypeError(f"MeanMetricWrapper: `fn` must be callable. Received: {fn!r}")
-        self.wrapped = fn
+        self.wrapped = check_callable(fn, "MeanMetricWrapper", "fn")
         super().__init__(name or getattr(fn, "__name__", "metric"))
 
     def update_state(self, y_true, y_pred) -> None:
         self._accumulate(self.wrapped(y_true, y_pred))
 
 
-CLASSES = {
-    cls.__name__: cls
-    for cls in (
-        BinaryAccuracy,
-        CategoricalAccuracy,
-        SparseCategoricalAccuracy,
-        MeanSquaredError,
-        MeanAbsoluteError,
-    )
-}
-ALIASES = {
-    "binary_accuracy": BinaryAccuracy,
-    "categorical_accuracy": CategoricalAccuracy,
-    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
-    "mean_squared_error": MeanSquaredError,
-    "mse": MeanSquaredError,
-    "MSE": MeanSquaredError,
-    "mean_absolute_error": MeanAbsoluteError,
-    "mae": MeanAbsoluteError,
-    "MAE": MeanAbsoluteError,
-    **CLASSES,
-}
-NAMES = sorted(["accuracy", "acc", *ALIASES])
+REGISTRY = Registry("metrics", "metric")
+REGISTRY.register(BinaryAccuracy, "binary_accuracy")
+REGISTRY.register(CategoricalAccuracy, "categorical_accuracy")
+REGISTRY.register(SparseCategoricalAccuracy, "sparse_categorical_accuracy")
+REGISTRY.register(MeanSquaredError, *losses.MSE_ALIASES)
+REGISTRY.register(MeanAbsoluteError, *losses.MAE_ALIASES)
+# "accuracy" picks one of the accuracies from the data's shapes (see ``get``).
+ACCURACY = ("accuracy", "acc")
 
 
 def check_identifier(identifier) -> None:
@@ -176,13 +149,10 @@ def check_identifier(identifier) -> None:
     ):
         return
     if isinstance(identifier, str) and (
-        identifier.lower() in ("accuracy", "acc") or identifier in ALIASES
+        identifier.lower() in ACCURACY or REGISTRY.lookup(identifier) is not None
     ):
         return
-    raise ValueError(
-        f"Could not interpret metric identifier: {identifier!r}. Expected a Metric, a function "
-        f"(y_true, y_pred), or one of {NAMES}."
-    )
+    raise REGISTRY.unknown(identifier, f"a Metric, a function (y_true, y_pred), {ACCURACY} or ")
 
 
 def get(identifier, y_shape: tuple, output_shape: tuple) -> Metric:
@@ -191,11 +161,7 @@ def get(identifier, y_shape: tuple, output_shape: tuple) -> Metric:
     Strings keep their spelling as the metric's name (``'acc'`` logs as ``acc``), as Keras.
     """
     check_identifier(identifier)
-    if isinstance(identifier, Metric):
-        return identifier
-    if callable(identifier):
-        return MeanMetricWrapper(identifier)
-    if identifier.lower() in ("accuracy", "acc"):
+    if isinstance(identifier, str) and identifier.lower() in ACCURACY:
         y_rank, out_rank = len(y_shape) + 1, len(output_shape) + 1
         y_last = y_shape[-1] if y_shape else None
         out_last = output_shape[-1] if output_shape else None
@@ -206,7 +172,9 @@ def get(identifier, y_shape: tuple, output_shape: tuple) -> Metric:
         else:
             cls = CategoricalAccuracy
         return cls(name=identifier)
-    return ALIASES[identifier](name=identifier)
+    return REGISTRY.get(
+        identifier, base=Metric, make=lambda cls, name: cls(name=name), wrap=MeanMetricWrapper
+    )
 
 
 def serialize(metric) -> str | dict:
@@ -214,7 +182,7 @@ def serialize(metric) -> str | dict:
     if isinstance(metric, str):
         check_identifier(metric)
         return metric
-    return serialize_object(metric, CLASSES, "metrics")
+    return REGISTRY.serialize(metric)
 
 
 def deserialize(config) -> str | Metric:
@@ -222,7 +190,7 @@ def deserialize(config) -> str | Metric:
     if isinstance(config, str):
         check_identifier(config)
         return config
-    return deserialize_object(config, CLASSES, "metrics")
+    return REGISTRY.deserialize(config)
 
 
-__all__ = ["Metric", "MeanMetricWrapper", *CLASSES, "get", "serialize", "deserialize"]
+__all__ = ["Metric", "MeanMetricWrapper", *REGISTRY.classes, "get", "serialize", "deserialize"]

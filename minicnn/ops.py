@@ -1,10 +1,13 @@
-"""Pure, differentiable functions of arrays: convolution, pooling, activations.
+"""Pure, differentiable functions of arrays: convolution, pooling, and the primitives the
+activations need (``relu``, ``erf``, ``reduce_max``); and the window geometry every other
+module reads (``Window``, ``output_length``, ``padding_amounts``, ``window_positions``).
 
 Everything here takes and returns arrays (channels-last: ``(batch, *spatial, channels)``)
-and holds no state. Convolution and pooling are ``autograd`` primitives whose
-vector-Jacobian products are written by hand next to them; the activations are either
-compositions of ``autograd.numpy`` functions or primitives where autograd's own VJP
-would silently turn float32 gradients into float64.
+and holds no state. Each public function checks its own arguments (a ValueError or
+TypeError naming the argument, as ``jax.lax`` and Keras's ops do) and then calls an
+``autograd`` primitive whose vector-Jacobian product is written by hand next to it; the
+primitives exist where autograd's own VJP would be slow or would silently turn float32
+gradients into float64.
 
 Convolution has two kernels, chosen per call by shape (``_use_shifted``): im2col (copy
 the input windows into a matrix, one matmul; any stride) and, for stride 1 with wide
@@ -25,15 +28,35 @@ import functools
 import itertools
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
-import autograd.numpy as anp
 import numpy as np
 from autograd.extend import defvjp, defvjp_argnums, primitive
-from autograd.tracer import getval
+
+from .validation import (
+    check_choice,
+    check_int,
+    check_real,
+    format_shape,
+    is_bool,
+    standardize_tuple,
+)
 
 Pads = tuple[tuple[int, int], ...]
 
 PADDINGS = ("valid", "same", "causal")
+POOL_MODES = ("max", "average")
+
+
+class Window(NamedTuple):
+    """The geometry of a sliding window (a conv kernel or a pooling window), per spatial
+    axis: what ``output_length``, ``window_positions``, ``explain`` and receptive fields
+    all read. Layers with a window expose it as ``layer.window``."""
+
+    size: tuple[int, ...]
+    strides: tuple[int, ...]
+    dilation: tuple[int, ...]
+    padding: str
 
 
 # --------------------------------------------------------------------------- shapes
@@ -64,15 +87,21 @@ def padding_amounts(length: int, kernel: int, stride: int, dilation: int, paddin
     return (total // 2, total - total // 2)
 
 
+def window_positions(
+    out_index: int, length: int, kernel: int, stride: int, dilation: int, padding: str
+) -> np.ndarray:
+    """The input coordinates along one axis that output ``out_index`` of a window reads,
+    in kernel order: ``out_index*stride - before + dilation*t`` for ``t < kernel``.
+    Coordinates below 0 or from ``length`` on lie in the padding."""
+    before = padding_amounts(length, kernel, stride, dilation, padding)[0]
+    return out_index * stride - before + dilation * np.arange(kernel)
+
+
 def _resolve_pads(spatial, kernel, strides, dilation, padding) -> Pads:
     return tuple(
         padding_amounts(n, k, s, d, padding)
         for n, k, s, d in zip(spatial, kernel, strides, dilation, strict=True)
     )
-
-
-def _as_tuple(value, rank: int) -> tuple[int, ...]:
-    return (int(value),) * rank if np.ndim(value) == 0 else tuple(int(v) for v in value)
 
 
 # --------------------------------------------------------------------------- windows
@@ -418,12 +447,54 @@ def conv(
     Returns
     -------
     (batch, *out_spatial, filters) array, in the common dtype of ``x`` and ``kernel``.
-    Differentiable in ``x`` and ``kernel`` by autograd.
+    Differentiable in ``x`` and ``kernel`` by autograd. Bad arguments (ranks, channels,
+    sizes, a window larger than the padded input) are a ValueError naming them.
     """
-    rank = np.ndim(kernel) - 2
-    strides, dilation = _as_tuple(strides, rank), _as_tuple(dilation_rate, rank)
-    pads = _resolve_pads(np.shape(x)[1:-1], np.shape(kernel)[:-2], strides, dilation, padding)
-    return _conv(x, kernel, strides, pads, dilation, int(groups))
+    owner = "ops.conv"
+    x_shape, k_shape = np.shape(x), np.shape(kernel)
+    rank = len(k_shape) - 2
+    if rank < 1 or len(x_shape) != rank + 2:
+        raise ValueError(
+            f"{owner}: `x` must be (batch, *spatial, channels) with one spatial axis per kernel "
+            f"axis; received x of shape {format_shape(x_shape)} and kernel of shape "
+            f"{format_shape(k_shape)}."
+        )
+    strides = standardize_tuple(strides, rank, "strides")
+    dilation = standardize_tuple(dilation_rate, rank, "dilation_rate")
+    padding = check_choice(padding, owner, "padding", PADDINGS, lower=True)
+    groups = check_int(groups, owner, "groups", minimum=1)
+    if x_shape[-1] != k_shape[-2] * groups or k_shape[-1] % groups:
+        raise ValueError(
+            f"{owner}: a kernel of shape {format_shape(k_shape)} with groups={groups} needs "
+            f"{k_shape[-2] * groups} input channels and filters divisible by {groups}; "
+            f"received x of shape {format_shape(x_shape)}."
+        )
+    _check_output_size(owner, x_shape, Window(k_shape[:-2], strides, dilation, padding))
+    pads = _resolve_pads(x_shape[1:-1], k_shape[:-2], strides, dilation, padding)
+    return _conv(x, kernel, strides, pads, dilation, groups)
+
+
+def _check_output_size(owner: str, x_shape, window: Window) -> None:
+    out = [
+        output_length(n, k, s, d, window.padding)
+        for n, k, s, d in zip(x_shape[1:-1], window.size, window.strides, window.dilation)
+    ]
+    if any(n <= 0 for n in out):
+        raise ValueError(
+            f"{owner}: computed output size would be zero or negative. Received `inputs "
+            f"shape={format_shape(x_shape)}`, window {window.size}, `strides={window.strides}`, "
+            f"`dilation_rate={window.dilation}`, `padding={window.padding!r}`."
+        )
+
+
+def _check_batch(x, owner: str) -> int:
+    """The spatial rank of a (batch, *spatial, channels) array."""
+    if np.ndim(x) < 3:
+        raise ValueError(
+            f"{owner}: `x` must be (batch, *spatial, channels), at least 3 dimensions; "
+            f"received shape {format_shape(np.shape(x))}."
+        )
+    return np.ndim(x) - 2
 
 
 # --------------------------------------------------------------------------- pooling
@@ -530,21 +601,41 @@ def pool(x, pool_size, strides=None, padding: str = "valid", mode: str = "max"):
     -------
     (batch, *out_spatial, channels) array in ``x``'s dtype.
     """
-    rank = np.ndim(x) - 2
-    pool_size = _as_tuple(pool_size, rank)
-    strides = pool_size if strides is None else _as_tuple(strides, rank)
-    pads = _resolve_pads(np.shape(x)[1:-1], pool_size, strides, (1,) * rank, padding)
+    owner = "ops.pool"
+    rank = _check_batch(x, owner)
+    pool_size = standardize_tuple(pool_size, rank, "pool_size")
+    strides = pool_size if strides is None else standardize_tuple(strides, rank, "strides")
+    padding = check_choice(padding, owner, "padding", PADDINGS[:2], lower=True)
+    mode = check_choice(mode, owner, "mode", POOL_MODES)
+    ones = (1,) * rank
+    _check_output_size(owner, np.shape(x), Window(pool_size, strides, ones, padding))
+    pads = _resolve_pads(np.shape(x)[1:-1], pool_size, strides, ones, padding)
     fn = _max_pool if mode == "max" else _avg_pool
     return fn(x, pool_size, strides, pads)
 
 
-@primitive
-def reduce_max(x, axis: tuple[int, ...], keepdims: bool = False):
+def reduce_max(x, axis: Sequence[int], keepdims: bool = False):
     """Max over ``axis`` (Keras's ``ops.max``, used by global max pooling).
 
-    Tied maxima share the gradient evenly, as ``torch.amax`` and ``tf.reduce_max`` do; a
-    primitive because autograd's own VJP for ``np.max`` turns float32 gradients into float64.
+    Tied maxima share the gradient evenly, as ``torch.amax`` and ``tf.reduce_max`` do.
     """
+    owner, ndim = "ops.reduce_max", np.ndim(x)
+    axis = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    if not all(check_int(a, owner, "axis") is not None and -ndim <= a < ndim for a in axis):
+        raise ValueError(
+            f"{owner}: `axis` must hold axes of an array with {ndim} dimensions. "
+            f"Received: axis={axis!r}"
+        )
+    if 0 in [np.shape(x)[a] for a in axis]:
+        raise ValueError(f"{owner}: cannot take the max over an empty axis of {np.shape(x)}.")
+    if not is_bool(keepdims):
+        raise TypeError(f"{owner}: `keepdims` must be a bool. Received: keepdims={keepdims!r}")
+    return _reduce_max(x, tuple(int(a) % ndim for a in axis), bool(keepdims))
+
+
+@primitive
+def _reduce_max(x, axis: tuple[int, ...], keepdims: bool):
+    # A primitive because autograd's own VJP for np.max turns float32 gradients into float64.
     return np.max(x, axis=axis, keepdims=keepdims)
 
 
@@ -561,20 +652,28 @@ def _reduce_max_vjp(ans, x, axis, keepdims=False):
     return vjp
 
 
-defvjp(reduce_max, _reduce_max_vjp)
+defvjp(_reduce_max, _reduce_max_vjp)
 
 
 # --------------------------------------------------------------------------- activations
 
 
-@primitive
 def relu(x, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0):
     """Keras's ``relu``: ``x`` above ``threshold`` (clipped at ``max_value``), else
-    ``negative_slope * (x - threshold)``.
+    ``negative_slope * (x - threshold)``. The options must be finite reals (``max_value``
+    may be None)."""
+    if not _plain_relu(negative_slope, max_value, threshold):
+        owner = "ops.relu"
+        negative_slope = check_real(negative_slope, owner, "negative_slope")
+        max_value = check_real(max_value, owner, "max_value", allow_none=True)
+        threshold = check_real(threshold, owner, "threshold")
+    return _relu(x, negative_slope, max_value, threshold)
 
-    A primitive because autograd's VJP for ``np.maximum`` returns float64 gradients for
-    float32 inputs, which would double the cost of every backward pass.
-    """
+
+@primitive
+def _relu(x, negative_slope, max_value, threshold):
+    # A primitive because autograd's VJP for np.maximum returns float64 gradients for
+    # float32 inputs, which would double the cost of every backward pass.
     if _plain_relu(negative_slope, max_value, threshold):
         # fmax is ~15x faster than np.where on mixed signs and, like it, sends NaN to 0.
         return np.fmax(x, np.zeros((), x.dtype))
@@ -619,59 +718,7 @@ def _relu_vjp(ans, x, negative_slope=0.0, max_value=None, threshold=0.0):
     return lambda g: g * _relu_parts(x, negative_slope, max_value, threshold)[1]
 
 
-defvjp(relu, _relu_vjp)
-
-
-def sigmoid(x):
-    """Logistic function, computed without overflow for large negative inputs."""
-    return 0.5 * (anp.tanh(0.5 * x) + 1)
-
-
-def softmax(x, axis: int = -1):
-    """Softmax along ``axis``; the max is subtracted for stability (it does not change
-    the result, so no gradient flows through it)."""
-    e = anp.exp(x - np.max(getval(x), axis=axis, keepdims=True))
-    return e / anp.sum(e, axis=axis, keepdims=True)
-
-
-def log_softmax(x, axis: int = -1):
-    """``log(softmax(x))`` by the log-sum-exp form."""
-    shifted = x - np.max(getval(x), axis=axis, keepdims=True)
-    return shifted - anp.log(anp.sum(anp.exp(shifted), axis=axis, keepdims=True))
-
-
-def elu(x, alpha: float = 1.0):
-    """``x`` for x > 0, ``alpha * (exp(x) - 1)`` otherwise."""
-    return relu(x) + alpha * (anp.exp(-relu(-x)) - 1)
-
-
-def selu(x):
-    """Scaled ELU with Keras's constants."""
-    alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
-    return scale * elu(x, alpha)
-
-
-def softplus(x):
-    """``log(1 + exp(x))`` without overflow."""
-    return anp.logaddexp(x * 0, x)
-
-
-def softsign(x):
-    """``x / (1 + |x|)``."""
-    return x / (1 + anp.abs(x))
-
-
-def silu(x):
-    """``x * sigmoid(x)`` (also called swish)."""
-    return x * sigmoid(x)
-
-
-def gelu(x, approximate: bool = False):
-    """Gaussian error linear unit; exact (erf) by default as in Keras 3."""
-    if approximate:
-        c = math.sqrt(2 / math.pi)
-        return 0.5 * x * (1 + anp.tanh(c * (x + 0.044715 * x**3)))
-    return 0.5 * x * (1 + erf(x * (1 / math.sqrt(2))))
+defvjp(_relu, _relu_vjp)
 
 
 @primitive
@@ -695,29 +742,3 @@ def erf(x):
 _exact_erf = np.vectorize(math.erf, otypes=[np.float64])
 
 defvjp(erf, lambda ans, x: lambda g: g * (2 / math.sqrt(math.pi)) * np.exp(-x * x).astype(x.dtype))
-
-
-def hard_sigmoid(x):
-    """Keras 3's piecewise-linear sigmoid: ``relu6(x + 3) / 6``."""
-    return relu(x + 3, max_value=6.0) / 6
-
-
-ACTIVATIONS = {
-    "linear": lambda x: x,
-    "relu": relu,
-    "relu6": lambda x: relu(x, max_value=6.0),
-    "leaky_relu": lambda x: relu(x, negative_slope=0.2),
-    "elu": elu,
-    "selu": selu,
-    "gelu": gelu,
-    "sigmoid": sigmoid,
-    "hard_sigmoid": hard_sigmoid,
-    "tanh": anp.tanh,
-    "softmax": softmax,
-    "log_softmax": log_softmax,
-    "softplus": softplus,
-    "softsign": softsign,
-    "silu": silu,
-    "swish": silu,
-    "exponential": anp.exp,
-}

@@ -19,37 +19,21 @@ weight, then all second slots): SGD ``[momentum...]`` (only when momentum > 0), 
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Sequence
 
 import numpy as np
 
-from .utils import deserialize_object, serialize_object
+from .registry import Configurable, Registry
+from .validation import check_bool, check_name, check_real
 
 f32 = np.float32
 
 
-def _hyper(owner: str, name: str, value, low: float = 0.0, high: float = math.inf) -> float:
-    """A real hyper-parameter in ``[low, high]`` (finite), as a python float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{owner}: `{name}` must be a float. Received: {name}={value!r}")
-    if not math.isfinite(value) or not low <= value <= high:
-        interval = f"[{low}, {high}]" if high != math.inf else f">= {low}"
-        raise ValueError(
-            f"{owner}: `{name}` must be a finite float {interval}. Received: {name}={value!r}"
-        )
-    return float(value)
-
-
-def _flag(owner: str, name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{owner}: `{name}` must be a bool. Received: {name}={value!r}")
-    return bool(value)
-
-
-class Optimizer:
-    """Base class. Subclasses list their slot names in ``slots`` and implement ``_update``.
+class Optimizer(Configurable):
+    """Base class. Subclasses declare their hyper-parameters in ``hyper`` (name -> allowed
+    ``(low, high)``) and ``flags`` (bool options), list their slot names in ``slots``, and
+    implement ``_update``; constructor checks and ``get_config`` come from those tables.
 
     Parameters
     ----------
@@ -58,18 +42,23 @@ class Optimizer:
     """
 
     slots: tuple[str, ...] = ()
+    hyper: dict[str, tuple[float, float | None]] = {}
+    flags: tuple[str, ...] = ()
 
     def __init__(self, learning_rate: float, name: str, **kwargs):
         kind = type(self).__name__
+        own = {key: kwargs.pop(key) for key in (*self.hyper, *self.flags) if key in kwargs}
         if kwargs:
             # Keras's clipnorm, weight_decay, use_ema... are not implemented; refusing them
             # is better than silently training differently.
             raise ValueError(
                 f"{kind}: argument(s) not recognized or not supported by minicnn: {sorted(kwargs)}"
             )
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"{kind}: `name` must be a non-empty string. Received: {name!r}")
-        self.name = name
+        for key, (low, high) in self.hyper.items():
+            setattr(self, key, check_real(own[key], kind, key, low, high))
+        for key in self.flags:
+            setattr(self, key, check_bool(own[key], kind, key))
+        self.name = check_name(name, kind)
         self.learning_rate = learning_rate
         self.iterations = 0
         self.variables: list[np.ndarray] = []
@@ -82,20 +71,51 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
-        self._learning_rate = _hyper(type(self).__name__, "learning_rate", value)
+        self._learning_rate = check_real(value, type(self).__name__, "learning_rate", 0.0)
 
     # ---- building and state
     def active_slots(self) -> tuple[str, ...]:
         """The slot kinds this configuration keeps (e.g. no momentum slot at momentum 0)."""
         return self.slots
 
+    def initial_variables(self, weights: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Zero slots for ``weights`` (the trainable weights, in order), in Keras's order."""
+        return [np.zeros(np.shape(w), dtype=f32) for _ in self.active_slots() for w in weights]
+
     def build(self, weights: Sequence[np.ndarray]) -> None:
         """Create zero slots shaped like ``weights`` (the trainable weights, in order)."""
         self._shapes = [tuple(np.shape(w)) for w in weights]
-        self.variables = [
-            np.zeros(shape, dtype=f32) for _ in self.active_slots() for shape in self._shapes
-        ]
+        self.variables = self.initial_variables(weights)
         self.built = True
+
+    def assign(
+        self,
+        variables: Sequence[np.ndarray],
+        iterations: int,
+        weights: Sequence[np.ndarray] | None = None,
+    ) -> None:
+        """Store a state that ``update`` produced (``variables`` in ``self.variables``
+        order; ``iterations`` completed steps), building the optimizer for ``weights`` (the
+        trainable weights) first if it is not built yet.
+
+        No copies are made: this is how a training step commits. The count and shapes are
+        checked, so a mismatched state cannot be stored.
+        """
+        if not self.built:
+            if weights is None:
+                raise ValueError(
+                    f"{type(self).__name__} '{self.name}'.assign: the optimizer is not built; "
+                    "pass the `weights` the state belongs to."
+                )
+            self.build(weights)
+        if [np.shape(v) for v in variables] != [np.shape(v) for v in self.variables]:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}'.assign: variables of shapes "
+                f"{[np.shape(v) for v in variables]} do not match this optimizer's "
+                f"{[v.shape for v in self.variables]}."
+            )
+        self.variables = list(variables)
+        self.iterations = int(iterations)
 
     def check_weights(self, weights: Sequence[np.ndarray], where: str = "update") -> None:
         """ValueError unless ``weights`` match the shapes this optimizer was built for."""
@@ -169,11 +189,8 @@ class Optimizer:
     # ---- config
     def get_config(self) -> dict:
         """Constructor arguments (Keras's names); ``type(opt).from_config`` rebuilds it."""
-        return {"name": self.name, "learning_rate": self.learning_rate}
-
-    @classmethod
-    def from_config(cls, config: dict) -> Optimizer:
-        return cls(**config)
+        own = {key: getattr(self, key) for key in (*self.hyper, *self.flags)}
+        return {"name": self.name, "learning_rate": self.learning_rate, **own}
 
     # ---- updating
     def update(
@@ -185,17 +202,17 @@ class Optimizer:
     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """One step, without side effects: ``(new_weights, new_variables)``.
 
-        ``variables``/``iterations`` default to the optimizer's own (zeros when unbuilt).
+        ``variables``/``iterations`` default to the optimizer's own (zeros when unbuilt;
+        nothing is built here).
         """
         if len(grads) != len(weights):
             raise ValueError(
                 f"{type(self).__name__}: received {len(grads)} gradients for "
                 f"{len(weights)} weights."
             )
-        if not self.built:
-            self.build(weights)
         self.check_weights(weights)
-        variables = self.variables if variables is None else variables
+        if variables is None:
+            variables = self.variables if self.built else self.initial_variables(weights)
         iterations = self.iterations if iterations is None else iterations
         n = len(weights)
         slots = [list(variables[i * n : (i + 1) * n]) for i in range(len(self.active_slots()))]
@@ -211,9 +228,10 @@ class Optimizer:
         return new_weights, [v for slot in slots for v in slot]
 
     def apply(self, grads: Sequence[np.ndarray], weights: Sequence[np.ndarray]) -> list:
-        """Update the state, count the step, and return the new weights."""
-        new_weights, self.variables = self.update(grads, weights)
-        self.iterations += 1
+        """Update the state, count the step, and return the new weights (builds the
+        optimizer on first use, as Keras's ``apply`` does)."""
+        new_weights, variables = self.update(grads, weights)
+        self.assign(variables, self.iterations + 1, weights)
         return new_weights
 
     def _update(self, g, w, state, lr, iterations):
@@ -231,10 +249,11 @@ class SGD(Optimizer):
     Nesterov ``w += m*v - lr*g``.
     """
 
+    hyper = {"momentum": (0.0, 1.0)}
+    flags = ("nesterov",)
+
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
-        self.momentum = _hyper("SGD", "momentum", momentum, 0.0, 1.0)
-        self.nesterov = _flag("SGD", "nesterov", nesterov)
-        super().__init__(learning_rate, name, **kwargs)
+        super().__init__(learning_rate, name, momentum=momentum, nesterov=nesterov, **kwargs)
 
     def active_slots(self):
         return ("momentum",) if self.momentum != 0 else ()
@@ -249,9 +268,6 @@ class SGD(Optimizer):
             return w + (v * momentum - g * lr), [v]
         return w + v, [v]
 
-    def get_config(self):
-        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
-
 
 class Adam(Optimizer):
     """Adam as ``keras.optimizers.Adam`` (epsilon outside the square root, "epsilon hat"):
@@ -260,6 +276,9 @@ class Adam(Optimizer):
     ``m += (g - m) * (1 - b1)``; ``v += (g^2 - v) * (1 - b2)``;
     ``w -= m * alpha / (sqrt(v) + epsilon)`` (``v`` replaced by ``max(v_hat, v)`` with amsgrad).
     """
+
+    hyper = {"beta_1": (0.0, 1.0), "beta_2": (0.0, 1.0), "epsilon": (0.0, None)}
+    flags = ("amsgrad",)
 
     def __init__(
         self,
@@ -271,11 +290,15 @@ class Adam(Optimizer):
         name="adam",
         **kwargs,
     ):
-        self.beta_1 = _hyper("Adam", "beta_1", beta_1, 0.0, 1.0)
-        self.beta_2 = _hyper("Adam", "beta_2", beta_2, 0.0, 1.0)
-        self.epsilon = _hyper("Adam", "epsilon", epsilon)
-        self.amsgrad = _flag("Adam", "amsgrad", amsgrad)
-        super().__init__(learning_rate, name, **kwargs)
+        super().__init__(
+            learning_rate,
+            name,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            amsgrad=amsgrad,
+            **kwargs,
+        )
 
     def active_slots(self):
         return (
@@ -296,15 +319,6 @@ class Adam(Optimizer):
             new_state.append(v)
         return w - (m * alpha) / (np.sqrt(v) + f32(self.epsilon)), new_state
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "beta_1": self.beta_1,
-            "beta_2": self.beta_2,
-            "epsilon": self.epsilon,
-            "amsgrad": self.amsgrad,
-        }
-
 
 class RMSprop(Optimizer):
     """RMSprop as ``keras.optimizers.RMSprop``:
@@ -313,6 +327,9 @@ class RMSprop(Optimizer):
     ``sqrt(v - a^2 + epsilon)`` with ``a = rho*a + (1 - rho)*g``); with momentum
     ``p = momentum*p + increment; w -= p``, else ``w -= increment``.
     """
+
+    hyper = {"rho": (0.0, 1.0), "momentum": (0.0, 1.0), "epsilon": (0.0, None)}
+    flags = ("centered",)
 
     def __init__(
         self,
@@ -324,11 +341,15 @@ class RMSprop(Optimizer):
         name="rmsprop",
         **kwargs,
     ):
-        self.rho = _hyper("RMSprop", "rho", rho, 0.0, 1.0)
-        self.momentum = _hyper("RMSprop", "momentum", momentum, 0.0, 1.0)
-        self.epsilon = _hyper("RMSprop", "epsilon", epsilon)
-        self.centered = _flag("RMSprop", "centered", centered)
-        super().__init__(learning_rate, name, **kwargs)
+        super().__init__(
+            learning_rate,
+            name,
+            rho=rho,
+            momentum=momentum,
+            epsilon=epsilon,
+            centered=centered,
+            **kwargs,
+        )
 
     def active_slots(self):
         return (
@@ -358,49 +379,27 @@ class RMSprop(Optimizer):
             new_state.append(average)
         return w, new_state
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "rho": self.rho,
-            "momentum": self.momentum,
-            "epsilon": self.epsilon,
-            "centered": self.centered,
-        }
 
-
-CLASSES = {cls.__name__: cls for cls in (SGD, Adam, RMSprop)}
+REGISTRY = Registry("optimizers", "optimizer", ignore_case=True)
+for _cls in (SGD, Adam, RMSprop):
+    REGISTRY.register(_cls)
 
 
 def get(identifier) -> Optimizer:
     """An optimizer from a name (case-insensitive, as Keras: ``"sgd"``, ``"Adam"``,
     ``"rmsprop"``; default arguments), a ``{"class_name", "config"}`` dict, or an instance."""
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, str):
-        for name, cls in CLASSES.items():
-            if name.lower() == identifier.lower():
-                return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    raise ValueError(
-        f"Could not interpret optimizer identifier: {identifier!r}. Expected an Optimizer "
-        f"instance or one of {sorted(n.lower() for n in CLASSES)} (case-insensitive)."
-    )
+    return REGISTRY.get(identifier, base=Optimizer, expected="an Optimizer instance or ")
 
 
 def serialize(optimizer: Optimizer) -> dict:
     """``{"class_name": ..., "config": ...}`` (configuration only; see ``get_state``)."""
-    return serialize_object(optimizer, CLASSES, "optimizers")
+    return REGISTRY.serialize(optimizer)
 
 
 def deserialize(config) -> Optimizer:
-    """Rebuild an optimizer from ``serialize``'s dict; only minicnn's classes are known."""
-    if isinstance(config, dict) and isinstance(config.get("class_name"), str):
-        # Keras matches built-in optimizer names case-insensitively.
-        lowered = {name.lower(): name for name in CLASSES}
-        name = lowered.get(config["class_name"].lower(), config["class_name"])
-        config = {**config, "class_name": name}
-    return deserialize_object(config, CLASSES, "optimizers")
+    """Rebuild an optimizer from ``serialize``'s dict; only minicnn's classes are known
+    (matched case-insensitively, as Keras does)."""
+    return REGISTRY.deserialize(config)
 
 
 __all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "get", "serialize", "deserialize"]

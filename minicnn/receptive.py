@@ -19,47 +19,9 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 
-from . import layers as L
 from . import ops
-from .arguments import format_shape
-
-# Layers that read each output position from the same input position.
-POINTWISE = (L.ReLU, L.Activation, L.Dense)
-# Layers whose every output depends on every input position.
-COLLAPSING = (L.Flatten, L._GlobalPooling)
-
-
-def get_layer(model, layer, func: str) -> tuple[int, L.Layer]:
-    """``(position, layer)`` for ``layer`` given as an index into ``model.layers``
-    (negative counts from the end), a layer name, or a layer object of the model."""
-    names = [lay.name for lay in model.layers]
-    n = len(names)
-    if isinstance(layer, L.Layer):
-        for i, candidate in enumerate(model.layers):
-            if candidate is layer:
-                return i, candidate
-        raise ValueError(
-            f"{func}: layer '{layer.name}' is not in model '{model.name}'; its layers are {names}."
-        )
-    if isinstance(layer, numbers.Integral) and not isinstance(layer, bool):
-        if not -n <= layer < n:
-            raise ValueError(
-                f"{func}: `layer` index {layer} is out of range; model '{model.name}' has "
-                f"{n} layers, so valid indices are {-n}..{n - 1} (or a name in {names})."
-            )
-        i = int(layer) % n
-        return i, model.layers[i]
-    if isinstance(layer, str):
-        if layer not in names:
-            raise ValueError(
-                f"{func}: no layer named {layer!r} in model '{model.name}'; its layers are {names}."
-            )
-        i = names.index(layer)
-        return i, model.layers[i]
-    raise TypeError(
-        f"{func}: `layer` must be an int index, a layer name or a layer of the model. "
-        f"Received: {layer!r} (of type {type(layer).__name__})"
-    )
+from .layers import Layer
+from .validation import format_shape
 
 
 def check_index(index, shape: Sequence[int], func: str, what: str) -> tuple[int, ...]:
@@ -86,20 +48,11 @@ def check_index(index, shape: Sequence[int], func: str, what: str) -> tuple[int,
     return tuple(int(v) % n for v, n in zip(values, shape))
 
 
-def window(layer: L.Layer):
-    """``(kernel, strides, dilation, padding)`` of a conv or pooling layer, else None."""
-    if isinstance(layer, L._Conv):
-        return layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding
-    if isinstance(layer, L._Pooling):
-        return layer.pool_size, layer.strides, (1,) * layer.rank, layer.padding
-    return None
-
-
-def _unknown(layer: L.Layer, func: str) -> ValueError:
+def _unknown(layer: Layer, func: str) -> ValueError:
     return ValueError(
         f"{func}: cannot tell how layer '{layer.name}' ({type(layer).__name__}) maps input "
-        "positions to output positions; receptive fields cover conv, pooling, Flatten, "
-        "global pooling, Dense and activation layers."
+        "positions to output positions (its `spatial_mapping` is None); receptive fields "
+        "cover layers whose mapping is 'pointwise', 'window' or 'all'."
     )
 
 
@@ -133,21 +86,22 @@ def receptive_field(model, layer, index) -> tuple[slice, ...]:
     func = "receptive_field"
     if not model.built:
         raise ValueError(f"{func}: model '{model.name}' is not built; build or call it first.")
-    position, target = get_layer(model, layer, func)
+    position = model.locate_layer(layer)
+    target = model.layers[position]
     out_spatial = _known(target.output_shape, f"layer '{target.name}'s output", func)
     index = check_index(index, out_spatial, func, f"the spatial axes of layer '{target.name}'")
     sets = [{i} for i in index]
     for lay in reversed(model.layers[: position + 1]):
         spatial = _known(lay.input_shape, f"layer '{lay.name}'s input", func)
-        geometry = window(lay)
-        if geometry is not None:
+        if lay.spatial_mapping == "window":
+            w = lay.window
             sets = [
-                _inputs_read(outputs, n, k, s, d, geometry[3])
-                for outputs, n, k, s, d in zip(sets, spatial, *geometry[:3])
+                _inputs_read(outputs, n, k, s, d, w.padding)
+                for outputs, n, k, s, d in zip(sets, spatial, w.size, w.strides, w.dilation)
             ]
-        elif isinstance(lay, COLLAPSING):
+        elif lay.spatial_mapping == "all":
             sets = [set(range(n)) for n in spatial]
-        elif not isinstance(lay, POINTWISE):
+        elif lay.spatial_mapping != "pointwise":
             raise _unknown(lay, func)
     if not all(sets):  # an output fed by padding alone depends on no input
         return tuple(slice(0, 0) for _ in sets)
@@ -156,11 +110,10 @@ def receptive_field(model, layer, index) -> tuple[slice, ...]:
 
 def _inputs_read(outputs: set, length, kernel, stride, dilation, padding) -> set:
     """The input positions (inside ``0..length-1``) that windows at ``outputs`` read."""
-    before = ops.padding_amounts(length, kernel, stride, dilation, padding)[0]
     return {
-        p
+        int(p)
         for o in outputs
-        for p in range(o * stride - before, o * stride - before + dilation * kernel, dilation)
+        for p in ops.window_positions(o, length, kernel, stride, dilation, padding)
         if 0 <= p < length
     }
 
@@ -173,18 +126,17 @@ def layer_geometry(model) -> list[tuple[tuple[int, ...], tuple[int, ...]] | None
     if model.input_shape is not None:
         rank = max(len(model.input_shape) - 2, 0)
     else:
-        rank = next((len(window(lay)[0]) for lay in model.layers if window(lay)), 0)
+        rank = next((len(lay.window.size) for lay in model.layers if lay.window), 0)
     size, jump = (1,) * rank, (1,) * rank
     out = []
     for lay in model.layers:
-        geometry = window(lay)
-        if size is not None and geometry is not None:
-            kernel, strides, dilation, _ = geometry
-            size = tuple(r + (k - 1) * d * j for r, k, d, j in zip(size, kernel, dilation, jump))
-            jump = tuple(j * s for j, s in zip(jump, strides))
-        elif isinstance(lay, COLLAPSING):
+        w = lay.window if lay.spatial_mapping == "window" else None
+        if size is not None and w is not None:
+            size = tuple(r + (k - 1) * d * j for r, k, d, j in zip(size, w.size, w.dilation, jump))
+            jump = tuple(j * s for j, s in zip(jump, w.strides))
+        elif lay.spatial_mapping == "all":
             size = jump = None
-        elif geometry is None and not isinstance(lay, POINTWISE):
+        elif w is None and lay.spatial_mapping not in ("pointwise", "window"):
             raise _unknown(lay, "summary")
         out.append(None if size is None else (size, jump))
     return out
@@ -201,4 +153,4 @@ def summary_columns(model) -> list[tuple[str, str]]:
     return rows
 
 
-__all__ = ["receptive_field", "layer_geometry", "get_layer", "check_index"]
+__all__ = ["receptive_field", "layer_geometry", "check_index"]

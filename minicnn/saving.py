@@ -39,7 +39,10 @@ from .archives import (
     read_stored_member,
     write_npz,
 )
+from .layers import LAYERS, InputLayer
+from .registry import Registry
 from .utils import rng
+from .version import __version__
 
 WEIGHTS_SUFFIX = ".weights.npz"
 MODEL_SUFFIX = ".minicnn"
@@ -50,6 +53,8 @@ FORMAT, FORMAT_VERSION = "minicnn.Sequential", 1
 # hostile file fails fast instead of exhausting memory.
 MAX_JSON_BYTES = 16 * 2**20
 MAX_LAYERS = 10_000
+#: The model classes a file may name; ``minicnn.models`` registers its own.
+MODEL_CLASSES = Registry("models", "model")
 
 # --------------------------------------------------------------------------- paths
 
@@ -79,11 +84,7 @@ def weights_path(filepath, method: str) -> str:
 
 def named_weights(model) -> dict[str, np.ndarray]:
     """``{"layer_name/weight_name": array}`` for every weight of ``model``, in order."""
-    return {
-        f"{layer.name}/{weight_name}": weight
-        for layer in model.layers
-        for weight_name, weight in zip(layer.weight_names, layer._weights)
-    }
+    return dict(zip(model.weight_names, model.weight_arrays()))
 
 
 def _storable(arrays: dict[str, np.ndarray], method: str) -> dict[str, np.ndarray]:
@@ -107,7 +108,8 @@ def _check_built(model, method: str) -> None:
 
 
 def save_weights(model, filepath, overwrite: bool = True) -> None:
-    """Write every weight of ``model`` to ``filepath`` (must end in ``.weights.npz``).
+    """Write every weight of the model to ``filepath`` (must end in ``.weights.npz``),
+    atomically.
 
     Keras 3 writes ``.weights.h5``; minicnn writes the same content (each weight under
     ``layer_name/weight_name``) as an uncompressed ``.npz``. ``overwrite=False`` raises
@@ -179,18 +181,15 @@ def _config_json(model) -> bytes:
 def _optimizer_slots(model) -> list[tuple[str, tuple]]:
     """``(slot/layer/weight, shape)`` of the optimizer's variables, in their order: every
     trainable weight for the first slot, then for the second..."""
-    trainable = [
-        (f"{layer.name}/{name}", weight.shape)
-        for layer in model.layers
-        if layer.trainable
-        for name, weight in zip(layer.weight_names, layer._weights)
-    ]
+    names, arrays = model.weight_names, model.weight_arrays()
+    trainable = [(names[i], arrays[i].shape) for i in model.trainable_indices()]
     slots = model.optimizer.active_slots()
     return [(f"{slot}/{name}", shape) for slot in slots for name, shape in trainable]
 
 
 def save_model(model, filepath, overwrite: bool = True) -> None:
-    """Write ``model`` to one ``.minicnn`` file (a zip), atomically.
+    """Write the whole model (architecture, weights, compile settings and optimizer
+    state) to one ``.minicnn`` file (a zip), atomically; ``load_model`` reads it back.
 
     Members, as in Keras's ``.keras`` zip: ``metadata.json`` (format, version, date),
     ``config.json`` (the architecture: each layer's class and ``get_config()``; the
@@ -204,8 +203,6 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
             "Invalid filepath extension for saving. Please add a `.minicnn` extension. "
             f"Received: filepath={path}"
         )
-    from . import __version__
-
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -374,8 +371,6 @@ def _parse_config(config, source: str):
 
 def _layer_from_config(entry, index: int, where: str):
     """One layer from ``{"class_name": ..., "config": {...}}``; only known classes."""
-    from .layers import LAYERS, InputLayer
-
     if not isinstance(entry, dict) or set(entry) != {"class_name", "config"}:
         raise ValueError(
             f"{where}: layer {index} must be a dict with keys 'class_name' and 'config'. "
@@ -419,17 +414,14 @@ def _expected_weights(layers, input_shape, source: str) -> list[tuple[str, tuple
             raise ValueError(
                 f"{source}: {CONFIG} describes layers that do not fit: {err}"
             ) from None
-        names, shapes, _ = layer._weight_specs(shape)
-        out.extend((f"{layer.name}/{n}", tuple(s)) for n, s in zip(names, shapes))
+        out.extend((f"{layer.name}/{spec.name}", spec.shape) for spec in layer.weight_specs(shape))
         shape = output
     return out
 
 
 def _build(layers, name, input_shape, source: str):
-    from .models import Sequential
-
     try:
-        model = Sequential(layers, name=name)
+        model = MODEL_CLASSES.lookup("Sequential")(layers, name=name)
         if input_shape is not None and not model.built:
             model.build((None, *input_shape))
     except (ValueError, TypeError) as err:

@@ -1,11 +1,16 @@
-"""``compile``, ``fit`` and ``evaluate`` for ``Sequential``, written as functions of the model.
+"""``compile``, ``fit`` and ``evaluate``: written once here as functions of the model and
+bound as methods of ``minicnn.models.Model`` (this module never imports ``models``).
 
 The training step is one ``autograd.value_and_grad`` of the compiled loss over
-``model.apply(weights, x_batch)`` with respect to the trainable weights (those of layers
-with ``trainable=True``), followed by the optimizer's pure ``update``. The new weights and
-optimizer state are checked (all finite) and only then committed together, so the model
-always holds the weights of the last completed step: never NaN, never half-updated, also
-when a ``KeyboardInterrupt`` arrives mid-step.
+``model.stateless_call(weights, x_batch, training=True, seed=step_seed)`` with respect to
+the trainable weights (``model.trainable_indices()``), followed by the optimizer's pure
+``update``. The forward pass hands back the non-trainable weights it changed (moving
+statistics) as values; the new trainable weights, those updates and the optimizer state
+are checked (all finite) and only then committed together (``model.assign_weights``,
+``optimizer.assign``), so the model always holds the weights of the last completed step:
+never NaN, never half-updated, also when a ``KeyboardInterrupt`` arrives mid-step. A step
+that needs randomness (Dropout) draws one seed from ``minicnn.utils.rng()`` first, so the
+forward pass itself is pure and ``set_random_seed`` makes whole runs bit-identical.
 
 Keras 3 behaviours followed (``keras/src/trainers/trainer.py``, ``data_adapters``):
 ``batch_size=None`` means 32; the last batch may be partial; ``validation_split`` holds out
@@ -21,7 +26,6 @@ Data are read one batch at a time (cast to float32 per batch), so memory grows w
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 
 import numpy as np
@@ -31,10 +35,10 @@ from tqdm.auto import tqdm
 
 from . import losses, optimizers
 from . import metrics as metrics_module
-from . import models as models_module
-from .arguments import as_input
-from .callbacks import CallbackList, History, ProgbarLogger, check_callbacks
-from .utils import rng
+from .callbacks import PROGRESS_DELAY, CallbackList, History, ProgbarLogger, check_callbacks
+from .data import as_batch, as_input, batches, first_bad_sample
+from .utils import draw_seed, rng
+from .validation import check_batch_size, check_bool, check_int, check_real, check_verbose
 
 f32 = np.float32
 
@@ -43,8 +47,12 @@ f32 = np.float32
 
 
 def compile(model, optimizer="rmsprop", loss=None, metrics=None) -> None:
-    """Resolve and store the optimizer, loss and metrics; nothing changes on a bad argument.
+    """Choose the optimizer (name or instance), loss and metrics, as Keras's ``compile``;
+    nothing changes on a bad argument.
 
+    Names: optimizers ``"sgd"``, ``"adam"``, ``"rmsprop"``; losses ``"mse"``, ``"mae"``,
+    ``"binary_crossentropy"``, ``"categorical_crossentropy"``,
+    ``"sparse_categorical_crossentropy"``...; metrics ``"accuracy"``, ``"mae"``, ``"mse"``.
     Sets ``model.optimizer`` (an ``Optimizer``), ``model.loss`` (as given),
     ``model.compiled_loss`` (a ``Loss`` or None) and ``model.compiled_metrics`` (the
     identifiers, resolved against the data's shapes at ``fit``/``evaluate``).
@@ -77,7 +85,7 @@ def get_compile_config(model) -> dict | None:
 
     Pair it with ``model.optimizer.get_state()`` to resume training after loading.
     """
-    if not getattr(model, "compiled", False):
+    if not model.compiled:
         return None
     loss = model.loss
     if loss is not None and not isinstance(loss, str):
@@ -116,23 +124,16 @@ def compile_from_config(model, config: dict) -> None:
 
 
 def _check_compiled(model, method: str) -> None:
-    if not getattr(model, "compiled", False):
+    kind = type(model).__name__
+    if not model.compiled:
         raise ValueError(
-            f"Sequential '{model.name}': you must call `compile()` before calling `{method}()`."
+            f"{kind} '{model.name}': you must call `compile()` before calling `{method}()`."
         )
     if model.compiled_loss is None:
         raise ValueError(
-            f"Sequential '{model.name}': no loss to compute. Provide a `loss` argument in "
+            f"{kind} '{model.name}': no loss to compute. Provide a `loss` argument in "
             f"`compile()` before calling `{method}()`."
         )
-
-
-def _int_arg(value, name: str, method: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{method}: `{name}` must be an integer >= 0. Received: {name}={value!r}")
-    if value < 0:
-        raise ValueError(f"{method}: `{name}` must be an integer >= 0. Received: {name}={value}")
-    return int(value)
 
 
 def _as_array(value, name: str, method: str) -> np.ndarray:
@@ -145,21 +146,11 @@ def _as_array(value, name: str, method: str) -> np.ndarray:
     return arr
 
 
-def _batch(arr: np.ndarray, index) -> np.ndarray:
-    return np.asarray(arr[index], dtype=f32)
-
-
 def _scan(arr: np.ndarray, chunk: int, bad, name: str, method: str, what: str) -> None:
-    """Raise ValueError naming the first sample where ``bad(batch)`` (per-element) is True;
-    reads ``arr`` ``chunk`` samples at a time as float32."""
-    for step in models_module.batches(len(arr), chunk):
-        with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf: flagged
-            values = _batch(arr, step)
-        flags = bad(values).reshape(step.stop - step.start, -1).any(axis=1)
-        if flags.any():
-            raise ValueError(
-                f"{method}: `{name}` {what} (first at sample {step.start + int(np.argmax(flags))})."
-            )
+    """Raise ValueError naming the first sample where ``bad(batch)`` (per-element) is True."""
+    first = first_bad_sample(arr, chunk, bad)
+    if first is not None:
+        raise ValueError(f"{method}: `{name}` {what} (first at sample {first}).")
 
 
 def _check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple:
@@ -177,7 +168,7 @@ def _check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple
         )
     if len(x) == 0:
         raise ValueError(f"{method}: `{x_name}` and `{y_name}` hold no samples.")
-    output_shape = model._infer_shapes((None, *x.shape[1:]))[-1]
+    output_shape = model.output_shapes((None, *x.shape[1:]))[-1]
     loss = model.compiled_loss
     where = method if names == ("x", "y") else f"{method} ({y_name})"
     loss.check_target(y.shape[1:], output_shape[1:], where)
@@ -254,43 +245,40 @@ class _Committer:
         self.model = model
         self.pending = None
 
-    def commit(self, weights, variables, iterations):
-        self.pending = (weights, variables, iterations)
+    def commit(self, weights, variables, iterations, trainable):
+        self.pending = (weights, variables, iterations, trainable)
         self.finish()
 
     def finish(self):
         if self.pending is None:
             return
-        weights, variables, iterations = self.pending
-        self.model._assign(weights)
-        self.model.optimizer.variables = variables
-        self.model.optimizer.iterations = iterations
+        weights, variables, iterations, trainable = self.pending
+        self.model.assign_weights(weights)
+        self.model.optimizer.assign(variables, iterations, trainable)
         self.pending = None
 
 
-def _trainable_indices(model) -> list[int]:
-    indices, start = [], 0
-    for layer in model.layers:
-        count = len(layer._weights)
-        if layer.trainable:
-            indices.extend(range(start, start + count))
-        start += count
-    return indices
+def _all_finite(arrays) -> bool:
+    return all(np.isfinite(w).all() for w in arrays)
 
 
 def _train_step(model, trainable, committer, x, y):
     """One step on batch ``(x, y)``: returns ``(loss, y_pred, problem)``; ``problem`` is None
     when the step was committed, else why it was not."""
-    weights = model._weight_arrays()
+    weights = model.weight_arrays()
     loss_fn = model.compiled_loss
+    seed = draw_seed() if model.needs_rng else None
     captured = {}
 
     def objective(trainable_weights):
         full = list(weights)
         for i, w in zip(trainable, trainable_weights):
             full[i] = w
-        y_pred = model.apply(full, x)
+        y_pred, updated = model.stateless_call(full, x, training=True, seed=seed)
+        # autograd returns only the loss: the prediction and the state updates leave the
+        # traced function as plain values, like JAX's has_aux.
         captured["y_pred"] = getval(y_pred)
+        captured["weights"] = [getval(w) for w in updated]
         return loss_fn(y, y_pred)
 
     if not trainable:
@@ -301,26 +289,21 @@ def _train_step(model, trainable, committer, x, y):
         return loss, captured["y_pred"], "the loss is not finite"
     optimizer = model.optimizer
     new_trainable, variables = optimizer.update(grads, [weights[i] for i in trainable])
-    if not all(np.isfinite(w).all() for w in new_trainable):
-        return loss, captured["y_pred"], "the update would make some weights non-finite"
+    new_weights = captured["weights"]
     for i, w in zip(trainable, new_trainable):
-        weights[i] = w
-    committer.commit(weights, variables, optimizer.iterations + 1)
+        new_weights[i] = w
+    if not _all_finite(new_trainable) or not _all_finite(new_weights):
+        return loss, captured["y_pred"], "the update would make some weights non-finite"
+    committer.commit(new_weights, variables, optimizer.iterations + 1, new_trainable)
     return loss, captured["y_pred"], None
 
 
 def _validation(model, x, y, validation_split, validation_data, batch_size) -> tuple:
     """``(x, y, x_val, y_val)``: ``validation_data`` checked, or the last
     ``validation_split`` of the samples held out (before any shuffling), or no validation."""
-    if (
-        isinstance(validation_split, bool)
-        or not isinstance(validation_split, numbers.Real)
-        or not 0 <= validation_split < 1
-    ):
-        raise ValueError(
-            "fit: `validation_split` must be a float in [0, 1). "
-            f"Received: validation_split={validation_split!r}"
-        )
+    validation_split = check_real(
+        validation_split, "fit", "validation_split", 0.0, 1.0, high_open=True
+    )
     if validation_data is not None:
         x_val, y_val = _split(validation_data, "validation_data", "fit")
         names = ("validation_data[0]", "validation_data[1]")
@@ -352,24 +335,31 @@ def fit(
     shuffle=True,
     initial_epoch=0,
 ) -> History:
-    """Train ``model`` on ``(x, y)``; see ``Sequential.fit``."""
+    """Train for ``epochs`` epochs of mini-batch steps; returns a ``History``.
+
+    ``x``: ``(samples, *input_shape)``; ``y``: targets for the compiled loss.
+    ``batch_size`` None means 32; ``validation_split`` holds out the last fraction of the
+    samples (before shuffling); ``verbose`` "auto"/1 shows a bar per epoch, 2 one line
+    per epoch, 0 nothing. Stops with a warning, keeping the last finite weights, if the
+    loss becomes NaN or infinite. On ``KeyboardInterrupt`` the model keeps the weights
+    of the last completed step and ``model.history`` the epochs completed so far.
+    """
     method = "fit"
     _check_compiled(model, method)
-    batch_size = models_module.check_batch_size(batch_size, method)
-    verbose = models_module.check_verbose(verbose, method)
-    epochs = _int_arg(epochs, "epochs", method)
-    initial_epoch = _int_arg(initial_epoch, "initial_epoch", method)
-    if not isinstance(shuffle, (bool, np.bool_)):
-        raise ValueError(f"{method}: `shuffle` must be True or False. Received: {shuffle!r}")
+    batch_size = check_batch_size(batch_size, method)
+    verbose = check_verbose(verbose, method)
+    epochs = check_int(epochs, method, "epochs", minimum=0)
+    initial_epoch = check_int(initial_epoch, method, "initial_epoch", minimum=0)
+    shuffle = check_bool(shuffle, method, "shuffle")
     callbacks = check_callbacks(callbacks, method)
     x, y, output_shape = _check_data(model, x, y, method, batch_size)
     x, y, x_val, y_val = _validation(model, x, y, validation_split, validation_data, batch_size)
-    trainable = _trainable_indices(model)
-    all_weights = model._weight_arrays()
+    trainable = model.trainable_indices()
+    all_weights = model.weight_arrays()
     model.optimizer.check_weights([all_weights[i] for i in trainable], method)
 
     tracker = _Tracker(_metric_objects(model, y.shape[1:], output_shape[1:]))
-    steps = models_module.batches(len(x), batch_size)
+    steps = batches(len(x), batch_size)
     history = History()
     progbar = ProgbarLogger(verbose) if verbose else None
     params = {"verbose": verbose, "epochs": epochs, "steps": len(steps)}
@@ -387,11 +377,11 @@ def fit(
             for step, part in enumerate(steps):
                 index = part if order is None else order[part]
                 hooks.on_train_batch_begin(step)
-                y_batch = _batch(y, index)
+                y_batch = as_batch(y, index)
                 # Overflow is detected and reported once below; numpy's warnings are noise.
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     loss, y_pred, problem = _train_step(
-                        model, trainable, committer, _batch(x, index), y_batch
+                        model, trainable, committer, as_batch(x, index), y_batch
                     )
                 tracker.update(loss, y_batch, y_pred)
                 logs = tracker.logs()
@@ -431,20 +421,16 @@ def _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks=None):
     """Loss and metrics over ``(x, y)``, a batch at a time: ``(sorted logs, names in compile
     order)``."""
     tracker = _Tracker(_metric_objects(model, y.shape[1:], output_shape[1:]))
-    weights = model._weight_arrays()
-    steps = models_module.batches(len(x), batch_size)
+    weights = model.weight_arrays()
+    steps = batches(len(x), batch_size)
     with tqdm(
-        total=len(steps),
-        unit="step",
-        disable=verbose == 0,
-        delay=models_module.PROGRESS_DELAY,
-        leave=False,
+        total=len(steps), unit="step", disable=verbose == 0, delay=PROGRESS_DELAY, leave=False
     ) as bar:
         for step, part in enumerate(steps):
             if hooks:
                 hooks.on_test_batch_begin(step)
-            y_batch = _batch(y, part)
-            y_pred = model.apply(weights, _batch(x, part))
+            y_batch = as_batch(y, part)
+            y_pred = model.apply(weights, as_batch(x, part))
             tracker.update(model.compiled_loss(y_batch, y_pred), y_batch, y_pred)
             if hooks:
                 hooks.on_test_batch_end(step, tracker.logs())
@@ -455,11 +441,13 @@ def _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks=None):
 def evaluate(
     model, x=None, y=None, batch_size=None, verbose="auto", callbacks=None, return_dict=False
 ):
-    """Loss (and metrics) on ``(x, y)``; see ``Sequential.evaluate``."""
+    """The loss (a float), or ``[loss, *metrics]`` when metrics were compiled, over
+    ``(x, y)`` computed ``batch_size`` (default 32) samples at a time;
+    ``return_dict=True`` gives ``{"loss": ..., "accuracy": ...}``."""
     method = "evaluate"
     _check_compiled(model, method)
-    batch_size = models_module.check_batch_size(batch_size, method)
-    verbose = models_module.check_verbose(verbose, method)
+    batch_size = check_batch_size(batch_size, method)
+    verbose = check_verbose(verbose, method)
     callbacks = check_callbacks(callbacks, method)
     x, y, output_shape = _check_data(model, x, y, method, batch_size)
     hooks = CallbackList(callbacks, model, {"verbose": verbose, "epochs": 1, "steps": None})

@@ -9,6 +9,8 @@ import re
 
 import numpy as np
 
+from .validation import check_int
+
 _state = {"rng": np.random.default_rng(), "uids": collections.defaultdict(int)}
 
 
@@ -19,10 +21,7 @@ def set_random_seed(seed: int) -> None:
     weights and History. Also seeds Python's ``random`` and numpy's legacy global
     generator, as ``keras.utils.set_random_seed`` does.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"set_random_seed: `seed` must be an integer. Received: seed={seed!r}")
-    if seed < 0:
-        raise ValueError(f"set_random_seed: `seed` must be >= 0. Received: seed={seed}")
+    seed = check_int(seed, "set_random_seed", "seed", minimum=0)
     _state["rng"] = np.random.default_rng(int(seed))
     random.seed(int(seed))
     np.random.seed(int(seed) % 2**32)
@@ -31,6 +30,12 @@ def set_random_seed(seed: int) -> None:
 def rng() -> np.random.Generator:
     """The generator all of minicnn draws from (reset by ``set_random_seed``)."""
     return _state["rng"]
+
+
+def draw_seed() -> int:
+    """A fresh seed from minicnn's generator: how a training step fixes its randomness
+    (Dropout masks) before the pure forward pass."""
+    return int(rng().integers(2**63))
 
 
 def to_snake_case(name: str) -> str:
@@ -49,36 +54,3 @@ def unique_name(prefix: str) -> str:
 def clear_session() -> None:
     """Forget the automatic names handed out so far, like ``keras.backend.clear_session``."""
     _state["uids"].clear()
-
-
-def serialize_object(obj, classes: dict, module: str) -> dict:
-    """``{"class_name", "config"}`` for an instance of one of ``classes`` (name -> class);
-    a TypeError for anything ``deserialize_object`` could not rebuild."""
-    if type(obj) not in classes.values():
-        raise TypeError(
-            f"{module}.serialize: cannot serialize {obj!r:.100}; expected an instance of one "
-            f"of {sorted(classes)}."
-        )
-    return {"class_name": type(obj).__name__, "config": obj.get_config()}
-
-
-def deserialize_object(config, classes: dict, module: str):
-    """``classes[config["class_name"]].from_config(config["config"])`` for a
-    ``{"class_name", "config"}`` dict; anything else is a ValueError naming ``module``, so
-    only the known classes are ever constructed from a (possibly hostile) config."""
-    if not isinstance(config, dict) or set(config) != {"class_name", "config"}:
-        raise ValueError(
-            f"{module}.deserialize: expected a dict with keys 'class_name' and 'config'. "
-            f"Received: {config!r:.200}"
-        )
-    name = config["class_name"]
-    cls = classes.get(name) if isinstance(name, str) else None
-    if cls is None or not isinstance(config["config"], dict):
-        raise ValueError(
-            f"{module}.deserialize: unknown class {name!r:.100}; expected one of "
-            f"{sorted(classes)} with a dict config."
-        )
-    try:
-        return cls.from_config(config["config"])
-    except TypeError as err:
-        raise ValueError(f"{module}.deserialize: bad config for {cls.__name__}: {err}") from None

@@ -13,8 +13,8 @@ import os
 
 import numpy as np
 
-from .arguments import format_shape
 from .layers import Layer
+from .validation import format_shape
 
 SHADES = " ░▒▓█"  # from the smallest value to the largest
 MAX_NUMBERS = 12  # grids up to this many rows and columns are printed as numbers
@@ -176,7 +176,7 @@ def plot_filters(layer: Layer, path) -> str:
             "plot_filters: `layer` must be a built layer with a kernel (Conv1D/2D/3D or "
             f"Dense). Received: {layer!r}"
         )
-    kernel = layer._weights[0]
+    kernel = layer.weight_arrays()[0]
     if kernel.ndim == 2:
         panels = [[(f"{layer.name} kernel {format_shape(kernel.shape)}", kernel)]]
     else:

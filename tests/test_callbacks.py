@@ -100,12 +100,21 @@ def test_early_stopping_warns_when_the_monitored_value_is_missing():
 
 
 @pytest.mark.parametrize(
-    "kwargs, name",
-    [({"mode": "up"}, "mode"), ({"patience": -1}, "patience"), ({"min_delta": "x"}, "min_delta")],
+    "kwargs, error, name",
+    [
+        ({"mode": "up"}, ValueError, "mode"),
+        ({"patience": -1}, ValueError, "patience"),
+        # A wrong type is a TypeError, as everywhere in minicnn (validation.py).
+        ({"min_delta": "x"}, TypeError, "min_delta"),
+    ],
 )
-def test_early_stopping_rejects_bad_arguments(kwargs, name):
-    with pytest.raises(ValueError, match=name):
+def test_early_stopping_rejects_bad_arguments(kwargs, error, name):
+    with pytest.raises(error, match=name):
         EarlyStopping(**kwargs)
+
+
+def test_early_stopping_takes_numpy_integers_like_every_integer_argument():
+    assert EarlyStopping(patience=np.int64(2), start_from_epoch=np.int32(1)).patience == 2
 
 
 def test_terminate_on_nan_stops_on_a_non_finite_batch_loss(capsys):

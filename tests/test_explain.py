@@ -340,7 +340,7 @@ def test_relu_activation_and_flatten_are_explained_by_their_input():
     "layer, index, words",
     [
         (1, (0, 0, 0, 0), ["`layer`", "-1..0"]),
-        ("conv", (0, 0, 0, 0), ["no layer named 'conv'", "['conv2d"]),
+        ("conv", (0, 0, 0, 0), ["No such layer: conv", "['conv2d"]),
         (0, (0, 0, 0), ["`index`", "4 integers", "0..5"]),
         (0, (0, 6, 0, 0), ["`index`", "out of range", "0..5"]),
         (0, (1, 0, 0, 0), ["`index`", "out of range", "0..0"]),

@@ -6,7 +6,7 @@ import pytest
 from autograd.extend import defvjp, primitive
 
 import minicnn
-from minicnn import ops
+from minicnn import activations
 from minicnn.gradcheck import GradcheckReport
 from minicnn.layers import (
     Activation,
@@ -25,6 +25,7 @@ from minicnn.layers import (
     MaxPooling1D,
     MaxPooling2D,
     ReLU,
+    WeightSpec,
 )
 from minicnn.models import Sequential
 
@@ -129,7 +130,7 @@ def test_relu_variants_pass(kwargs):
     assert report.passed, str(report)
 
 
-@pytest.mark.parametrize("name", sorted(ops.ACTIVATIONS))
+@pytest.mark.parametrize("name", sorted(activations.REGISTRY.entries))
 def test_every_activation_passes(name):
     x = sample((3, 6)) * 2
     report = minicnn.gradcheck(Activation(name), x, max_entries=None)
@@ -195,8 +196,8 @@ class Square(Layer):
 
 
 class Scale(Layer):
-    def _weight_specs(self, input_shape):
-        return ("scale",), ((),), (lambda shape: np.full(shape, 1.5),)
+    def weight_specs(self, input_shape):
+        return [WeightSpec("scale", (), lambda shape: np.full(shape, 1.5))]
 
     def apply(self, weights, x):
         return scale(x, weights[0])

@@ -16,7 +16,7 @@ import reference
 from hypothesis import given, settings
 from strategies import conv_cases, pool_cases
 
-from minicnn import layers, ops
+from minicnn import activations, layers, ops
 from minicnn.models import Sequential
 
 RTOL, ATOL = 1e-7, 1e-9
@@ -96,14 +96,14 @@ def test_same_average_pool_gradient_divides_by_real_inputs_only():
 POINTS = np.array([[-4.3, -2.7, -1.1, -0.35, 0.2], [0.9, 1.7, 2.6, 4.1, 6.6]])
 
 
-@pytest.mark.parametrize("name", sorted(ops.ACTIVATIONS))
+@pytest.mark.parametrize("name", sorted(activations.REGISTRY.entries))
 def test_activation_gradient_matches_finite_differences(name):
-    assert_gradient_matches(ops.ACTIVATIONS[name], [POINTS], 0)
+    assert_gradient_matches(activations.get(name), [POINTS], 0)
 
 
 @pytest.mark.parametrize("approximate", [False, True])
 def test_gelu_gradient_matches_finite_differences(approximate):
-    assert_gradient_matches(lambda x: ops.gelu(x, approximate), [POINTS], 0)
+    assert_gradient_matches(lambda x: activations.gelu(x, approximate), [POINTS], 0)
 
 
 @pytest.mark.parametrize(
@@ -117,8 +117,8 @@ def test_relu_gradient_matches_finite_differences(negative_slope, max_value, thr
 
 
 def test_softmax_gradient_on_other_axis():
-    assert_gradient_matches(lambda x: ops.softmax(x, axis=0), [POINTS], 0)
-    assert_gradient_matches(lambda x: ops.log_softmax(x, axis=0), [POINTS], 0)
+    assert_gradient_matches(lambda x: activations.softmax(x, axis=0), [POINTS], 0)
+    assert_gradient_matches(lambda x: activations.log_softmax(x, axis=0), [POINTS], 0)
 
 
 # --------------------------------------------------------------------------- layers
@@ -203,7 +203,7 @@ def test_model_gradients_stay_float32_for_every_layer_type(case_id):
     assert [g.dtype for g in dw] == [np.float32] * len(model.get_weights())
 
 
-@pytest.mark.parametrize("activation", sorted(ops.ACTIVATIONS))
+@pytest.mark.parametrize("activation", sorted(activations.REGISTRY.entries))
 def test_conv_layer_gradients_stay_float32_with_every_activation(activation):
     layer = layers.Conv2D(2, 2, activation=activation)
     layer.build((None, 4, 4, 1))
@@ -283,7 +283,7 @@ def test_relu_gradient_at_its_kinks_follows_keras(kwargs, x, expected):
 def test_named_activations_gradient_at_kinks_follows_keras():
     x = np.array([-3.0, 0.0, 3.0, 6.0])
     grad = {
-        name: autograd.elementwise_grad(ops.ACTIVATIONS[name])(x).tolist()
+        name: autograd.elementwise_grad(activations.get(name))(x).tolist()
         for name in ("relu", "relu6", "leaky_relu", "hard_sigmoid")
     }
     assert grad["relu"] == [0, 0, 1, 1]

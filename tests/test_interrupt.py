@@ -108,19 +108,17 @@ def test_interrupt_while_committing_a_step_completes_that_step(step):
     # model holds the whole new step, not a mixture of old and new weights.
     snaps, _ = reference()
     model = new_model()
-    real_split, calls = model.split_weights, []
+    dense = model.layers[2]
+    real_assign, calls = dense.assign_weights, []
 
-    def split_then_interrupt(weights):
-        parts = real_split(weights)
-        # The forward pass splits traced weights; only the commit splits plain arrays.
-        if all(isinstance(w, np.ndarray) for w in weights) and len(calls) < step:
-            calls.append(1)
-            if len(calls) == step:
-                model.layers[0]._weights = parts[0]  # first layer already assigned
-                raise KeyboardInterrupt
-        return parts
+    def assign_then_interrupt(arrays):
+        # The first layer of the step is already assigned when the last one is reached.
+        calls.append(1)
+        if len(calls) == step:
+            raise KeyboardInterrupt
+        real_assign(arrays)
 
-    model.split_weights = split_then_interrupt
+    dense.assign_weights = assign_then_interrupt
     interrupted_fit(model)
     assert_state(model, snaps[step])
 
@@ -135,7 +133,7 @@ def test_interrupt_in_validation_keeps_the_epochs_last_step_and_earlier_history(
     interrupt = LambdaCallback(on_epoch_begin=lambda epoch, logs: epochs_begun.append(epoch))
     real_apply = model.layers[2].apply
 
-    def apply(weights, inputs):
+    def apply(weights, inputs, **options):
         # In the second epoch, a forward pass after its third (last) step is the validation.
         if epochs_begun == [0, 1] and model.optimizer.iterations == 6:
             raise KeyboardInterrupt

@@ -306,7 +306,7 @@ def test_unknown_activation_and_initializer_rejected():
 
 @pytest.mark.parametrize("value", ["yes", 1, None])
 def test_use_bias_must_be_bool(value):
-    with pytest.raises(TypeError, match=r"Conv1D: `use_bias` must be a bool. Received use_bias="):
+    with pytest.raises(TypeError, match=r"Conv1D: `use_bias` must be a bool. Received: use_bias="):
         Conv1D(2, 3, use_bias=value)
 
 

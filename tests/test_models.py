@@ -214,9 +214,9 @@ def test_set_weights_wrong_shape_names_both_shapes():
     "bad_last, error, match",
     [
         (np.zeros(5), ValueError, r"weight shape \(4,\) is not compatible"),
-        (np.array(["a", "b", "c", "d"]), TypeError, "weight 5 must be numeric"),
-        (np.zeros(4, dtype=object), TypeError, "weight 5 must be numeric"),
-        ([[1, 2], [3]], ValueError, "weight 5 is not an array"),
+        (np.array(["a", "b", "c", "d"]), TypeError, "weight 5 expects a numeric array"),
+        (np.zeros(4, dtype=object), TypeError, "weight 5 expects a numeric array"),
+        ([[1, 2], [3]], ValueError, "weight 5 expects a numeric array; the input is ragged"),
     ],
 )
 def test_set_weights_is_all_or_nothing(bad_last, error, match):

@@ -10,7 +10,7 @@ import reference
 from hypothesis import given, settings
 from strategies import conv_cases, pool_cases
 
-from minicnn import ops
+from minicnn import activations, ops
 
 X4 = np.array([1, 2, 3, 4], dtype=np.float32).reshape(1, 4, 1)
 
@@ -244,23 +244,25 @@ def _gelu_exact(v):
     ],
 )
 def test_elementwise_activation_values(name, expected):
-    np.testing.assert_allclose(ops.ACTIVATIONS[name](XS), expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(activations.get(name)(XS), expected, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("name", sorted(ops.ACTIVATIONS))
+@pytest.mark.parametrize("name", sorted(activations.REGISTRY.entries))
 def test_activation_keeps_float32(name):
     x = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4)
-    assert ops.ACTIVATIONS[name](x).dtype == np.float32
+    assert activations.get(name)(x).dtype == np.float32
 
 
 def test_gelu_approximate_uses_tanh_form():
     c = math.sqrt(2 / math.pi)
     expected = 0.5 * XS * (1 + np.tanh(c * (XS + 0.044715 * XS**3)))
-    np.testing.assert_allclose(ops.gelu(XS, approximate=True), expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        activations.gelu(XS, approximate=True), expected, rtol=1e-12, atol=1e-14
+    )
 
 
 def test_gelu_float32_is_within_float32_resolution_of_exact():
-    got = ops.gelu(XS.astype(np.float32))
+    got = activations.gelu(XS.astype(np.float32))
     np.testing.assert_allclose(got, [_gelu_exact(v) for v in XS], rtol=0, atol=1e-6)
 
 
@@ -268,22 +270,24 @@ def test_softmax_matches_numpy_and_sums_to_one():
     x = np.array([[1.0, 2.0, 3.0], [1000.0, 1000.0, 999.0]])
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     expected = e / e.sum(axis=-1, keepdims=True)
-    np.testing.assert_allclose(ops.softmax(x), expected, rtol=1e-14)
-    np.testing.assert_allclose(ops.softmax(x).sum(axis=-1), 1.0, rtol=1e-14)
-    np.testing.assert_allclose(ops.log_softmax(x), np.log(expected), rtol=1e-13)
+    np.testing.assert_allclose(activations.softmax(x), expected, rtol=1e-14)
+    np.testing.assert_allclose(activations.softmax(x).sum(axis=-1), 1.0, rtol=1e-14)
+    np.testing.assert_allclose(activations.log_softmax(x), np.log(expected), rtol=1e-13)
 
 
 def test_softmax_of_equal_logits_is_uniform():
-    assert flat(ops.softmax(np.zeros((1, 4)))) == [0.25] * 4
+    assert flat(activations.softmax(np.zeros((1, 4)))) == [0.25] * 4
 
 
 def test_softmax_along_other_axis():
     x = np.array([[0.0, 1.0], [math.log(3), 1.0]])
-    np.testing.assert_allclose(ops.softmax(x, axis=0), [[0.25, 0.5], [0.75, 0.5]], rtol=1e-14)
+    np.testing.assert_allclose(
+        activations.softmax(x, axis=0), [[0.25, 0.5], [0.75, 0.5]], rtol=1e-14
+    )
 
 
 def test_sigmoid_and_softplus_do_not_overflow_on_large_inputs():
     x = np.array([-1000.0, 1000.0])
     with np.errstate(over="raise"):
-        assert flat(ops.sigmoid(x)) == [0.0, 1.0]
-        assert flat(ops.softplus(x)) == [0.0, 1000.0]
+        assert flat(activations.sigmoid(x)) == [0.0, 1.0]
+        assert flat(activations.softplus(x)) == [0.0, 1000.0]

@@ -727,7 +727,7 @@ def test_too_many_layers_are_refused(tmp_path, monkeypatch):
             lambda c: c["config"]["layers"][3]["config"].update(
                 kernel_initializer={"class_name": "Evil", "config": {}}
             ),
-            "Unknown initializer",
+            "unknown class 'Evil'",
         ),
         (lambda c: c["config"]["layers"][3]["config"].update(name="a/b"), "name"),
         (lambda c: c["config"]["layers"][3]["config"].update(name="conv"), "named ['conv']"),

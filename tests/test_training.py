@@ -415,7 +415,7 @@ def test_y_incompatible_with_the_output_or_the_loss():
         ({"validation_split": 0.9}, ValueError, "not sufficient"),
         ({"validation_data": (1, 2, 3)}, ValueError, "validation_data"),
         ({"verbose": 3}, ValueError, "verbose"),
-        ({"shuffle": "batch"}, ValueError, "shuffle"),
+        ({"shuffle": "batch"}, TypeError, "shuffle"),
         ({"callbacks": [print]}, TypeError, "callbacks"),
         ({"initial_epoch": -2}, ValueError, "initial_epoch"),
     ],

@@ -1,0 +1,159 @@
+"""Activation functions by Keras name: ``activations.get("relu")``, ``Conv2D(activation=...)``.
+
+Each is a pure function of an array, written with ``autograd.numpy`` or ``minicnn.ops``
+primitives (``relu``, ``erf``) where autograd's own VJP would turn float32 gradients into
+float64. Registered by name, so ``get``/``serialize``/``deserialize`` follow Keras
+(``keras/src/activations/``): a registered function serializes as its name, ``None`` is
+``linear``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import autograd.numpy as anp
+import numpy as np
+from autograd.tracer import getval
+
+from . import ops
+from .registry import Registry
+
+REGISTRY = Registry("activations", "activation function")
+
+
+def linear(x):
+    """The identity."""
+    return x
+
+
+def relu(x, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0):
+    """Keras's ``relu``; see ``ops.relu``."""
+    return ops.relu(x, negative_slope, max_value, threshold)
+
+
+def relu6(x):
+    """``min(max(x, 0), 6)``."""
+    return ops.relu(x, max_value=6.0)
+
+
+def leaky_relu(x, negative_slope: float = 0.2):
+    """``x`` for x > 0, ``negative_slope * x`` otherwise (Keras's default slope 0.2)."""
+    return ops.relu(x, negative_slope=negative_slope)
+
+
+def tanh(x):
+    """Hyperbolic tangent."""
+    return anp.tanh(x)
+
+
+def exponential(x):
+    """``exp(x)``."""
+    return anp.exp(x)
+
+
+def sigmoid(x):
+    """Logistic function, computed without overflow for large negative inputs."""
+    return 0.5 * (anp.tanh(0.5 * x) + 1)
+
+
+def softmax(x, axis: int = -1):
+    """Softmax along ``axis``; the max is subtracted for stability (it does not change
+    the result, so no gradient flows through it)."""
+    e = anp.exp(x - np.max(getval(x), axis=axis, keepdims=True))
+    return e / anp.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis: int = -1):
+    """``log(softmax(x))`` by the log-sum-exp form."""
+    shifted = x - np.max(getval(x), axis=axis, keepdims=True)
+    return shifted - anp.log(anp.sum(anp.exp(shifted), axis=axis, keepdims=True))
+
+
+def elu(x, alpha: float = 1.0):
+    """``x`` for x > 0, ``alpha * (exp(x) - 1)`` otherwise."""
+    return ops.relu(x) + alpha * (anp.exp(-ops.relu(-x)) - 1)
+
+
+def selu(x):
+    """Scaled ELU with Keras's constants."""
+    alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+    return scale * elu(x, alpha)
+
+
+def softplus(x):
+    """``log(1 + exp(x))`` without overflow."""
+    return anp.logaddexp(x * 0, x)
+
+
+def softsign(x):
+    """``x / (1 + |x|)``."""
+    return x / (1 + anp.abs(x))
+
+
+def silu(x):
+    """``x * sigmoid(x)`` (also called swish)."""
+    return x * sigmoid(x)
+
+
+def gelu(x, approximate: bool = False):
+    """Gaussian error linear unit; exact (erf) by default as in Keras 3."""
+    if approximate:
+        c = math.sqrt(2 / math.pi)
+        return 0.5 * x * (1 + anp.tanh(c * (x + 0.044715 * x**3)))
+    return 0.5 * x * (1 + ops.erf(x * (1 / math.sqrt(2))))
+
+
+def hard_sigmoid(x):
+    """Keras 3's piecewise-linear sigmoid: ``relu6(x + 3) / 6``."""
+    return ops.relu(x + 3, max_value=6.0) / 6
+
+
+for _fn in (
+    linear,
+    relu,
+    relu6,
+    leaky_relu,
+    elu,
+    selu,
+    gelu,
+    sigmoid,
+    hard_sigmoid,
+    tanh,
+    softmax,
+    log_softmax,
+    softplus,
+    softsign,
+    exponential,
+):
+    REGISTRY.register(_fn)
+REGISTRY.register(silu, "swish")
+
+
+def get(identifier):
+    """An activation function from a Keras name, ``None`` (linear) or a callable."""
+    if identifier is None:
+        return linear
+    return REGISTRY.get(identifier, wrap=lambda fn: fn, expected="a callable or ")
+
+
+def serialize(activation) -> str:
+    """The registered name of ``activation`` (``"relu"``); a TypeError for a function
+    minicnn does not know, which no file could name."""
+    name = REGISTRY.name_of(activation)
+    if name is None:
+        raise TypeError(
+            f"activations.serialize: {activation!r:.100} is not one of minicnn's activation "
+            f"functions {REGISTRY.names()}; only those can be saved by name."
+        )
+    return name
+
+
+def deserialize(name):
+    """The activation function called ``name``."""
+    fn = REGISTRY.lookup(name)
+    if fn is None:
+        raise REGISTRY.unknown(name)
+    return fn
+
+
+__all__ = [*REGISTRY.entries, "get", "serialize", "deserialize"]
