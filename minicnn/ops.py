@@ -450,8 +450,37 @@ def conv(
     Differentiable in ``x`` and ``kernel`` by autograd. Bad arguments (ranks, channels,
     sizes, a window larger than the padded input) are a ValueError naming them.
     """
+    plan = _cached(
+        _conv_plan, np.shape(x), np.shape(kernel), strides, padding, dilation_rate, groups
+    )
+    return _conv(x, kernel, *plan)
+
+
+def _cached(plan, *args):
+    """``plan(*args)``, memoised: argument checks and padding run once per distinct call
+    (a tiny layer would otherwise spend more time checking than convolving). The key holds
+    each argument's type and its elements' types, so ``True`` never passes for ``1``."""
+    args = tuple(tuple(a) if isinstance(a, (list, np.ndarray)) else a for a in args)
+    types = tuple((type(a), tuple(map(type, a)) if isinstance(a, tuple) else None) for a in args)
+    try:
+        return _PLANS[plan](args, types)
+    except TypeError as err:
+        if "unhashable" not in str(err):
+            raise
+        return plan(*args)  # an unhashable argument: checked (and refused) uncached
+
+
+def _memo(plan):
+    @functools.lru_cache(maxsize=1024)
+    def cached(args, types):
+        return plan(*args)
+
+    return cached
+
+
+def _conv_plan(x_shape, k_shape, strides, padding, dilation_rate, groups):
+    """``(strides, pads, dilation, groups)`` for ``_conv``, every argument checked."""
     owner = "ops.conv"
-    x_shape, k_shape = np.shape(x), np.shape(kernel)
     rank = len(k_shape) - 2
     if rank < 1 or len(x_shape) != rank + 2:
         raise ValueError(
@@ -471,7 +500,7 @@ def conv(
         )
     _check_output_size(owner, x_shape, Window(k_shape[:-2], strides, dilation, padding))
     pads = _resolve_pads(x_shape[1:-1], k_shape[:-2], strides, dilation, padding)
-    return _conv(x, kernel, strides, pads, dilation, groups)
+    return strides, pads, dilation, groups
 
 
 def _check_output_size(owner: str, x_shape, window: Window) -> None:
@@ -487,14 +516,14 @@ def _check_output_size(owner: str, x_shape, window: Window) -> None:
         )
 
 
-def _check_batch(x, owner: str) -> int:
-    """The spatial rank of a (batch, *spatial, channels) array."""
-    if np.ndim(x) < 3:
+def _check_batch(x_shape, owner: str) -> int:
+    """The spatial rank of a (batch, *spatial, channels) shape."""
+    if len(x_shape) < 3:
         raise ValueError(
             f"{owner}: `x` must be (batch, *spatial, channels), at least 3 dimensions; "
-            f"received shape {format_shape(np.shape(x))}."
+            f"received shape {format_shape(x_shape)}."
         )
-    return np.ndim(x) - 2
+    return len(x_shape) - 2
 
 
 # --------------------------------------------------------------------------- pooling
@@ -601,17 +630,22 @@ def pool(x, pool_size, strides=None, padding: str = "valid", mode: str = "max"):
     -------
     (batch, *out_spatial, channels) array in ``x``'s dtype.
     """
+    plan = _cached(_pool_plan, np.shape(x), pool_size, strides, padding, mode)
+    return plan[0](x, *plan[1:])
+
+
+def _pool_plan(x_shape, pool_size, strides, padding, mode):
+    """``(primitive, pool_size, strides, pads)``, every argument checked."""
     owner = "ops.pool"
-    rank = _check_batch(x, owner)
+    rank = _check_batch(x_shape, owner)
     pool_size = standardize_tuple(pool_size, rank, "pool_size")
     strides = pool_size if strides is None else standardize_tuple(strides, rank, "strides")
     padding = check_choice(padding, owner, "padding", PADDINGS[:2], lower=True)
     mode = check_choice(mode, owner, "mode", POOL_MODES)
     ones = (1,) * rank
-    _check_output_size(owner, np.shape(x), Window(pool_size, strides, ones, padding))
-    pads = _resolve_pads(np.shape(x)[1:-1], pool_size, strides, ones, padding)
-    fn = _max_pool if mode == "max" else _avg_pool
-    return fn(x, pool_size, strides, pads)
+    _check_output_size(owner, x_shape, Window(pool_size, strides, ones, padding))
+    pads = _resolve_pads(x_shape[1:-1], pool_size, strides, ones, padding)
+    return (_max_pool if mode == "max" else _avg_pool), pool_size, strides, pads
 
 
 def reduce_max(x, axis: Sequence[int], keepdims: bool = False):
@@ -742,3 +776,6 @@ def erf(x):
 _exact_erf = np.vectorize(math.erf, otypes=[np.float64])
 
 defvjp(erf, lambda ans, x: lambda g: g * (2 / math.sqrt(math.pi)) * np.exp(-x * x).astype(x.dtype))
+
+
+_PLANS = {plan: _memo(plan) for plan in (_conv_plan, _pool_plan)}

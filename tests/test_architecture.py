@@ -382,3 +382,17 @@ def test_get_layer_and_explain_find_layers_the_same_way():
     for call in (lambda: model.get_layer("x"), lambda: model.receptive_field("x", (0, 0))):
         with pytest.raises(ValueError, match=r"No such layer: x\. Existing layers are"):
             call()
+
+
+def test_checked_arguments_are_cached_by_type_so_a_bool_never_passes_for_an_int():
+    ops.conv(X2, K2, strides=1)
+    ops.conv(X2, K2, strides=(1, 1))
+    for bad in (True, (True, 1)):
+        with pytest.raises(ValueError, match="`strides`"):
+            ops.conv(X2, K2, strides=bad)
+    ops.pool(X2, 2)
+    with pytest.raises(ValueError, match="`pool_size`"):
+        ops.pool(X2, (2, True))
+    np.testing.assert_array_equal(ops.conv(X2, K2, strides=[1, 1]), ops.conv(X2, K2))
+    with pytest.raises(ValueError, match="`strides`"):
+        ops.conv(X2, K2, strides={1: 1})  # unhashable: checked without the cache
