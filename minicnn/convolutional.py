@@ -1,0 +1,157 @@
+"""Convolution layers: ``Conv1D``, ``Conv2D``, ``Conv3D`` (Keras's ``BaseConv``)."""
+
+from __future__ import annotations
+
+from . import ops
+from .layer import KernelLayer
+from .validation import (
+    format_shape,
+    is_int,
+    positive_int,
+    standardize_data_format,
+    standardize_padding,
+    standardize_tuple,
+)
+
+
+class BaseConv(KernelLayer):
+    """N-d convolution layer (``Conv1D``, ``Conv2D``, ``Conv3D`` fix ``rank``); Keras's
+    ``BaseConv``.
+
+    Input ``(batch, *spatial, in_ch)``; kernel ``(*kernel_size, in_ch // groups, filters)``;
+    bias ``(filters,)``; output ``activation(conv(x, kernel) + bias)``.
+    """
+
+    rank = 2
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        groups=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        kind, rank = type(self).__name__, self.rank
+        self.filters = positive_int(filters, kind, "filters")
+        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
+        self.strides = standardize_tuple(strides, rank, "strides")
+        self.padding = standardize_padding(padding, allow_causal=rank == 1)
+        self.data_format = standardize_data_format(data_format)
+        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
+        if not is_int(groups) or groups <= 0:
+            raise ValueError(
+                f"The number of groups must be a positive integer. Received: groups={groups}."
+            )
+        self.groups = int(groups)
+        if self.filters % self.groups:
+            raise ValueError(
+                "The number of filters must be evenly divisible by the number of groups. "
+                f"Received: groups={self.groups}, filters={self.filters}."
+            )
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(
+                "`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
+                f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}"
+            )
+        self._init_kernel(
+            activation,
+            use_bias,
+            kernel_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            bias_regularizer,
+            activity_regularizer,
+            kernel_constraint,
+            bias_constraint,
+        )
+        super().__init__(**kwargs)
+        self.ndim = rank + 2
+
+    @property
+    def window(self) -> ops.Window:
+        return ops.Window(self.kernel_size, self.strides, self.dilation_rate, self.padding)
+
+    def check_input(self, input_shape):
+        super().check_input(input_shape)
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError(
+                f"Layer '{self.name}': the channel axis of the input must be known. "
+                f"Received input shape {format_shape(input_shape)}"
+            )
+        if channels % self.groups:
+            raise ValueError(
+                "The number of input channels must be evenly divisible by the number of "
+                f"groups. Received groups={self.groups}, but the input has {channels} "
+                f"channels (full input shape is {format_shape(input_shape)})."
+            )
+        out = self._output_shape(input_shape)
+        if any(d is not None and d <= 0 for d in out[1:-1]):
+            raise ValueError(
+                f"Layer '{self.name}': computed output size would be zero or negative. "
+                f"Received `inputs shape={format_shape(input_shape)}`, `kernel shape="
+                f"{(*self.kernel_size, channels // self.groups, self.filters)}`, "
+                f"`strides={self.strides}`, `dilation_rate={self.dilation_rate}`, "
+                f"`padding={self.padding!r}`."
+            )
+
+    def _output_shape(self, input_shape):
+        spatial = tuple(
+            ops.output_length(n, k, s, d, self.padding)
+            for n, k, s, d in zip(
+                input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate
+            )
+        )
+        return (input_shape[0], *spatial, self.filters)
+
+    def _kernel_shape(self, input_shape):
+        return (*self.kernel_size, input_shape[-1] // self.groups, self.filters)
+
+    def _units(self):
+        return self.filters
+
+    def _product(self, x, kernel):
+        return ops.conv(x, kernel, self.strides, self.padding, self.dilation_rate, self.groups)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "data_format": self.data_format,
+            "dilation_rate": self.dilation_rate,
+            "groups": self.groups,
+        }
+
+
+class Conv1D(BaseConv):
+    """1D convolution over ``(batch, steps, channels)``; padding may also be ``"causal"``."""
+
+    rank = 1
+
+
+class Conv2D(BaseConv):
+    """2D convolution over ``(batch, rows, cols, channels)``."""
+
+    rank = 2
+
+
+class Conv3D(BaseConv):
+    """3D convolution over ``(batch, depth, rows, cols, channels)``."""
+
+    rank = 3

@@ -1,0 +1,419 @@
+"""The layer protocol: ``Layer`` (and ``KernelLayer``, what Conv and Dense share), the
+``Input`` that declares a model's input shape, and ``WeightSpec``. Each layer validates
+its arguments, infers shapes, holds weights, and computes its output with a pure
+``apply(weights, x)`` built on ``minicnn.ops``.
+
+A layer's life:
+
+1. ``__init__`` checks every argument (Keras's names, defaults and messages) and stores
+   nothing else.
+2. ``build(input_shape)`` checks the input shape, creates the weights that
+   ``weight_specs(input_shape)`` describes, and records ``input_shape``/``output_shape``
+   (batch axis ``None``).
+3. ``compute_output_shape(input_shape)`` is the single place where an input shape is
+   checked against the layer (rank, channels, size); models call it at their entry.
+4. ``apply(weights, x, training=False, rng=None)`` is the math: a pure function of a weight
+   list (in ``get_weights()`` order) and an array, traceable by autograd in both.
+
+The protocol the models rely on (see ARCHITECTURE.md):
+
+- **Weights** are described by ``weight_specs``: name, shape, initializer and whether the
+  weight is trainable. Trainable weights come first, then non-trainable ones (Keras's
+  ``layer.weights`` order, e.g. BatchNormalization's ``gamma, beta, moving_mean,
+  moving_variance``). ``layer.trainable = False`` freezes them all.
+- **Training mode** is the ``training`` flag of ``apply``; a layer that draws random
+  numbers in training (``needs_rng = True``, e.g. Dropout) takes them from the
+  ``rng`` generator it is handed, which the model derives from one seed per step, so a
+  forward pass is a pure function of (weights, x, training, seed).
+- **State**: a layer whose non-trainable weights change in training (moving statistics)
+  overrides ``stateless_call``, which returns ``(outputs, new non-trainable weights)``
+  instead of assigning anything (Keras's ``stateless_call``); the training step commits
+  them with the optimizer's update. Nothing mutates during a forward pass.
+- **Geometry**: ``window`` (an ``ops.Window``, or None) and ``spatial_mapping``
+  (``"pointwise"``, ``"window"``, ``"all"`` or None) tell receptive fields and ``explain``
+  how output positions depend on input positions.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from . import activations, initializers, ops
+from .data import as_input
+from .registry import Configurable
+from .utils import rng as global_rng
+from .utils import to_snake_case, unique_name
+from .validation import (
+    check_bool,
+    check_name,
+    check_weights,
+    declared_input_shape,
+    format_shape,
+    is_float32,
+    not_supported,
+)
+
+Shape = tuple
+
+
+class WeightSpec(NamedTuple):
+    """One weight a layer creates at ``build``."""
+
+    name: str
+    shape: tuple[int, ...]
+    initializer: initializers.Initializer
+    trainable: bool = True
+
+
+# --------------------------------------------------------------------------- base class
+
+
+class Layer(Configurable):
+    """Base class. Subclasses implement ``apply`` and, as they need them, ``weight_specs``,
+    ``check_input`` and ``_output_shape`` (after ``check_input``); stateful ones also
+    ``stateless_call``.
+
+    Keyword arguments every layer accepts, as in Keras: ``name``, ``dtype`` (float32
+    only), ``trainable``, ``input_shape``/``input_dim``/``batch_input_shape`` (used by
+    ``Sequential`` when the layer comes first). Anything else is a ``ValueError``.
+    """
+
+    def __init__(
+        self,
+        name: str | None = None,
+        dtype=None,
+        trainable: bool = True,
+        input_shape=None,
+        input_dim=None,
+        batch_input_shape=None,
+        batch_size=None,
+        **kwargs,
+    ):
+        kind = type(self).__name__
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments passed to {kind}: {kwargs}")
+        if dtype is not None and not is_float32(dtype):
+            raise ValueError(
+                f"{kind}: minicnn layers compute in float32; dtype={dtype!r} is not supported."
+            )
+        self.name = unique_name(to_snake_case(kind)) if name is None else check_name(name, kind)
+        self.trainable = check_bool(trainable, kind, "trainable")
+        self.batch_size_arg, self.input_shape_arg = declared_input_shape(
+            kind, input_shape, input_dim, batch_input_shape, batch_size
+        )
+        self.built = False
+        self.input_shape: Shape | None = None
+        self.output_shape: Shape | None = None
+        self._specs: tuple[WeightSpec, ...] = ()
+        self._weights: list[np.ndarray] = []
+
+    # ---- class-level protocol
+    #: The layer draws random numbers in training (it needs ``rng`` then).
+    needs_rng = False
+    #: Which of ``training`` and ``rng`` this class's ``apply`` accepts (found once per
+    #: class, as Keras inspects ``call``), so a custom layer may define ``apply(weights, x)``.
+    _apply_options: tuple[str, ...] = ("training", "rng")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        params = inspect.signature(cls.apply).parameters.values()
+        if any(p.kind is p.VAR_KEYWORD for p in params):
+            cls._apply_options = ("training", "rng")
+        else:
+            names = {p.name for p in params}
+            cls._apply_options = tuple(o for o in ("training", "rng") if o in names)
+
+    #: How output positions read input positions: "pointwise" (the same position),
+    #: "window" (see ``window``), "all" (every position), or None (unknown).
+    spatial_mapping: str | None = None
+
+    @property
+    def window(self) -> ops.Window | None:
+        """The sliding window of a conv or pooling layer, else None."""
+        return None
+
+    # ---- shapes
+    def build(self, input_shape: Shape) -> None:
+        """Check ``input_shape`` (batch axis first, may be None), create the weights."""
+        input_shape = tuple(input_shape)
+        self.check_input(input_shape)
+        specs = tuple(self.weight_specs(input_shape))
+        for spec in specs:
+            # Beyond this numpy raises "Maximum allowed dimension exceeded" or "array is
+            # too big" (initializers draw in float64, 8 bytes an element).
+            if math.prod(spec.shape) > np.iinfo(np.intp).max // 8:
+                raise ValueError(
+                    f"Layer '{self.name}': weight '{spec.name}' of shape {spec.shape} has more "
+                    "elements than an array can hold; check `units`/`filters`/`kernel_size`."
+                )
+        self._specs = specs
+        self._weights = [np.asarray(s.initializer(s.shape), dtype=np.float32) for s in specs]
+        self.input_shape = input_shape
+        self.output_shape = self._output_shape(input_shape)
+        self.built = True
+
+    def weight_specs(self, input_shape: Shape) -> list[WeightSpec]:
+        """The weights this layer creates for ``input_shape``, trainable ones first;
+        none by default. Computed without allocating anything."""
+        return []
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        """Output shape for ``input_shape``; a ValueError if the layer cannot take it."""
+        input_shape = tuple(input_shape)
+        self.check_input(input_shape)
+        return self._output_shape(input_shape)
+
+    def check_input(self, input_shape: Shape) -> None:
+        """Raise ValueError if this layer cannot take inputs of ``input_shape``."""
+        ndim = getattr(self, "ndim", None)
+        if ndim is not None and len(input_shape) != ndim:
+            word = "min_ndim" if len(input_shape) < ndim else "ndim"
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
+                f"{word}={ndim}, found ndim={len(input_shape)}. Full shape received: "
+                f"{format_shape(input_shape)}"
+            )
+        channels = self._expected_channels()
+        if channels is not None and input_shape[-1] != channels:
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
+                f"axis -1 of input shape to have value {channels}, but received input with "
+                f"shape {format_shape(input_shape)}"
+            )
+
+    def _expected_channels(self) -> int | None:
+        return self.input_shape[-1] if self.built and self._specs else None
+
+    def _output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    # ---- weights
+    @property
+    def weight_names(self) -> tuple[str, ...]:
+        """The weights' names, in ``get_weights()`` order (``("kernel", "bias")``)."""
+        return tuple(spec.name for spec in self._specs)
+
+    @property
+    def weight_trainable(self) -> tuple[bool, ...]:
+        """Per weight, whether training updates it: trainable by its spec and the layer
+        ``trainable``."""
+        return tuple(spec.trainable and self.trainable for spec in self._specs)
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """The layer's weights (copies), in ``weight_names`` order."""
+        return self.get_weights()
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the weights as float32 numpy arrays, in ``weight_names`` order."""
+        return [w.copy() for w in self._weights]
+
+    def set_weights(self, weights: Sequence) -> None:
+        """Replace every weight at once; the count and each shape are checked first."""
+        self._weights = check_weights(self.name, self._weights, weights)
+
+    def weight_arrays(self) -> list[np.ndarray]:
+        """The stored weights themselves (no copies): what ``apply`` is handed by a model.
+        Treat them as read-only; change weights through ``set_weights``."""
+        return list(self._weights)
+
+    def assign_weights(self, arrays: Sequence[np.ndarray]) -> None:
+        """Store float32 arrays of the right shapes as the weights, without copying (how a
+        model commits a training step). Count, shapes and dtype are checked."""
+        if len(arrays) != len(self._weights) or any(
+            np.shape(a) != w.shape or getattr(a, "dtype", None) != np.float32
+            for a, w in zip(arrays, self._weights)
+        ):
+            raise ValueError(
+                f"Layer '{self.name}'.assign_weights: expected float32 arrays of shapes "
+                f"{[w.shape for w in self._weights]}; use `set_weights` for anything else."
+            )
+        self._weights = list(arrays)
+
+    def _weight(self, name: str):
+        """A copy of the weight called ``name``; None for a bias the layer does not use
+        (Keras's ``layer.bias`` with ``use_bias=False``)."""
+        if not self.built:
+            raise AttributeError(
+                f"Layer '{self.name}' has no `{name}` yet: it is created when the layer is "
+                "built (add it to a model with a known input shape, or call it on data)."
+            )
+        if name not in self.weight_names:
+            return None
+        return self._weights[self.weight_names.index(name)].copy()
+
+    def count_params(self) -> int:
+        return sum(w.size for w in self._weights)
+
+    # ---- math
+    def apply(self, weights: Sequence, x, training: bool = False, rng=None):
+        """The layer's output for ``x`` with ``weights``; pure, differentiable.
+
+        ``training`` selects training behaviour (Dropout drops, BatchNormalization uses
+        batch statistics); ``rng`` is the ``numpy.random.Generator`` a ``needs_rng`` layer
+        draws from in training.
+        """
+        raise NotImplementedError
+
+    def stateless_call(self, weights: Sequence, x, training: bool = False, rng=None):
+        """``(outputs, updates)``: the output and the new values of the layer's
+        non-trainable weights (in order; empty when it keeps no state, or the same
+        arrays when nothing changed). Nothing is assigned."""
+        if len(self._apply_options) == 2:
+            return self.apply(weights, x, training=training, rng=rng), []
+        options = {"training": training, "rng": rng}
+        return self.apply(weights, x, **{k: options[k] for k in self._apply_options}), []
+
+    def __call__(self, x, training: bool = False) -> np.ndarray:
+        """Apply the layer to a batch with its own weights; builds it on first use.
+
+        A convenience, not a pure function: in training, a layer that needs randomness
+        draws it from minicnn's generator (``set_random_seed``).
+        """
+        x = as_input(x, f"'{self.name}'")
+        if not self.built:
+            self.build((None, *x.shape[1:]))
+        self.compute_output_shape(x.shape)
+        training = check_bool(training, f"'{self.name}'", "training")
+        rng = global_rng() if training and self.needs_rng else None
+        y, _ = self.stateless_call(self._weights, x, training=training, rng=rng)
+        return np.asarray(y)
+
+    # ---- config
+    def get_config(self) -> dict:
+        """Constructor arguments, Keras-style; ``type(layer).from_config`` rebuilds it."""
+        config = {"name": self.name, "trainable": self.trainable}
+        if self.input_shape_arg is not None:
+            config["input_shape"] = list(self.input_shape_arg)
+        if self.batch_size_arg is not None:
+            config["batch_size"] = self.batch_size_arg
+        return config
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+
+# --------------------------------------------------------------------------- input
+
+
+class InputLayer(Layer):
+    """Declares the per-sample input shape of a ``Sequential`` model; holds no weights.
+
+    ``model.layers`` never lists it, as in Keras.
+    """
+
+    def __init__(
+        self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None, **kwargs
+    ):
+        if (shape is None) == (batch_shape is None):
+            raise ValueError(
+                "InputLayer: pass either `shape` (per sample) or `batch_shape`. Received: "
+                f"shape={shape!r}, batch_shape={batch_shape!r}"
+            )
+        super().__init__(
+            name=name,
+            dtype=dtype,
+            input_shape=shape,
+            batch_input_shape=batch_shape,
+            batch_size=batch_size,
+            **kwargs,
+        )
+
+    def get_config(self) -> dict:
+        config = {"name": self.name, "shape": list(self.input_shape_arg)}
+        if self.batch_size_arg is not None:
+            config["batch_size"] = self.batch_size_arg
+        return config
+
+
+def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None) -> InputLayer:
+    """``Input(shape=(8, 8, 1))``: the first element of a ``Sequential`` layer list."""
+    return InputLayer(
+        shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape, name=name
+    )
+
+
+# --------------------------------------------------------------------------- kernel layers
+
+
+def activation_config(fn):
+    """How an activation appears in ``get_config``: its registered name, else the callable."""
+    return activations.REGISTRY.name_of(fn) or fn
+
+
+class KernelLayer(Layer):
+    """What Conv and Dense share: ``activation(product(x, kernel) + bias)``, Keras's
+    kernel/bias arguments, ``kernel``/``bias`` attributes and config entries. Subclasses
+    give ``_kernel_shape``, ``_units`` and ``_product``."""
+
+    spatial_mapping = "window"
+
+    def _init_kernel(
+        self,
+        activation,
+        use_bias,
+        kernel_initializer,
+        bias_initializer,
+        kernel_regularizer,
+        bias_regularizer,
+        activity_regularizer,
+        kernel_constraint,
+        bias_constraint,
+    ) -> None:
+        kind = type(self).__name__
+        self.activation = activation
+        self.use_bias = check_bool(use_bias, kind, "use_bias")
+        # Keras's add_weight falls back to glorot_uniform when an initializer is None.
+        self.kernel_initializer = (
+            initializers.get(kernel_initializer, "kernel_initializer")
+            or initializers.GlorotUniform()
+        )
+        self.bias_initializer = (
+            initializers.get(bias_initializer, "bias_initializer") or initializers.GlorotUniform()
+        )
+        not_supported(
+            kind,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
+        )
+
+    @property
+    def activation(self):
+        """The activation function; set it to a name, a callable or None (linear)."""
+        return self._activation
+
+    @activation.setter
+    def activation(self, value) -> None:
+        self._activation = activations.get(value)
+
+    def weight_specs(self, input_shape):
+        kernel = WeightSpec("kernel", self._kernel_shape(input_shape), self.kernel_initializer)
+        if not self.use_bias:
+            return [kernel]
+        return [kernel, WeightSpec("bias", (self._units(),), self.bias_initializer)]
+
+    kernel = property(lambda self: self._weight("kernel"), doc="A copy of the kernel.")
+    bias = property(lambda self: self._weight("bias"), doc="A copy of the bias, or None.")
+
+    def apply(self, weights, x, training=False, rng=None):
+        y = self._product(x, weights[0])
+        if self.use_bias:
+            y = y + weights[1]
+        return self.activation(y)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "activation": activation_config(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+        }
