@@ -66,17 +66,7 @@ class BaseConv(KernelLayer):
                 "`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
                 f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}"
             )
-        self._init_kernel(
-            activation,
-            use_bias,
-            kernel_initializer,
-            bias_initializer,
-            kernel_regularizer,
-            bias_regularizer,
-            activity_regularizer,
-            kernel_constraint,
-            bias_constraint,
-        )
+        self._init_kernel(locals())
         super().__init__(**kwargs)
         self.ndim = rank + 2
 
@@ -98,15 +88,13 @@ class BaseConv(KernelLayer):
                 f"groups. Received groups={self.groups}, but the input has {channels} "
                 f"channels (full input shape is {format_shape(input_shape)})."
             )
-        out = self._output_shape(input_shape)
-        if any(d is not None and d <= 0 for d in out[1:-1]):
-            raise ValueError(
-                f"Layer '{self.name}': computed output size would be zero or negative. "
-                f"Received `inputs shape={format_shape(input_shape)}`, `kernel shape="
-                f"{(*self.kernel_size, channels // self.groups, self.filters)}`, "
-                f"`strides={self.strides}`, `dilation_rate={self.dilation_rate}`, "
-                f"`padding={self.padding!r}`."
-            )
+        self._check_output_size(
+            input_shape,
+            f" `inputs shape={format_shape(input_shape)}`, `kernel shape="
+            f"{(*self.kernel_size, channels // self.groups, self.filters)}`, "
+            f"`strides={self.strides}`, `dilation_rate={self.dilation_rate}`, "
+            f"`padding={self.padding!r}`",
+        )
 
     def _output_shape(self, input_shape):
         spatial = tuple(

@@ -36,17 +36,7 @@ class Dense(KernelLayer):
                 f"Received: units={units!r}"
             )
         self.units = int(units)
-        self._init_kernel(
-            activation,
-            use_bias,
-            kernel_initializer,
-            bias_initializer,
-            kernel_regularizer,
-            bias_regularizer,
-            activity_regularizer,
-            kernel_constraint,
-            bias_constraint,
-        )
+        self._init_kernel(locals())
         super().__init__(**kwargs)
 
     def check_input(self, input_shape):

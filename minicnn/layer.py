@@ -186,6 +186,16 @@ class Layer(Configurable):
                 f"shape {format_shape(input_shape)}"
             )
 
+    def _check_output_size(self, input_shape: Shape, received: str) -> None:
+        """Keras's error for a window larger than its (padded) input; ``received`` is the
+        end of the message, after "Received"."""
+        out = self._output_shape(input_shape)
+        if any(d is not None and d <= 0 for d in out[1:-1]):
+            raise ValueError(
+                f"Layer '{self.name}': computed output size would be zero or negative. "
+                f"Received{received}."
+            )
+
     def _expected_channels(self) -> int | None:
         return self.input_shape[-1] if self.built and self._specs else None
 
@@ -353,18 +363,33 @@ class KernelLayer(Layer):
 
     spatial_mapping = "window"
 
-    def _init_kernel(
-        self,
-        activation,
-        use_bias,
-        kernel_initializer,
-        bias_initializer,
-        kernel_regularizer,
-        bias_regularizer,
-        activity_regularizer,
-        kernel_constraint,
-        bias_constraint,
-    ) -> None:
+    #: The Keras constructor arguments every kernel layer takes.
+    KERNEL_ARGUMENTS = (
+        "activation",
+        "use_bias",
+        "kernel_initializer",
+        "bias_initializer",
+        "kernel_regularizer",
+        "bias_regularizer",
+        "activity_regularizer",
+        "kernel_constraint",
+        "bias_constraint",
+    )
+
+    def _init_kernel(self, arguments: dict) -> None:
+        """Check and store the kernel/bias arguments, picked by name from ``arguments`` (a
+        subclass constructor's ``locals()``, so each keeps Keras's explicit signature)."""
+        (
+            activation,
+            use_bias,
+            kernel_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            bias_regularizer,
+            activity_regularizer,
+            kernel_constraint,
+            bias_constraint,
+        ) = (arguments[name] for name in self.KERNEL_ARGUMENTS)
         kind = type(self).__name__
         self.activation = activation
         self.use_bias = check_bool(use_bias, kind, "use_bias")

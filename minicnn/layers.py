@@ -64,26 +64,3 @@ def serialize(layer: Layer) -> dict:
 def deserialize(config) -> Layer:
     """A new, unbuilt layer from ``serialize``'s dict; only minicnn's layer classes."""
     return REGISTRY.deserialize(config)
-
-
-__all__ = [
-    "Layer",
-    "KernelLayer",
-    "WeightSpec",
-    "Input",
-    "BaseConv",
-    "BasePooling",
-    "BaseGlobalPooling",
-    *LAYERS,
-    "MaxPool1D",
-    "MaxPool2D",
-    "AvgPool1D",
-    "AvgPool2D",
-    "GlobalMaxPool1D",
-    "GlobalMaxPool2D",
-    "GlobalAvgPool1D",
-    "GlobalAvgPool2D",
-    "REGISTRY",
-    "serialize",
-    "deserialize",
-]

@@ -42,13 +42,10 @@ class BasePooling(Layer):
 
     def check_input(self, input_shape):
         super().check_input(input_shape)
-        out = self._output_shape(input_shape)
-        if any(d is not None and d <= 0 for d in out[1:-1]):
-            raise ValueError(
-                f"Layer '{self.name}': computed output size would be zero or negative. "
-                f"Received: `inputs.shape={format_shape(input_shape)}` and "
-                f"`pool_size={self.pool_size}`."
-            )
+        self._check_output_size(
+            input_shape,
+            f": `inputs.shape={format_shape(input_shape)}` and `pool_size={self.pool_size}`",
+        )
 
     def _output_shape(self, input_shape):
         spatial = tuple(
@@ -68,30 +65,6 @@ class BasePooling(Layer):
             "padding": self.padding,
             "data_format": self.data_format,
         }
-
-
-class MaxPooling1D(BasePooling):
-    """Largest value of each window over ``(batch, steps, channels)``; ``pool_size=2``."""
-
-    rank, mode = 1, "max"
-
-
-class MaxPooling2D(BasePooling):
-    """Largest value of each window over ``(batch, rows, cols, channels)``; ``pool_size=(2, 2)``."""
-
-    rank, mode = 2, "max"
-
-
-class AveragePooling1D(BasePooling):
-    """Mean of each window over ``(batch, steps, channels)``; ``pool_size=2``."""
-
-    rank, mode = 1, "average"
-
-
-class AveragePooling2D(BasePooling):
-    """Mean of each window over ``(batch, rows, cols, channels)``; ``pool_size=(2, 2)``."""
-
-    rank, mode = 2, "average"
 
 
 class BaseGlobalPooling(Layer):
@@ -134,21 +107,29 @@ class BaseGlobalPooling(Layer):
         return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
 
 
-class GlobalMaxPooling1D(BaseGlobalPooling):
-    rank, mode = 1, "max"
+def _pooling(name: str, base: type, rank: int, mode: str, over: str) -> type:
+    """A pooling class of ``rank`` spatial axes and ``mode``, as Keras defines each one
+    (the base holds everything; these only fix the two)."""
+    what = "Largest value" if mode == "max" else "Mean"
+    where = "of each window" if base is BasePooling else "over all positions"
+    default = "" if base is not BasePooling else f"; ``pool_size={(2,) * rank if rank > 1 else 2}``"
+    doc = f"{what} {where} of ``{over}``{default}."
+    return type(name, (base,), {"rank": rank, "mode": mode, "__doc__": doc, "__module__": __name__})
 
 
-class GlobalMaxPooling2D(BaseGlobalPooling):
-    rank, mode = 2, "max"
-
-
-class GlobalAveragePooling1D(BaseGlobalPooling):
-    rank, mode = 1, "average"
-
-
-class GlobalAveragePooling2D(BaseGlobalPooling):
-    rank, mode = 2, "average"
-
+_SHAPES = {1: "(batch, steps, channels)", 2: "(batch, rows, cols, channels)"}
+MaxPooling1D = _pooling("MaxPooling1D", BasePooling, 1, "max", _SHAPES[1])
+MaxPooling2D = _pooling("MaxPooling2D", BasePooling, 2, "max", _SHAPES[2])
+AveragePooling1D = _pooling("AveragePooling1D", BasePooling, 1, "average", _SHAPES[1])
+AveragePooling2D = _pooling("AveragePooling2D", BasePooling, 2, "average", _SHAPES[2])
+GlobalMaxPooling1D = _pooling("GlobalMaxPooling1D", BaseGlobalPooling, 1, "max", _SHAPES[1])
+GlobalMaxPooling2D = _pooling("GlobalMaxPooling2D", BaseGlobalPooling, 2, "max", _SHAPES[2])
+GlobalAveragePooling1D = _pooling(
+    "GlobalAveragePooling1D", BaseGlobalPooling, 1, "average", _SHAPES[1]
+)
+GlobalAveragePooling2D = _pooling(
+    "GlobalAveragePooling2D", BaseGlobalPooling, 2, "average", _SHAPES[2]
+)
 
 MaxPool1D, MaxPool2D = MaxPooling1D, MaxPooling2D
 AvgPool1D, AvgPool2D = AveragePooling1D, AveragePooling2D
