@@ -2,6 +2,10 @@
 
 from minicnn.models import Sequential
 from minicnn.layers import Conv1D, Conv2D
+
+or, in Keras 3's top-level style, ``import minicnn as keras`` and then
+``keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(32, 3)])``,
+``keras.utils.to_categorical``, ``keras.optimizers.Adam``...
 """
 
 from . import (
@@ -19,6 +23,8 @@ from . import (
     viz,
 )
 from .gradcheck import gradcheck
+from .layers import Input
+from .models import Sequential
 from .utils import set_random_seed
 from .version import __version__
 
@@ -36,6 +42,8 @@ __all__ = [
     "optimizers",
     "utils",
     "viz",
+    "Input",
+    "Sequential",
     "set_random_seed",
     "gradcheck",
 ]

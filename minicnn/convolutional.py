@@ -1,4 +1,5 @@
-"""Convolution layers: ``Conv1D``, ``Conv2D``, ``Conv3D`` (Keras's ``BaseConv``)."""
+"""Convolution layers: ``Conv1D``, ``Conv2D``, ``Conv3D`` (Keras's ``BaseConv``) and the
+transposed ``Conv1DTranspose``, ``Conv2DTranspose`` (``BaseConvTranspose``)."""
 
 from __future__ import annotations
 
@@ -143,3 +144,125 @@ class Conv3D(BaseConv):
     """3D convolution over ``(batch, depth, rows, cols, channels)``."""
 
     rank = 3
+
+
+class BaseConvTranspose(KernelLayer):
+    """N-d transposed convolution (``Conv1DTranspose``, ``Conv2DTranspose`` fix ``rank``).
+
+    Input ``(batch, *spatial, in_ch)``; kernel ``(*kernel_size, filters, in_ch)`` (Keras's
+    layout); output ``activation(conv_transpose(x, kernel) + bias)``, each axis of length
+    ``n*s + max(k - s, 0)`` (``valid``) or ``n*s`` (``same``) without ``output_padding``,
+    ``(n-1)*s + k - 2*(k//2 if same else 0) + output_padding`` with it (dilated ``k``).
+    """
+
+    rank = 2
+    spatial_mapping = None
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        output_padding=None,
+        data_format=None,
+        dilation_rate=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        kind, rank = type(self).__name__, self.rank
+        self.filters = positive_int(filters, kind, "filters")
+        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
+        self.strides = standardize_tuple(strides, rank, "strides")
+        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
+        self.padding = standardize_padding(padding)
+        self.output_padding = (
+            None
+            if output_padding is None
+            else standardize_tuple(output_padding, rank, "output_padding", allow_zero=True)
+        )
+        self.data_format = standardize_data_format(data_format)
+        for i, (op, s) in enumerate(zip(self.output_padding or (), self.strides)):
+            if op >= s:
+                raise ValueError(
+                    "`output_padding` must be strictly less than `strides` for all dimensions. "
+                    f"At dimension {i}, `output_padding` is {op} but `strides` is {s}. "
+                    f"Received: output_padding={self.output_padding}, strides={self.strides}"
+                )
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(
+                "`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
+                f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}"
+            )
+        self._init_kernel(locals())
+        super().__init__(**kwargs)
+        self.ndim = rank + 2
+
+    def check_input(self, input_shape):
+        super().check_input(input_shape)
+        if input_shape[-1] is None:
+            raise ValueError(
+                f"Layer '{self.name}': the channel axis of the input must be known. "
+                f"Received input shape {format_shape(input_shape)}"
+            )
+        if 0 in input_shape[1:-1]:
+            raise ValueError(
+                f"Layer '{self.name}': cannot take an empty spatial axis. Received input "
+                f"shape {format_shape(input_shape)}"
+            )
+
+    def _output_shape(self, input_shape):
+        spatial = tuple(
+            ops.conv_transpose_length(n, k, s, d, self.padding, op)
+            for n, k, s, d, op in zip(
+                input_shape[1:-1],
+                self.kernel_size,
+                self.strides,
+                self.dilation_rate,
+                self.output_padding or (None,) * self.rank,
+            )
+        )
+        return (input_shape[0], *spatial, self.filters)
+
+    def _kernel_shape(self, input_shape):
+        return (*self.kernel_size, self.filters, input_shape[-1])
+
+    def _units(self):
+        return self.filters
+
+    def _product(self, x, kernel):
+        return ops.conv_transpose(
+            x, kernel, self.strides, self.padding, self.output_padding, self.dilation_rate
+        )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "output_padding": self.output_padding,
+            "data_format": self.data_format,
+            "dilation_rate": self.dilation_rate,
+        }
+
+
+class Conv1DTranspose(BaseConvTranspose):
+    """1D transposed convolution over ``(batch, steps, channels)``."""
+
+    rank = 1
+
+
+class Conv2DTranspose(BaseConvTranspose):
+    """2D transposed convolution over ``(batch, rows, cols, channels)``."""
+
+    rank = 2

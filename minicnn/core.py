@@ -1,4 +1,5 @@
-"""Core layers: ``Dense``, ``Flatten``, ``Activation``, ``ReLU``."""
+"""Core layers: ``Dense``, ``Flatten``, ``Rescaling``, and the activation layers
+(``Activation``, ``ReLU``, ``LeakyReLU``, ``ELU``, ``Softmax``, ``PReLU``)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,16 @@ import math
 
 import autograd.numpy as anp
 
-from . import ops
-from .layer import KernelLayer, Layer, activation_config
-from .validation import finite_real, format_shape, is_int, standardize_data_format
+from . import activations, initializers, ops
+from .layer import KernelLayer, Layer, WeightSpec, activation_config, weight_initializer
+from .validation import (
+    check_real,
+    finite_real,
+    format_shape,
+    is_int,
+    not_supported,
+    standardize_data_format,
+)
 
 
 class Dense(KernelLayer):
@@ -156,3 +164,156 @@ class ReLU(Layer):
             "negative_slope": self.negative_slope,
             "threshold": self.threshold,
         }
+
+
+class LeakyReLU(Layer):
+    """``x`` for x > 0, ``negative_slope * x`` otherwise (Keras 3's default slope 0.3)."""
+
+    spatial_mapping = "pointwise"
+
+    def __init__(self, negative_slope=0.3, **kwargs):
+        if not finite_real(negative_slope) or negative_slope < 0:
+            raise ValueError(
+                "The negative_slope value of a Leaky ReLU layer cannot be None or negative "
+                f"value. Expected a float. Received: negative_slope={negative_slope!r}"
+            )
+        self.negative_slope = float(negative_slope)
+        super().__init__(**kwargs)
+
+    def apply(self, weights, x, training=False, rng=None):
+        return activations.leaky_relu(x, self.negative_slope)
+
+    def get_config(self):
+        return {**super().get_config(), "negative_slope": self.negative_slope}
+
+
+class ELU(Layer):
+    """``x`` for x > 0, ``alpha * (exp(x) - 1)`` otherwise; ``alpha=1.0``."""
+
+    spatial_mapping = "pointwise"
+
+    def __init__(self, alpha=1.0, **kwargs):
+        self.alpha = check_real(alpha, type(self).__name__, "alpha")
+        super().__init__(**kwargs)
+
+    def apply(self, weights, x, training=False, rng=None):
+        return activations.elu(x, self.alpha)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+class Softmax(Layer):
+    """Softmax over ``axis`` (an int or a tuple of ints; -1 by default)."""
+
+    def __init__(self, axis=-1, **kwargs):
+        axes = (axis,) if is_int(axis) else axis
+        if not isinstance(axes, (tuple, list)) or not axes or not all(map(is_int, axes)):
+            raise ValueError(
+                f"Softmax: `axis` must be an integer or a tuple of integers. Received: "
+                f"axis={axis!r}"
+            )
+        self.axis = int(axis) if is_int(axis) else tuple(int(a) for a in axis)
+        super().__init__(**kwargs)
+
+    def check_input(self, input_shape):
+        axes = (self.axis,) if is_int(self.axis) else self.axis
+        if any(not -len(input_shape) <= a < len(input_shape) for a in axes):
+            raise ValueError(
+                f"Layer '{self.name}': `axis={self.axis}` is out of range for input shape "
+                f"{format_shape(input_shape)}."
+            )
+
+    @property
+    def spatial_mapping(self):
+        # Over the channel axis only, each position reads only itself.
+        return "pointwise" if self.axis == -1 else None
+
+    def apply(self, weights, x, training=False, rng=None):
+        return activations.softmax(x, axis=self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+class PReLU(Layer):
+    """``relu(x) - alpha * relu(-x)`` with a learned ``alpha`` of the input's per-sample
+    shape, size 1 along ``shared_axes`` (1-based, as Keras counts them)."""
+
+    spatial_mapping = "pointwise"
+
+    def __init__(
+        self,
+        alpha_initializer="Zeros",
+        alpha_regularizer=None,
+        alpha_constraint=None,
+        shared_axes=None,
+        **kwargs,
+    ):
+        kind = type(self).__name__
+        self.alpha_initializer = weight_initializer(alpha_initializer, "alpha_initializer")
+        not_supported(kind, alpha_regularizer=alpha_regularizer, alpha_constraint=alpha_constraint)
+        axes = [shared_axes] if is_int(shared_axes) else shared_axes
+        if axes is not None and (
+            not isinstance(axes, (list, tuple)) or not all(is_int(a) and a >= 1 for a in axes)
+        ):
+            raise ValueError(
+                f"{kind}: `shared_axes` must be None, an int or a list of ints >= 1 (axis 0 is "
+                f"the batch). Received: shared_axes={shared_axes!r}"
+            )
+        self.shared_axes = None if axes is None else [int(a) for a in axes]
+        super().__init__(**kwargs)
+
+    def check_input(self, input_shape):
+        if any(a >= len(input_shape) for a in self.shared_axes or ()):
+            raise ValueError(
+                f"Layer '{self.name}': `shared_axes={self.shared_axes}` names an axis the input "
+                f"{format_shape(input_shape)} does not have."
+            )
+        if self.built and self._params_shape(input_shape, True) != self._weights[0].shape:
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: it was built "
+                f"for inputs {format_shape(self.input_shape)}; received {format_shape(input_shape)}"
+            )
+
+    def _params_shape(self, input_shape, keep_none=False):
+        shape = list(input_shape[1:])
+        for a in self.shared_axes or ():
+            shape[a - 1] = 1
+        if not keep_none and None in shape:
+            raise ValueError(
+                f"Layer '{self.name}': alpha needs a known size for every non-shared axis; "
+                f"received input shape {format_shape(input_shape)}."
+            )
+        return tuple(shape)
+
+    def weight_specs(self, input_shape):
+        return [WeightSpec("alpha", self._params_shape(input_shape), self.alpha_initializer)]
+
+    def apply(self, weights, x, training=False, rng=None):
+        return activations.relu(x) - weights[0] * activations.relu(-x)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "alpha_initializer": initializers.serialize(self.alpha_initializer),
+            "shared_axes": self.shared_axes,
+        }
+
+
+class Rescaling(Layer):
+    """``x * scale + offset`` (Keras's preprocessing layer, e.g. ``Rescaling(1/255)``)."""
+
+    spatial_mapping = "pointwise"
+
+    def __init__(self, scale, offset=0.0, **kwargs):
+        kind = type(self).__name__
+        self.scale = check_real(scale, kind, "scale")
+        self.offset = check_real(offset, kind, "offset")
+        super().__init__(**kwargs)
+
+    def apply(self, weights, x, training=False, rng=None):
+        return x * self.scale + self.offset
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "offset": self.offset}

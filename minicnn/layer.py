@@ -351,6 +351,12 @@ def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None) 
 # --------------------------------------------------------------------------- kernel layers
 
 
+def weight_initializer(identifier, argument: str) -> initializers.Initializer:
+    """The initializer a weight argument names; None falls back to glorot_uniform, as
+    Keras's ``add_weight`` does."""
+    return initializers.get(identifier, argument) or initializers.GlorotUniform()
+
+
 def activation_config(fn):
     """How an activation appears in ``get_config``: its registered name, else the callable."""
     return activations.REGISTRY.name_of(fn) or fn
@@ -393,14 +399,8 @@ class KernelLayer(Layer):
         kind = type(self).__name__
         self.activation = activation
         self.use_bias = check_bool(use_bias, kind, "use_bias")
-        # Keras's add_weight falls back to glorot_uniform when an initializer is None.
-        self.kernel_initializer = (
-            initializers.get(kernel_initializer, "kernel_initializer")
-            or initializers.GlorotUniform()
-        )
-        self.bias_initializer = (
-            initializers.get(bias_initializer, "bias_initializer") or initializers.GlorotUniform()
-        )
+        self.kernel_initializer = weight_initializer(kernel_initializer, "kernel_initializer")
+        self.bias_initializer = weight_initializer(bias_initializer, "bias_initializer")
         not_supported(
             kind,
             kernel_regularizer=kernel_regularizer,

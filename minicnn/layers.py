@@ -1,15 +1,25 @@
 """Every layer by its Keras name: ``from minicnn.layers import Conv2D, Dense``.
 
 The protocol every layer follows is in ``minicnn.layer`` (see also ARCHITECTURE.md); the
-layers themselves live by family, as in Keras: ``convolutional``, ``pooling``, ``core``.
+layers themselves live by family, as in Keras: ``convolutional``, ``pooling``, ``core``,
+``regularization``, ``normalization``, ``reshaping``.
 ``REGISTRY`` holds the only classes a config or a file can ask for.
 """
 
 from __future__ import annotations
 
-from .convolutional import BaseConv, Conv1D, Conv2D, Conv3D
-from .core import Activation, Dense, Flatten, ReLU
+from .convolutional import (
+    BaseConv,
+    BaseConvTranspose,
+    Conv1D,
+    Conv1DTranspose,
+    Conv2D,
+    Conv2DTranspose,
+    Conv3D,
+)
+from .core import ELU, Activation, Dense, Flatten, LeakyReLU, PReLU, ReLU, Rescaling, Softmax
 from .layer import Input, InputLayer, KernelLayer, Layer, WeightSpec
+from .normalization import BatchNormalization
 from .pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -31,6 +41,17 @@ from .pooling import (
     MaxPooling2D,
 )
 from .registry import Registry
+from .regularization import Dropout, SpatialDropout1D, SpatialDropout2D
+from .reshaping import (
+    Cropping1D,
+    Cropping2D,
+    Permute,
+    Reshape,
+    UpSampling1D,
+    UpSampling2D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+)
 
 REGISTRY = Registry("layers", "layer")
 for _cls in (
@@ -50,6 +71,25 @@ for _cls in (
     GlobalMaxPooling2D,
     GlobalAveragePooling1D,
     GlobalAveragePooling2D,
+    Conv1DTranspose,
+    Conv2DTranspose,
+    LeakyReLU,
+    ELU,
+    Softmax,
+    PReLU,
+    Rescaling,
+    Dropout,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    BatchNormalization,
+    Reshape,
+    Permute,
+    ZeroPadding1D,
+    ZeroPadding2D,
+    Cropping1D,
+    Cropping2D,
+    UpSampling1D,
+    UpSampling2D,
 ):
     REGISTRY.register(_cls)
 #: Layer classes by name: the only classes a config or file can ask for.

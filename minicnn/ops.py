@@ -30,6 +30,7 @@ import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import autograd.numpy as anp
 import numpy as np
 from autograd.extend import defvjp, defvjp_argnums, primitive
 
@@ -526,6 +527,167 @@ def _check_batch(x_shape, owner: str) -> int:
     return len(x_shape) - 2
 
 
+# --------------------------------------------------------------------------- transposed conv
+
+
+@primitive
+def _dilate_pad(x, strides, pads):
+    """(n, *spatial, c) -> zeros with ``x`` every ``strides`` apart, ``pads`` around."""
+    spatial = tuple((n - 1) * s + 1 + b + a for n, s, (b, a) in zip(x.shape[1:-1], strides, pads))
+    y = np.zeros((x.shape[0], *spatial, x.shape[-1]), dtype=x.dtype)
+    y[_dilated_index(x.shape, strides, pads)] = x
+    return y
+
+
+def _dilated_index(x_shape, strides, pads) -> tuple:
+    inside = (
+        slice(b, b + (n - 1) * s + 1, s) for n, s, (b, _) in zip(x_shape[1:-1], strides, pads)
+    )
+    return (slice(None), *inside, slice(None))
+
+
+defvjp(
+    _dilate_pad,
+    lambda ans, x, strides, pads: lambda g: g[_dilated_index(x.shape, strides, pads)],
+)
+
+
+def conv_transpose_pads(length, kernel, stride, dilation, padding, output_padding):
+    """``(before, after)`` padding of the stride-dilated input, Keras's rule
+    (``backend_utils._convert_conv_transpose_padding_args_from_keras_to_jax``)."""
+    span = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        extra = max(span, stride) - span if output_padding is None else output_padding
+        return span - 1, span - 1 + extra
+    if output_padding is None:
+        total = stride + span - 2
+    else:
+        total = span + span % 2 - 2 + output_padding
+    before = min(total // 2 + total % 2, span - 1)
+    return before, total - before
+
+
+def conv_transpose_length(length, kernel, stride, dilation, padding, output_padding):
+    """Output length of one axis of a transposed convolution (Keras's rule)."""
+    if length is None:
+        return None
+    before, after = conv_transpose_pads(length, kernel, stride, dilation, padding, output_padding)
+    return (length - 1) * stride + 1 + before + after - (kernel - 1) * dilation
+
+
+def conv_transpose(
+    x, kernel, strides=1, padding: str = "valid", output_padding=None, dilation_rate=1
+):
+    """N-d transposed convolution, channels-last, as Keras's ``ops.conv_transpose``.
+
+    Parameters
+    ----------
+    x : (batch, *spatial, in_ch) array.
+    kernel : (*kernel_size, filters, in_ch) array (Keras's layout for transposed convs).
+    strides, dilation_rate : an int or one int per spatial axis.
+    padding : ``"valid"`` or ``"same"``.
+    output_padding : None, or an int or one int per axis, each smaller than its stride.
+
+    Returns
+    -------
+    (batch, *out_spatial, filters): ``x`` spread ``strides`` apart, padded as Keras pads,
+    and correlated with the spatially flipped kernel. Differentiable in both arguments.
+    """
+    plan = _cached(
+        _conv_transpose_plan,
+        np.shape(x),
+        np.shape(kernel),
+        strides,
+        padding,
+        output_padding,
+        dilation_rate,
+    )
+    strides, pads, dilation = plan
+    rank = len(strides)
+    flipped = kernel[tuple(slice(None, None, -1) for _ in range(rank))]
+    # (*k, filters, in) flipped -> (*k, in, filters): the kernel of the equivalent conv.
+    forward = anp.swapaxes(flipped, -1, -2)
+    zero = ((0, 0),) * rank
+    return _conv(_dilate_pad(x, strides, pads), forward, (1,) * rank, zero, dilation, 1)
+
+
+def _conv_transpose_plan(x_shape, k_shape, strides, padding, output_padding, dilation_rate):
+    owner = "ops.conv_transpose"
+    rank = len(k_shape) - 2
+    if rank < 1 or len(x_shape) != rank + 2 or x_shape[-1] != k_shape[-1]:
+        raise ValueError(
+            f"{owner}: `x` must be (batch, *spatial, channels) with one spatial axis per kernel "
+            "axis and as many channels as the kernel's last axis; received x of shape "
+            f"{format_shape(x_shape)} and kernel of shape {format_shape(k_shape)}."
+        )
+    strides = standardize_tuple(strides, rank, "strides")
+    dilation = standardize_tuple(dilation_rate, rank, "dilation_rate")
+    padding = check_choice(padding, owner, "padding", PADDINGS[:2], lower=True)
+    if output_padding is not None:
+        output_padding = standardize_tuple(output_padding, rank, "output_padding", True)
+        if any(p >= s for p, s in zip(output_padding, strides)):
+            raise ValueError(
+                f"{owner}: `output_padding` must be strictly less than `strides` for all "
+                f"dimensions. Received: output_padding={output_padding}, strides={strides}"
+            )
+    pads = tuple(
+        conv_transpose_pads(n, k, s, d, padding, None if output_padding is None else op)
+        for n, k, s, d, op in zip(
+            x_shape[1:-1], k_shape[:-2], strides, dilation, output_padding or (None,) * rank
+        )
+    )
+    if any(n == 0 for n in x_shape[1:-1]):
+        raise ValueError(f"{owner}: cannot take an empty spatial axis: {format_shape(x_shape)}.")
+    return strides, pads, dilation
+
+
+# --------------------------------------------------------------------------- resizing
+
+
+@functools.lru_cache(maxsize=256)
+def _bilinear_matrix(length: int, factor: int) -> np.ndarray:
+    """(length*factor, length) weights of half-pixel-centre linear interpolation: output
+    ``o`` reads source coordinate ``(o + 0.5) / factor - 0.5``, clamped to the edges (the
+    rule of ``tf.image.resize`` and ``jax.image.resize`` that Keras uses)."""
+    source = np.clip((np.arange(length * factor) + 0.5) / factor - 0.5, 0, length - 1)
+    low = np.floor(source).astype(int)
+    high = np.minimum(low + 1, length - 1)
+    frac = source - low
+    m = np.zeros((length * factor, length))
+    np.add.at(m, (np.arange(len(source)), low), 1 - frac)
+    np.add.at(m, (np.arange(len(source)), high), frac)
+    return m
+
+
+def upsample(x, size, interpolation: str = "nearest"):
+    """Repeat (``"nearest"``) or linearly interpolate (``"bilinear"``) each spatial axis of
+    a channels-last array ``size`` times, as Keras's UpSampling layers do.
+
+    Parameters
+    ----------
+    x : (batch, *spatial, channels) array.
+    size : an int or one positive int per spatial axis.
+    interpolation : ``"nearest"`` or ``"bilinear"`` (half-pixel centres).
+
+    Returns
+    -------
+    (batch, *(spatial * size), channels) array in ``x``'s dtype.
+    """
+    owner = "ops.upsample"
+    rank = _check_batch(np.shape(x), owner)
+    size = standardize_tuple(size, rank, "size")
+    interpolation = check_choice(interpolation, owner, "interpolation", ("nearest", "bilinear"))
+    for axis, factor in enumerate(size, start=1):
+        if factor == 1:
+            continue
+        if interpolation == "nearest":
+            x = anp.repeat(x, factor, axis=axis)
+        else:
+            m = _bilinear_matrix(np.shape(x)[axis], factor).astype(x.dtype)
+            x = anp.moveaxis(anp.tensordot(m, x, axes=([1], [axis])), 0, axis)
+    return x
+
+
 # --------------------------------------------------------------------------- pooling
 
 
@@ -778,4 +940,4 @@ _exact_erf = np.vectorize(math.erf, otypes=[np.float64])
 defvjp(erf, lambda ans, x: lambda g: g * (2 / math.sqrt(math.pi)) * np.exp(-x * x).astype(x.dtype))
 
 
-_PLANS = {plan: _memo(plan) for plan in (_conv_plan, _pool_plan)}
+_PLANS = {plan: _memo(plan) for plan in (_conv_plan, _pool_plan, _conv_transpose_plan)}

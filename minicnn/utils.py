@@ -1,5 +1,6 @@
-"""Process-wide settings: the random generator behind initializers and shuffling, and
-Keras-style automatic layer names."""
+"""Process-wide settings (the random generator behind initializers, shuffling and
+dropout; Keras-style automatic layer names) and Keras's ``utils`` helpers
+(``to_categorical``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 
 import numpy as np
 
-from .validation import check_int
+from .validation import check_int, numeric_array
 
 _state = {"rng": np.random.default_rng(), "uids": collections.defaultdict(int)}
 
@@ -54,3 +55,40 @@ def unique_name(prefix: str) -> str:
 def clear_session() -> None:
     """Forget the automatic names handed out so far, like ``keras.backend.clear_session``."""
     _state["uids"].clear()
+
+
+def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
+    """One-hot rows for integer class labels, as ``keras.utils.to_categorical``.
+
+    Parameters
+    ----------
+    x : integer labels ``0 .. num_classes-1`` of any shape; a trailing axis of 1 is
+        dropped, so ``(n, 1)`` labels give ``(n, num_classes)``.
+    num_classes : the number of classes; ``max(x) + 1`` when None.
+
+    Returns
+    -------
+    float64 array of shape ``(*x.shape, num_classes)`` (as Keras returns it).
+    Labels that are negative, not whole numbers, or not below ``num_classes`` are a
+    ValueError (Keras would wrap negative labels around silently).
+
+    >>> to_categorical([0, 2], 3)
+    array([[1., 0., 0.],
+           [0., 0., 1.]])
+    """
+    labels = numeric_array(x, "to_categorical: `x`")
+    num_classes = check_int(num_classes, "to_categorical", "num_classes", 1, allow_none=True)
+    if labels.size and (not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels))):
+        raise ValueError("to_categorical: `x` must hold whole-number class labels.")
+    shape = labels.shape[:-1] if labels.ndim > 1 and labels.shape[-1] == 1 else labels.shape
+    flat = labels.reshape(-1).astype(np.int64)
+    if num_classes is None:
+        num_classes = int(flat.max()) + 1 if flat.size else 1
+    if flat.size and (flat.min() < 0 or flat.max() >= num_classes):
+        raise ValueError(
+            f"to_categorical: labels must lie in [0, {num_classes}) for num_classes="
+            f"{num_classes}. Received labels from {flat.min()} to {flat.max()}."
+        )
+    out = np.zeros((flat.size, num_classes))
+    out[np.arange(flat.size), flat] = 1
+    return out.reshape(*shape, num_classes)

@@ -46,6 +46,25 @@ EXAMPLES = {
     "GlobalMaxPooling2D": lambda: L.GlobalMaxPooling2D(),
     "GlobalAveragePooling1D": lambda: L.GlobalAveragePooling1D(),
     "GlobalAveragePooling2D": lambda: L.GlobalAveragePooling2D(keepdims=True),
+    "Conv1DTranspose": lambda: L.Conv1DTranspose(3, 3, strides=2, padding="same"),
+    "Conv2DTranspose": lambda: L.Conv2DTranspose(2, (3, 2), strides=2, output_padding=1),
+    "LeakyReLU": lambda: L.LeakyReLU(0.1),
+    "ELU": lambda: L.ELU(alpha=0.5),
+    "Softmax": lambda: L.Softmax(axis=-1),
+    "PReLU": lambda: L.PReLU(shared_axes=[1]),
+    "Rescaling": lambda: L.Rescaling(1 / 255, offset=-0.5),
+    "Dropout": lambda: L.Dropout(0.3, seed=4),
+    "SpatialDropout1D": lambda: L.SpatialDropout1D(0.2),
+    "SpatialDropout2D": lambda: L.SpatialDropout2D(0.2),
+    "BatchNormalization": lambda: L.BatchNormalization(momentum=0.9, center=False),
+    "Reshape": lambda: L.Reshape((-1, 2)),
+    "Permute": lambda: L.Permute((2, 1)),
+    "ZeroPadding1D": lambda: L.ZeroPadding1D((1, 2)),
+    "ZeroPadding2D": lambda: L.ZeroPadding2D(((1, 0), (2, 1))),
+    "Cropping1D": lambda: L.Cropping1D((1, 0)),
+    "Cropping2D": lambda: L.Cropping2D(1),
+    "UpSampling1D": lambda: L.UpSampling1D(3),
+    "UpSampling2D": lambda: L.UpSampling2D((2, 3), interpolation="bilinear"),
 }
 
 
@@ -111,7 +130,20 @@ def constructor_args(class_name: str) -> list[str]:
 
 
 def base_kwargs(class_name: str) -> dict:
-    required = {"Conv1D": (2, 3), "Conv2D": (2, 3), "Conv3D": (2, 3), "Dense": (3,)}
+    required = {
+        "Conv1D": (2, 3),
+        "Conv2D": (2, 3),
+        "Conv3D": (2, 3),
+        "Dense": (3,),
+        "Conv1DTranspose": (2, 3),
+        "Conv2DTranspose": (2, 3),
+        "Dropout": (0.5,),
+        "SpatialDropout1D": (0.5,),
+        "SpatialDropout2D": (0.5,),
+        "Reshape": ((-1,),),
+        "Permute": ((1,),),
+        "Rescaling": (0.5,),
+    }
     params = list(inspect.signature(L.LAYERS[class_name].__init__).parameters)[1:]
     kwargs = dict(zip(params, required.get(class_name, ())))
     if class_name == "Activation":

@@ -1,0 +1,160 @@
+"""``BatchNormalization``: batch statistics in training, moving statistics at inference.
+
+In training (and when the layer is trainable, as Keras 3 rules) the output is
+``(x - mean) * (gamma / sqrt(var + epsilon)) + beta`` over the batch's per-channel mean and
+biased variance ``E[x^2] - E[x]^2`` (Keras's ``ops.moments``), and ``stateless_call``
+hands back the moving statistics ``moving * momentum + batch * (1 - momentum)`` for the
+training step to commit. At inference the moving statistics stand in for the batch's.
+"""
+
+from __future__ import annotations
+
+import math
+
+import autograd.numpy as anp
+
+from . import initializers
+from .layer import Layer, WeightSpec, weight_initializer
+from .validation import (
+    check_bool,
+    check_int,
+    check_real,
+    format_shape,
+    not_supported,
+)
+
+
+class BatchNormalization(Layer):
+    """Keras's ``BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3, center=True,
+    scale=True, ...)``; weights ``gamma`` (if ``scale``), ``beta`` (if ``center``),
+    ``moving_mean`` and ``moving_variance`` (non-trainable), each ``(channels,)``."""
+
+    spatial_mapping = "pointwise"
+
+    def __init__(
+        self,
+        axis=-1,
+        momentum=0.99,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        moving_mean_initializer="zeros",
+        moving_variance_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
+        renorm=False,
+        renorm_clipping=None,
+        renorm_momentum=0.99,
+        synchronized=False,
+        **kwargs,
+    ):
+        kind = type(self).__name__
+        self.axis = check_int(axis, kind, "axis")
+        self.momentum = check_real(momentum, kind, "momentum")
+        self.epsilon = check_real(epsilon, kind, "epsilon", 0.0, low_open=True)
+        self.center = check_bool(center, kind, "center")
+        self.scale = check_bool(scale, kind, "scale")
+        self.beta_initializer = weight_initializer(beta_initializer, "beta_initializer")
+        self.gamma_initializer = weight_initializer(gamma_initializer, "gamma_initializer")
+        self.moving_mean_initializer = weight_initializer(
+            moving_mean_initializer, "moving_mean_initializer"
+        )
+        self.moving_variance_initializer = weight_initializer(
+            moving_variance_initializer, "moving_variance_initializer"
+        )
+        not_supported(
+            kind,
+            beta_regularizer=beta_regularizer,
+            gamma_regularizer=gamma_regularizer,
+            beta_constraint=beta_constraint,
+            gamma_constraint=gamma_constraint,
+            renorm_clipping=renorm_clipping,
+        )
+        for name, value in (("renorm", renorm), ("synchronized", synchronized)):
+            if check_bool(value, kind, name):
+                raise ValueError(f"{kind}: `{name}=True` is not supported by minicnn.")
+        self.renorm_momentum = check_real(renorm_momentum, kind, "renorm_momentum")
+        super().__init__(**kwargs)
+
+    def check_input(self, input_shape):
+        if not -len(input_shape) <= self.axis < len(input_shape) or len(input_shape) < 2:
+            raise ValueError(
+                f"Axis {self.axis} is out of bounds for input shape "
+                f"{format_shape(input_shape)}. Received: axis={self.axis}"
+            )
+        size = input_shape[self.axis]
+        if size is None or (self.axis % len(input_shape)) == 0:
+            raise ValueError(
+                f"Layer '{self.name}': the normalised axis {self.axis} must be a known, "
+                f"non-batch axis. Received input shape {format_shape(input_shape)}"
+            )
+        if self.built and size != self.input_shape[self.axis]:
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
+                f"axis {self.axis} of input shape to have value {self.input_shape[self.axis]}, "
+                f"but received input with shape {format_shape(input_shape)}"
+            )
+
+    def _expected_channels(self):
+        return None  # checked on self.axis above
+
+    def weight_specs(self, input_shape):
+        shape = (input_shape[self.axis],)
+        specs = []
+        if self.scale:
+            specs.append(WeightSpec("gamma", shape, self.gamma_initializer))
+        if self.center:
+            specs.append(WeightSpec("beta", shape, self.beta_initializer))
+        specs.append(WeightSpec("moving_mean", shape, self.moving_mean_initializer, False))
+        specs.append(WeightSpec("moving_variance", shape, self.moving_variance_initializer, False))
+        return specs
+
+    def apply(self, weights, x, training=False, rng=None):
+        return self.stateless_call(weights, x, training, rng)[0]
+
+    def stateless_call(self, weights, x, training=False, rng=None):
+        weights = list(weights)
+        moving_mean, moving_variance = weights[-2:]
+        gamma = weights.pop(0) if self.scale else None
+        beta = weights.pop(0) if self.center else None
+        ndim = len(x.shape)
+        axis = self.axis % ndim
+        shape = [1] * ndim
+        shape[axis] = x.shape[axis]
+        if training and self.trainable:
+            axes = tuple(a for a in range(ndim) if a != axis)
+            # sum * (1/n), not mean: autograd's mean VJP would return float64 gradients.
+            inv_n = 1.0 / math.prod(x.shape[a] for a in axes)
+            mean = anp.sum(x, axis=axes) * inv_n
+            variance = anp.sum(anp.square(x), axis=axes) * inv_n - anp.square(mean)
+            updates = [
+                moving_mean * self.momentum + mean * (1.0 - self.momentum),
+                moving_variance * self.momentum + variance * (1.0 - self.momentum),
+            ]
+        else:
+            mean, variance, updates = moving_mean, moving_variance, [moving_mean, moving_variance]
+        factor = 1.0 / anp.sqrt(variance + self.epsilon)
+        if gamma is not None:
+            factor = factor * gamma
+        y = (x - anp.reshape(mean, shape)) * anp.reshape(factor, shape)
+        if beta is not None:
+            y = y + anp.reshape(beta, shape)
+        return y, updates
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
+            "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
+        }

@@ -1,0 +1,121 @@
+"""Regularization layers: ``Dropout`` and ``SpatialDropout1D/2D``.
+
+They are the identity at inference. In training each unit (for SpatialDropout, each
+whole channel) is zeroed with probability ``rate`` and the kept ones are scaled by
+``1 / (1 - rate)``, drawn from the ``rng`` the model hands the layer for this step, so a
+forward pass is a pure function of its seed (see ``minicnn.layer``).
+"""
+
+from __future__ import annotations
+
+import autograd.numpy as anp
+import numpy as np
+
+from .layer import Layer
+from .validation import check_seed, format_shape, is_int, is_real
+
+
+class Dropout(Layer):
+    """Keras's ``Dropout(rate, noise_shape=None, seed=None)``.
+
+    ``noise_shape`` is the shape of the keep/drop mask, broadcast over the input (None
+    entries take the input's size); ``seed`` is mixed into the step's seed.
+    """
+
+    needs_rng = True
+    spatial_mapping = "pointwise"
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        if not is_real(rate) or not 0 <= rate <= 1:
+            raise ValueError(
+                "Invalid value received for argument `rate`. Expected a float value between "
+                f"0 and 1. Received: rate={rate!r}"
+            )
+        self.rate = float(rate)
+        self.noise_shape = _noise_shape(noise_shape)
+        self.seed = check_seed(seed, type(self).__name__)
+        super().__init__(**kwargs)
+
+    def check_input(self, input_shape):
+        super().check_input(input_shape)
+        if self.noise_shape is not None and len(self.noise_shape) != len(input_shape):
+            raise ValueError(
+                f"Layer '{self.name}': `noise_shape={self.noise_shape}` must have one entry per "
+                f"axis of the input {format_shape(input_shape)}."
+            )
+
+    def _mask_shape(self, x_shape):
+        if self.noise_shape is None:
+            return x_shape
+        return tuple(n if m is None else m for m, n in zip(self.noise_shape, x_shape))
+
+    def apply(self, weights, x, training=False, rng=None):
+        if not training or self.rate == 0:
+            return x
+        if self.rate == 1:  # Keras: all zeros (NaN inputs included), a zero gradient
+            return anp.where(np.zeros(np.shape(x), bool), x, 0.0)
+        if rng is None:
+            raise ValueError(
+                f"Layer '{self.name}' draws random numbers in training; pass `seed=` to "
+                "`apply` (fit and __call__ draw one for you)."
+            )
+        if self.seed is not None:
+            rng = np.random.default_rng((self.seed, int(rng.integers(2**63))))
+        keep_prob = 1.0 - self.rate
+        keep = rng.random(self._mask_shape(np.shape(x))) < keep_prob
+        # x / keep_prob where kept, as Keras's backends compute it.
+        return anp.where(keep, x / keep_prob, 0.0)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "rate": self.rate,
+            "seed": self.seed,
+            "noise_shape": None if self.noise_shape is None else list(self.noise_shape),
+        }
+
+
+def _noise_shape(value):
+    """None, or a tuple of positive ints and Nones (Keras's ``_validate_noise_shape``)."""
+    if value is None:
+        return None
+    try:
+        shape = tuple(value) if not isinstance(value, str) else None
+    except TypeError:
+        shape = None
+    if shape is None or any(d is not None and (not is_int(d) or d <= 0) for d in shape):
+        raise ValueError(
+            "Invalid value received for argument `noise_shape`. Expected a tuple or list of "
+            f"positive integers or None. Received: noise_shape={value!r}"
+        )
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+class _SpatialDropout(Dropout):
+    """Drops whole channels: the mask is ``(batch, 1, ..., 1, channels)``."""
+
+    rank = 1
+
+    def __init__(self, rate, seed=None, name=None, dtype=None, **kwargs):
+        super().__init__(rate, seed=seed, name=name, dtype=dtype, **kwargs)
+        self.ndim = self.rank + 2
+
+    def _mask_shape(self, x_shape):
+        return (x_shape[0], *(1,) * self.rank, x_shape[-1])
+
+    def get_config(self):
+        config = super().get_config()
+        del config["noise_shape"]
+        return config
+
+
+class SpatialDropout1D(_SpatialDropout):
+    """Dropout of whole channels of ``(batch, steps, channels)``."""
+
+    rank = 1
+
+
+class SpatialDropout2D(_SpatialDropout):
+    """Dropout of whole channels of ``(batch, rows, cols, channels)``."""
+
+    rank = 2
