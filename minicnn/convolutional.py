@@ -1,10 +1,11 @@
-"""Convolution layers: ``Conv1D``, ``Conv2D``, ``Conv3D`` (Keras's ``BaseConv``) and the
-transposed ``Conv1DTranspose``, ``Conv2DTranspose`` (``BaseConvTranspose``)."""
+"""Convolution layers: ``Conv1D``, ``Conv2D``, ``Conv3D`` (Keras's ``BaseConv``), the
+transposed ``Conv1DTranspose``, ``Conv2DTranspose``, and the depthwise and separable
+``DepthwiseConv1D/2D``, ``SeparableConv1D/2D``."""
 
 from __future__ import annotations
 
 from . import ops
-from .layer import KernelLayer
+from .layer import KernelLayer, Layer
 from .validation import (
     format_shape,
     is_int,
@@ -109,7 +110,7 @@ class BaseConv(KernelLayer):
     def _kernel_shape(self, input_shape):
         return (*self.kernel_size, input_shape[-1] // self.groups, self.filters)
 
-    def _units(self):
+    def _units(self, input_shape):
         return self.filters
 
     def _product(self, x, kernel):
@@ -218,6 +219,12 @@ class BaseConvTranspose(KernelLayer):
                 f"Layer '{self.name}': cannot take an empty spatial axis. Received input "
                 f"shape {format_shape(input_shape)}"
             )
+        self._check_output_size(
+            input_shape,
+            f" `inputs shape={format_shape(input_shape)}`, `kernel_size={self.kernel_size}`, "
+            f"`strides={self.strides}`, `padding={self.padding!r}`, "
+            f"`output_padding={self.output_padding}`",
+        )
 
     def _output_shape(self, input_shape):
         spatial = tuple(
@@ -235,7 +242,7 @@ class BaseConvTranspose(KernelLayer):
     def _kernel_shape(self, input_shape):
         return (*self.kernel_size, self.filters, input_shape[-1])
 
-    def _units(self):
+    def _units(self, input_shape):
         return self.filters
 
     def _product(self, x, kernel):
@@ -264,5 +271,190 @@ class Conv1DTranspose(BaseConvTranspose):
 
 class Conv2DTranspose(BaseConvTranspose):
     """2D transposed convolution over ``(batch, rows, cols, channels)``."""
+
+    rank = 2
+
+
+class BaseDepthwiseConv(KernelLayer):
+    """N-d depthwise convolution (``DepthwiseConv1D``, ``DepthwiseConv2D`` fix ``rank``):
+    each input channel has its own ``depth_multiplier`` filters.
+
+    Input ``(batch, *spatial, in_ch)``; weight ``kernel`` ``(*kernel_size, in_ch,
+    depth_multiplier)``; bias ``(in_ch * depth_multiplier,)``; output channel
+    ``c * depth_multiplier + m`` is input channel ``c`` correlated with filter ``m``.
+    Unlike ``Conv``, strides and dilation may both exceed 1 (as in Keras).
+    """
+
+    rank = 2
+    kernels = ("depthwise",)
+
+    def __init__(
+        self,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        depth_multiplier=1,
+        data_format=None,
+        dilation_rate=1,
+        activation=None,
+        use_bias=True,
+        depthwise_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        depthwise_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        depthwise_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        self._init_window(kernel_size, strides, padding, depth_multiplier, dilation_rate)
+        self.data_format = standardize_data_format(data_format)
+        self._init_kernel(locals())
+        super().__init__(**kwargs)
+        self.ndim = self.rank + 2
+
+    def _init_window(self, kernel_size, strides, padding, depth_multiplier, dilation_rate):
+        kind, rank = type(self).__name__, self.rank
+        self.depth_multiplier = positive_int(depth_multiplier, kind, "depth_multiplier")
+        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
+        self.strides = standardize_tuple(strides, rank, "strides")
+        self.padding = standardize_padding(padding)
+        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
+
+    @property
+    def window(self) -> ops.Window:
+        return ops.Window(self.kernel_size, self.strides, self.dilation_rate, self.padding)
+
+    def check_input(self, input_shape):
+        super().check_input(input_shape)
+        if input_shape[-1] is None:
+            raise ValueError(
+                f"Layer '{self.name}': the channel axis of the input must be known. "
+                f"Received input shape {format_shape(input_shape)}"
+            )
+        self._check_output_size(
+            input_shape,
+            f" `inputs shape={format_shape(input_shape)}`, `kernel_size={self.kernel_size}`, "
+            f"`strides={self.strides}`, `dilation_rate={self.dilation_rate}`, "
+            f"`padding={self.padding!r}`",
+        )
+
+    def _output_shape(self, input_shape):
+        spatial = tuple(
+            ops.output_length(n, k, s, d, self.padding)
+            for n, k, s, d in zip(
+                input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate
+            )
+        )
+        return (input_shape[0], *spatial, self._units(input_shape))
+
+    def _kernel_shape(self, input_shape):
+        return (*self.kernel_size, input_shape[-1], self.depth_multiplier)
+
+    def _units(self, input_shape):
+        return input_shape[-1] * self.depth_multiplier
+
+    def _depthwise(self, x, kernel):
+        # (*k, in, multiplier) -> (*k, 1, in * multiplier): a conv with one group per input
+        # channel, whose group-major filters are Keras's c * multiplier + m order.
+        *k, cin, mult = kernel.shape
+        grouped = kernel.reshape((*k, 1, cin * mult))
+        return ops.conv(x, grouped, self.strides, self.padding, self.dilation_rate, cin)
+
+    def _product(self, x, kernel):
+        return self._depthwise(x, kernel)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "depth_multiplier": self.depth_multiplier,
+            "data_format": self.data_format,
+            "dilation_rate": self.dilation_rate,
+        }
+
+
+class DepthwiseConv1D(BaseDepthwiseConv):
+    """Depthwise 1D convolution over ``(batch, steps, channels)``."""
+
+    rank = 1
+
+
+class DepthwiseConv2D(BaseDepthwiseConv):
+    """Depthwise 2D convolution over ``(batch, rows, cols, channels)``."""
+
+    rank = 2
+
+
+class BaseSeparableConv(BaseDepthwiseConv):
+    """Depthwise convolution followed by a 1x1 convolution to ``filters`` channels
+    (``SeparableConv1D``, ``SeparableConv2D``).
+
+    Weights ``depthwise_kernel`` ``(*kernel_size, in_ch, depth_multiplier)``,
+    ``pointwise_kernel`` ``(1, ..., 1, in_ch * depth_multiplier, filters)``, ``bias``
+    ``(filters,)``.
+    """
+
+    kernels = ("depthwise", "pointwise")
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        depth_multiplier=1,
+        activation=None,
+        use_bias=True,
+        depthwise_initializer="glorot_uniform",
+        pointwise_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        depthwise_regularizer=None,
+        pointwise_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        depthwise_constraint=None,
+        pointwise_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        self.filters = positive_int(filters, type(self).__name__, "filters")
+        self._init_window(kernel_size, strides, padding, depth_multiplier, dilation_rate)
+        self.data_format = standardize_data_format(data_format)
+        self._init_kernel(locals())
+        Layer.__init__(self, **kwargs)
+        self.ndim = self.rank + 2
+
+    def _kernel_shapes(self, input_shape):
+        depthwise = (*self.kernel_size, input_shape[-1], self.depth_multiplier)
+        pointwise = (*(1,) * self.rank, input_shape[-1] * self.depth_multiplier, self.filters)
+        return [("depthwise_kernel", depthwise), ("pointwise_kernel", pointwise)]
+
+    def _units(self, input_shape):
+        return self.filters
+
+    def _product(self, x, depthwise, pointwise):
+        return ops.conv(self._depthwise(x, depthwise), pointwise)
+
+    depthwise_kernel = property(lambda self: self._weight("depthwise_kernel"))
+    pointwise_kernel = property(lambda self: self._weight("pointwise_kernel"))
+    kernel = None
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters}
+
+
+class SeparableConv1D(BaseSeparableConv):
+    """Separable 1D convolution over ``(batch, steps, channels)``."""
+
+    rank = 1
+
+
+class SeparableConv2D(BaseSeparableConv):
+    """Separable 2D convolution over ``(batch, rows, cols, channels)``."""
 
     rank = 2

@@ -67,7 +67,7 @@ class Dense(KernelLayer):
     def _kernel_shape(self, input_shape):
         return (input_shape[-1], self.units)
 
-    def _units(self):
+    def _units(self, input_shape):
         return self.units
 
     def _product(self, x, kernel):

@@ -363,52 +363,42 @@ def activation_config(fn):
 
 
 class KernelLayer(Layer):
-    """What Conv and Dense share: ``activation(product(x, kernel) + bias)``, Keras's
+    """What Conv and Dense share: ``activation(product(x, kernels) + bias)``, Keras's
     kernel/bias arguments, ``kernel``/``bias`` attributes and config entries. Subclasses
-    give ``_kernel_shape``, ``_units`` and ``_product``."""
+    give ``_kernel_shape`` (or ``_kernel_shapes``), ``_units`` and ``_product``.
+
+    ``kernels`` names the kernel weights and the prefix of their constructor arguments
+    (``kernel_initializer``...): ``("kernel",)`` for Conv and Dense, ``("depthwise",)``
+    and ``("depthwise", "pointwise")`` for depthwise and separable convolutions.
+    """
 
     spatial_mapping = "window"
-
-    #: The Keras constructor arguments every kernel layer takes.
-    KERNEL_ARGUMENTS = (
-        "activation",
-        "use_bias",
-        "kernel_initializer",
-        "bias_initializer",
-        "kernel_regularizer",
-        "bias_regularizer",
-        "activity_regularizer",
-        "kernel_constraint",
-        "bias_constraint",
-    )
+    kernels: tuple[str, ...] = ("kernel",)
 
     def _init_kernel(self, arguments: dict) -> None:
         """Check and store the kernel/bias arguments, picked by name from ``arguments`` (a
         subclass constructor's ``locals()``, so each keeps Keras's explicit signature)."""
-        (
-            activation,
-            use_bias,
-            kernel_initializer,
-            bias_initializer,
-            kernel_regularizer,
-            bias_regularizer,
-            activity_regularizer,
-            kernel_constraint,
-            bias_constraint,
-        ) = (arguments[name] for name in self.KERNEL_ARGUMENTS)
         kind = type(self).__name__
-        self.activation = activation
-        self.use_bias = check_bool(use_bias, kind, "use_bias")
-        self.kernel_initializer = weight_initializer(kernel_initializer, "kernel_initializer")
-        self.bias_initializer = weight_initializer(bias_initializer, "bias_initializer")
+        self.activation = arguments["activation"]
+        self.use_bias = check_bool(arguments["use_bias"], kind, "use_bias")
+        self.initializers = {
+            prefix: weight_initializer(arguments[f"{prefix}_initializer"], f"{prefix}_initializer")
+            for prefix in (*self.kernels, "bias")
+        }
+        unsupported = [
+            f"{p}_{what}" for p in (*self.kernels, "bias") for what in ("regularizer", "constraint")
+        ]
         not_supported(
-            kind,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
+            kind, **{name: arguments[name] for name in (*unsupported, "activity_regularizer")}
         )
+
+    @property
+    def kernel_initializer(self) -> initializers.Initializer:
+        return self.initializers[self.kernels[0]]
+
+    @property
+    def bias_initializer(self) -> initializers.Initializer:
+        return self.initializers["bias"]
 
     @property
     def activation(self):
@@ -419,19 +409,27 @@ class KernelLayer(Layer):
     def activation(self, value) -> None:
         self._activation = activations.get(value)
 
+    def _kernel_shapes(self, input_shape) -> list[tuple[str, tuple[int, ...]]]:
+        """``(weight name, shape)`` of each kernel; one ``kernel`` by default."""
+        return [("kernel", self._kernel_shape(input_shape))]
+
     def weight_specs(self, input_shape):
-        kernel = WeightSpec("kernel", self._kernel_shape(input_shape), self.kernel_initializer)
-        if not self.use_bias:
-            return [kernel]
-        return [kernel, WeightSpec("bias", (self._units(),), self.bias_initializer)]
+        specs = [
+            WeightSpec(name, shape, self.initializers[prefix])
+            for (name, shape), prefix in zip(self._kernel_shapes(input_shape), self.kernels)
+        ]
+        if self.use_bias:
+            specs.append(WeightSpec("bias", (self._units(input_shape),), self.bias_initializer))
+        return specs
 
     kernel = property(lambda self: self._weight("kernel"), doc="A copy of the kernel.")
     bias = property(lambda self: self._weight("bias"), doc="A copy of the bias, or None.")
 
     def apply(self, weights, x, training=False, rng=None):
-        y = self._product(x, weights[0])
+        n = len(self.kernels)
+        y = self._product(x, *weights[:n])
         if self.use_bias:
-            y = y + weights[1]
+            y = y + weights[n]
         return self.activation(y)
 
     def get_config(self):
@@ -439,6 +437,8 @@ class KernelLayer(Layer):
             **super().get_config(),
             "activation": activation_config(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
+            **{
+                f"{prefix}_initializer": initializers.serialize(init)
+                for prefix, init in self.initializers.items()
+            },
         }

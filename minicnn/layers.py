@@ -11,11 +11,17 @@ from __future__ import annotations
 from .convolutional import (
     BaseConv,
     BaseConvTranspose,
+    BaseDepthwiseConv,
+    BaseSeparableConv,
     Conv1D,
     Conv1DTranspose,
     Conv2D,
     Conv2DTranspose,
     Conv3D,
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
 )
 from .core import ELU, Activation, Dense, Flatten, LeakyReLU, PReLU, ReLU, Rescaling, Softmax
 from .layer import Input, InputLayer, KernelLayer, Layer, WeightSpec
@@ -73,6 +79,10 @@ for _cls in (
     GlobalAveragePooling2D,
     Conv1DTranspose,
     Conv2DTranspose,
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
     LeakyReLU,
     ELU,
     Softmax,

@@ -638,6 +638,16 @@ def _conv_transpose_plan(x_shape, k_shape, strides, padding, output_padding, dil
     )
     if any(n == 0 for n in x_shape[1:-1]):
         raise ValueError(f"{owner}: cannot take an empty spatial axis: {format_shape(x_shape)}.")
+    out = [
+        (n - 1) * s + 1 + b + a - (k - 1) * d
+        for n, s, (b, a), k, d in zip(x_shape[1:-1], strides, pads, k_shape[:-2], dilation)
+    ]
+    if any(n <= 0 for n in out):
+        raise ValueError(
+            f"{owner}: computed output size would be zero or negative. Received `inputs "
+            f"shape={format_shape(x_shape)}`, kernel {k_shape[:-2]}, `strides={strides}`, "
+            f"`padding={padding!r}`, `output_padding={output_padding}`."
+        )
     return strides, pads, dilation
 
 

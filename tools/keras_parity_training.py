@@ -4,7 +4,8 @@ Needs keras and a backend in the Python running it (not a minicnn dependency), e
     pip install keras jax && KERAS_BACKEND=jax python benchmarks/keras_parity.py
 ``--random N`` adds N random small conv nets, losses, optimizers and batch sizes. For each
 case: the largest relative difference between the two Histories, between the
-final weights, and between ``evaluate`` results, after several epochs with
+final weights (relative to the largest weight; BatchNormalization's moving statistics
+included), and between ``evaluate`` results, after several epochs with
 ``shuffle=False``, a partial last batch and a validation split. Differences of a few
 float32 ulps (~1e-7 relative) come from the order of summations inside the backends.
 """
@@ -36,6 +37,41 @@ CONV1D = [
     ("Conv1D", {"filters": 2, "kernel_size": 3, "padding": "same", "activation": "relu"}),
     ("GlobalAveragePooling1D", {}),
 ]
+# The layers of the tutorials after the seed; BatchNormalization's moving statistics are
+# among the weights compared.
+# A conv feeding BatchNormalization has no bias (the usual practice): its gradient is
+# exactly zero there, and Adam or RMSprop would turn the float32 rounding noise of that
+# zero into full-size steps, different in each library.
+BATCHNORM = [
+    ("Conv2D", {"filters": 3, "kernel_size": (3, 3), "use_bias": False}),
+    ("BatchNormalization", {}),
+    ("ReLU", {}),
+    ("MaxPooling2D", {"pool_size": 2}),
+    ("Flatten", {}),
+]
+UPSAMPLE = [
+    ("Conv2DTranspose", {"filters": 2, "kernel_size": 3, "strides": 2, "use_bias": False}),
+    ("BatchNormalization", {"momentum": 0.9}),
+    ("UpSampling2D", {"interpolation": "bilinear"}),
+    ("Conv2D", {"filters": 2, "kernel_size": 3, "activation": "elu"}),
+    ("GlobalAveragePooling2D", {}),
+]
+SEPARABLE = [
+    ("ZeroPadding2D", {"padding": 1}),
+    ("SeparableConv2D", {"filters": 3, "kernel_size": 3, "depth_multiplier": 2}),
+    ("DepthwiseConv2D", {"kernel_size": 2, "strides": 2}),
+    ("PReLU", {}),
+    ("Cropping2D", {"cropping": ((1, 0), (0, 1))}),
+    ("Flatten", {}),
+]
+SEQUENCE = [
+    ("Conv1D", {"filters": 4, "kernel_size": 3, "padding": "causal", "use_bias": False}),
+    ("BatchNormalization", {"momentum": 0.5, "center": False}),
+    ("LeakyReLU", {}),
+    ("Conv1DTranspose", {"filters": 2, "kernel_size": 2, "strides": 2}),
+    ("Reshape", {"target_shape": (-1,)}),
+    ("Rescaling", {"scale": 0.5}),
+]
 # (body, input shape, units, activation, loss, from_logits, optimizer, its arguments)
 CASES = [
     (DENSE, (4,), 1, None, "mse", False, "SGD", {"learning_rate": 0.05}),
@@ -58,6 +94,11 @@ CASES = [
         {"learning_rate": 0.001, "momentum": 0.5, "centered": True},
     ),
     (CONV1D, (12, 1), 1, "sigmoid", "binary_crossentropy", False, "Adam", {}),
+    (BATCHNORM, (8, 8, 2), 3, "softmax", "categorical_crossentropy", False, "Adam", {}),
+    (BATCHNORM, (8, 8, 1), 2, None, "mse", False, "SGD", {"learning_rate": 0.05, "momentum": 0.9}),
+    (UPSAMPLE, (4, 4, 1), 2, None, "mse", False, "RMSprop", {"learning_rate": 0.01}),
+    (SEPARABLE, (6, 6, 2), 3, "softmax", "sparse_categorical_crossentropy", False, "Adam", {}),
+    (SEQUENCE, (10, 2), 1, "sigmoid", "binary_crossentropy", False, "SGD", {"learning_rate": 0.1}),
 ]
 
 
@@ -66,6 +107,14 @@ def relative(a, b) -> float:
     array are not judged on their own scale)."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-12))
+
+
+def flat_relative(ours, theirs) -> float:
+    """``relative`` over all weights at once: a conv bias feeding BatchNormalization gets
+    an (exactly) zero gradient, so it stays at its initial zeros plus float32 rounding
+    noise, which judged on its own ~1e-8 scale would look like a 100% difference."""
+    flat = lambda ws: np.concatenate([np.ravel(w) for w in ws])  # noqa: E731
+    return relative(flat(ours), flat(theirs))
 
 
 def targets(rng, loss, units, n):
@@ -107,6 +156,10 @@ def random_case(rng):
         "strides": int(rng.choice([1, 2])),
     }
     body = [(f"Conv{rank}D", conv)]
+    if rng.random() < 0.4:
+        momentum = float(rng.choice([0.99, 0.9, 0.5]))
+        body.append(("BatchNormalization", {"momentum": momentum}))
+        conv["use_bias"] = False  # see BATCHNORM
     if rng.random() < 0.5:
         body.append((f"{rng.choice(['Max', 'Average'])}Pooling{rank}D", {"pool_size": 2}))
     pooling = [f"GlobalMaxPooling{rank}D", f"GlobalAveragePooling{rank}D", "Flatten"]
@@ -175,7 +228,7 @@ def main() -> None:
         m_history = m.fit(x, y, verbose=0, **fit).history
         assert list(k_history) == list(m_history), (list(k_history), list(m_history))
         history = max(relative(m_history[key], k_history[key]) for key in k_history)
-        weights = max(relative(a, b) for a, b in zip(m.get_weights(), k.get_weights()))
+        weights = flat_relative(m.get_weights(), k.get_weights())
         evaluation = relative(m.evaluate(x, y, verbose=0), k.evaluate(x, y, verbose=0))
         assert int(k.optimizer.iterations) == m.optimizer.iterations
         name = f"{loss}{' (logits)' if logits else ''}"
@@ -191,7 +244,7 @@ def main() -> None:
     m.compile(moptimizers.SGD(0.05, momentum=0.9), "mse")
     fit = {"batch_size": 32, "epochs": 5, "shuffle": False, "verbose": 0}
     history = relative(m.fit(x, y, **fit).history["loss"], k.fit(x, y, **fit).history["loss"])
-    weights = max(relative(a, b) for a, b in zip(m.get_weights(), k.get_weights()))
+    weights = flat_relative(m.get_weights(), k.get_weights())
     print(
         f"{'mse, Conv2D -> feature maps':34} {'SGD momentum 0.9':48} {history:8.1e} {weights:8.1e}"
     )
