@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import reference
 
 import minicnn
 import minicnn as keras
@@ -125,6 +126,58 @@ def test_transposed_conv_kernel_layout_is_keras_kernel_size_filters_in():
     layer = L.Conv2DTranspose(5, (3, 2))
     layer.build((None, 4, 4, 3))
     assert layer.kernel.shape == (3, 2, 5, 3) and layer.bias.shape == (5,)
+
+
+# --------------------------------------------------------------------------- depthwise, separable
+
+
+def test_depthwise_conv_filters_each_channel_on_its_own_in_keras_channel_order():
+    x = RNG.normal(size=(2, 6, 5, 3))
+    kernel = RNG.normal(size=(3, 2, 3, 2))  # (kh, kw, in, multiplier)
+    model = Sequential([L.Input(shape=(6, 5, 3)), L.DepthwiseConv2D((3, 2), depth_multiplier=2)])
+    model.set_weights([kernel, np.zeros(6)])
+    got = model.predict(x)
+    for c in range(3):
+        for m in range(2):
+            want = reference.conv(
+                x[..., c : c + 1], kernel[:, :, c : c + 1, m : m + 1], (1, 1), "valid", (1, 1)
+            )
+            np.testing.assert_allclose(got[..., c * 2 + m], want[..., 0], rtol=1e-4, atol=1e-5)
+
+
+def test_separable_conv_is_depthwise_then_pointwise_plus_bias():
+    x = RNG.normal(size=(2, 9, 2))
+    model = Sequential(
+        [
+            L.Input(shape=(9, 2)),
+            L.SeparableConv1D(4, 3, strides=2, dilation_rate=2, depth_multiplier=3),
+        ]
+    )
+    assert model.weight_names == [
+        "separable_conv1d/depthwise_kernel",
+        "separable_conv1d/pointwise_kernel",
+        "separable_conv1d/bias",
+    ]
+    depthwise, pointwise, bias = (RNG.normal(size=w.shape) for w in model.get_weights())
+    model.set_weights([depthwise, pointwise, bias])
+    mid = np.concatenate(
+        [
+            reference.conv(
+                x[..., c : c + 1], depthwise[:, c : c + 1, m : m + 1], (2,), "valid", (2,)
+            )
+            for c in range(2)
+            for m in range(3)
+        ],
+        axis=-1,
+    )
+    want = mid @ pointwise[0] + bias
+    np.testing.assert_allclose(model.predict(x), want, rtol=1e-4, atol=1e-5)
+
+
+def test_depthwise_conv_accepts_strides_with_dilation_as_keras_does():
+    assert L.DepthwiseConv2D(3, strides=2, dilation_rate=2).strides == (2, 2)
+    with pytest.raises(ValueError, match="depth_multiplier"):
+        L.DepthwiseConv2D(3, depth_multiplier=0)
 
 
 # --------------------------------------------------------------------------- upsampling
@@ -353,6 +406,10 @@ CASES = {
         lambda: L.Conv2DTranspose(2, (3, 2), strides=(2, 1), output_padding=(1, 0)),
         (2, 3, 4, 2),
     ),
+    "DepthwiseConv1D": (lambda: L.DepthwiseConv1D(3, strides=2, depth_multiplier=2), (2, 7, 2)),
+    "DepthwiseConv2D": (lambda: L.DepthwiseConv2D(2, padding="same"), (2, 3, 4, 3)),
+    "SeparableConv1D": (lambda: L.SeparableConv1D(3, 2, dilation_rate=2), (2, 6, 2)),
+    "SeparableConv2D": (lambda: L.SeparableConv2D(2, 2, depth_multiplier=2), (2, 4, 3, 2)),
     "BatchNormalization": (lambda: L.BatchNormalization(), (4, 3, 2)),
     "Dropout": (lambda: L.Dropout(0.4), (3, 6)),
     "SpatialDropout2D": (lambda: L.SpatialDropout2D(0.5), (2, 3, 3, 4)),
