@@ -454,6 +454,11 @@ def conv(
     plan = _cached(
         _conv_plan, np.shape(x), np.shape(kernel), strides, padding, dilation_rate, groups
     )
+    strides, pads, dilation, groups = plan
+    if groups > 1 and kernel.shape[-2] == 1:  # one input channel per group: depthwise
+        *k, _, filters = kernel.shape
+        taps = kernel.reshape((*k, groups, filters // groups))
+        return _depthwise_conv(x, taps, strides, pads, dilation)
     return _conv(x, kernel, *plan)
 
 
@@ -527,29 +532,100 @@ def _check_batch(x_shape, owner: str) -> int:
     return len(x_shape) - 2
 
 
-# --------------------------------------------------------------------------- transposed conv
+# --------------------------------------------------------------------------- depthwise
 
 
 @primitive
-def _dilate_pad(x, strides, pads):
-    """(n, *spatial, c) -> zeros with ``x`` every ``strides`` apart, ``pads`` around."""
-    spatial = tuple((n - 1) * s + 1 + b + a for n, s, (b, a) in zip(x.shape[1:-1], strides, pads))
-    y = np.zeros((x.shape[0], *spatial, x.shape[-1]), dtype=x.dtype)
-    y[_dilated_index(x.shape, strides, pads)] = x
+def _depthwise_conv(x, kernel, strides, pads, dilation):
+    """Each channel ``c`` of ``x`` correlated with its own ``kernel[..., c, m]``: output
+    channel ``c * multiplier + m``. One broadcast multiply-add per kernel tap: the
+    grouped matmuls im2col would run are a few numbers wide and much slower."""
+    *k, channels, mult = kernel.shape
+    _, out = _conv_geometry(x.shape, k, strides, pads, dilation)
+    xp = _pad(x, pads)
+    taps = kernel.reshape(-1, channels, mult)
+    y = np.zeros((x.shape[0], *out, channels, mult), dtype=np.result_type(x, kernel))
+    for t, index in enumerate(_tap_indices(out, tuple(k), strides, dilation)):
+        y += xp[index][..., None] * taps[t]
+    return y.reshape(*y.shape[:-2], channels * mult)
+
+
+def _depthwise_conv_vjp(argnums, ans, args, kwargs):
+    x, kernel, strides, pads, dilation = args
+    *k, channels, mult = kernel.shape
+    padded, out = _conv_geometry(x.shape, k, strides, pads, dilation)
+    indices = _tap_indices(out, tuple(k), strides, dilation)
+    taps = kernel.reshape(-1, channels, mult)
+
+    def vjp(g):
+        g = g.reshape(*g.shape[:-1], channels, mult)
+        grads = []
+        if 0 in argnums:
+            dxp = np.zeros((x.shape[0], *padded, channels), dtype=g.dtype)
+            for t, index in enumerate(indices):
+                dxp[index] += (g * taps[t]).sum(axis=-1)
+            grads.append(_crop(dxp, pads).astype(x.dtype, copy=False))
+        if 1 in argnums:
+            xp = _pad(x, pads)
+            axes = "abdefgh"[: 1 + len(k)]  # batch and spatial: summed over
+            sums = f"{axes}c,{axes}cm->cm"
+            dk = np.stack([np.einsum(sums, xp[index], g) for index in indices])
+            grads.append(dk.reshape(kernel.shape).astype(kernel.dtype, copy=False))
+        return tuple(grads)
+
+    return vjp
+
+
+defvjp_argnums(_depthwise_conv, _depthwise_conv_vjp)
+
+
+# --------------------------------------------------------------------------- transposed conv
+
+
+def _transpose_geometry(pads, out_spatial):
+    """The strided conv a transposed conv is the adjoint of: its ``(before, after)``
+    paddings (clamped at 0) and the part of the output that conv reads. A negative
+    ``after`` (``valid`` with strides larger than the kernel) means that conv never reads
+    the last output rows: they receive nothing but the bias."""
+    clamped = tuple((b, max(a, 0)) for b, a in pads)
+    core = tuple(n + min(a, 0) for n, (_, a) in zip(out_spatial, pads))
+    return clamped, core
+
+
+@primitive
+def _conv_transpose(x, kernel, strides, pads, dilation, out_spatial):
+    # A transposed conv is the input gradient of the strided conv with this kernel, so
+    # col2im computes it with no multiplications by inserted zeros.
+    clamped, core = _transpose_geometry(pads, out_spatial)
+    dtype = np.result_type(x, kernel)
+    z = np.empty((x.shape[0], *core, kernel.shape[-2]), dtype=dtype)  # shape holder only
+    y_core = _conv_vjp_x(None, z, kernel, strides, clamped, dilation, 1)(x)
+    if core == tuple(out_spatial):
+        return y_core
+    y = np.zeros((x.shape[0], *out_spatial, kernel.shape[-2]), dtype=dtype)
+    y[(slice(None), *(slice(n) for n in core))] = y_core
     return y
 
 
-def _dilated_index(x_shape, strides, pads) -> tuple:
-    inside = (
-        slice(b, b + (n - 1) * s + 1, s) for n, s, (b, _) in zip(x_shape[1:-1], strides, pads)
-    )
-    return (slice(None), *inside, slice(None))
+def _conv_transpose_vjp(argnums, ans, args, kwargs):
+    x, kernel, strides, pads, dilation, out_spatial = args
+    clamped, core = _transpose_geometry(pads, out_spatial)
+    index = (slice(None), *(slice(n) for n in core), slice(None))
+
+    def vjp(g):
+        g = g[index]
+        grads = []
+        if 0 in argnums:  # the adjoint of the adjoint: the strided conv itself
+            grads.append(_conv(g, kernel, strides, clamped, dilation, 1).astype(x.dtype))
+        if 1 in argnums:  # the conv's kernel gradient, with input g and output gradient x
+            dk = _conv_vjp_kernel(None, g, kernel, strides, clamped, dilation, 1)(x)
+            grads.append(dk.astype(kernel.dtype, copy=False))
+        return tuple(grads)
+
+    return vjp
 
 
-defvjp(
-    _dilate_pad,
-    lambda ans, x, strides, pads: lambda g: g[_dilated_index(x.shape, strides, pads)],
-)
+defvjp_argnums(_conv_transpose, _conv_transpose_vjp)
 
 
 def conv_transpose_pads(length, kernel, stride, dilation, padding, output_padding):
@@ -602,13 +678,7 @@ def conv_transpose(
         output_padding,
         dilation_rate,
     )
-    strides, pads, dilation = plan
-    rank = len(strides)
-    flipped = kernel[tuple(slice(None, None, -1) for _ in range(rank))]
-    # (*k, filters, in) flipped -> (*k, in, filters): the kernel of the equivalent conv.
-    forward = anp.swapaxes(flipped, -1, -2)
-    zero = ((0, 0),) * rank
-    return _conv(_dilate_pad(x, strides, pads), forward, (1,) * rank, zero, dilation, 1)
+    return _conv_transpose(x, kernel, *plan)
 
 
 def _conv_transpose_plan(x_shape, k_shape, strides, padding, output_padding, dilation_rate):
@@ -638,17 +708,20 @@ def _conv_transpose_plan(x_shape, k_shape, strides, padding, output_padding, dil
     )
     if any(n == 0 for n in x_shape[1:-1]):
         raise ValueError(f"{owner}: cannot take an empty spatial axis: {format_shape(x_shape)}.")
-    out = [
+    out = tuple(
         (n - 1) * s + 1 + b + a - (k - 1) * d
         for n, s, (b, a), k, d in zip(x_shape[1:-1], strides, pads, k_shape[:-2], dilation)
-    ]
+    )
     if any(n <= 0 for n in out):
         raise ValueError(
             f"{owner}: computed output size would be zero or negative. Received `inputs "
             f"shape={format_shape(x_shape)}`, kernel {k_shape[:-2]}, `strides={strides}`, "
             f"`padding={padding!r}`, `output_padding={output_padding}`."
         )
-    return strides, pads, dilation
+    # The padding of the strided conv this is the adjoint of.
+    spans = [(k - 1) * d for k, d in zip(k_shape[:-2], dilation)]
+    forward = tuple((span - b, span - a) for span, (b, a) in zip(spans, pads))
+    return strides, forward, dilation, out
 
 
 # --------------------------------------------------------------------------- resizing
