@@ -9,11 +9,9 @@ training step to commit. At inference the moving statistics stand in for the bat
 
 from __future__ import annotations
 
-import math
-
 import autograd.numpy as anp
 
-from . import initializers
+from . import initializers, ops
 from .layer import Layer, WeightSpec, weight_initializer
 from .validation import (
     check_bool,
@@ -126,24 +124,19 @@ class BatchNormalization(Layer):
         shape = [1] * ndim
         shape[axis] = x.shape[axis]
         if training and self.trainable:
-            axes = tuple(a for a in range(ndim) if a != axis)
-            # sum * (1/n), not mean: autograd's mean VJP would return float64 gradients.
-            inv_n = 1.0 / math.prod(x.shape[a] for a in axes)
-            mean = anp.sum(x, axis=axes) * inv_n
-            variance = anp.sum(anp.square(x), axis=axes) * inv_n - anp.square(mean)
+            y, mean, variance = ops.batch_norm(x, gamma, beta, axis, self.epsilon)
             updates = [
                 moving_mean * self.momentum + mean * (1.0 - self.momentum),
                 moving_variance * self.momentum + variance * (1.0 - self.momentum),
             ]
-        else:
-            mean, variance, updates = moving_mean, moving_variance, [moving_mean, moving_variance]
-        factor = 1.0 / anp.sqrt(variance + self.epsilon)
+            return y, updates
+        factor = 1.0 / anp.sqrt(moving_variance + self.epsilon)
         if gamma is not None:
             factor = factor * gamma
-        y = (x - anp.reshape(mean, shape)) * anp.reshape(factor, shape)
+        y = (x - anp.reshape(moving_mean, shape)) * anp.reshape(factor, shape)
         if beta is not None:
             y = y + anp.reshape(beta, shape)
-        return y, updates
+        return y, [moving_mean, moving_variance]
 
     def get_config(self):
         return {

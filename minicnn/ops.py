@@ -33,6 +33,7 @@ from typing import NamedTuple
 import autograd.numpy as anp
 import numpy as np
 from autograd.extend import defvjp, defvjp_argnums, primitive
+from autograd.tracer import getval
 
 from .validation import (
     check_choice,
@@ -530,6 +531,92 @@ def _check_batch(x_shape, owner: str) -> int:
             f"received shape {format_shape(x_shape)}."
         )
     return len(x_shape) - 2
+
+
+# --------------------------------------------------------------------------- normalization
+
+
+def batch_norm(x, gamma, beta, axis: int = -1, epsilon: float = 1e-3):
+    """Training-mode batch normalization over every axis but ``axis``:
+    ``(x - mean) * (gamma / sqrt(var + epsilon)) + beta`` with the batch's mean and biased
+    variance ``E[x^2] - E[x]^2`` (Keras's ``ops.moments``). ``gamma``/``beta`` are
+    ``(channels,)`` arrays or None.
+
+    Returns ``(y, mean, variance)``; ``y`` is differentiable in ``x``, ``gamma`` and
+    ``beta`` (one fused VJP), the statistics are plain arrays for the moving averages.
+    """
+    owner = "ops.batch_norm"
+    ndim = np.ndim(x)
+    axis = check_int(axis, owner, "axis")
+    if not -ndim <= axis < ndim or ndim < 2:
+        raise ValueError(f"{owner}: `axis={axis}` is out of range for x of shape {np.shape(x)}.")
+    axis %= ndim
+    channels = np.shape(x)[axis]
+    for name, v in (("gamma", gamma), ("beta", beta)):
+        if v is not None and np.shape(v) != (channels,):
+            raise ValueError(f"{owner}: `{name}` must have shape ({channels},); got {np.shape(v)}.")
+    epsilon = check_real(epsilon, owner, "epsilon", 0.0, low_open=True)
+    axes = tuple(a for a in range(ndim) if a != axis)
+    raw = getval(x)
+    n = math.prod(raw.shape[a] for a in axes)
+    mean = raw.sum(axis=axes) / raw.dtype.type(n)
+    variance = np.square(raw).sum(axis=axes) / raw.dtype.type(n) - np.square(mean)
+    y = _batch_norm(x, _or(gamma, 1, mean), _or(beta, 0, mean), mean, variance, axis, epsilon)
+    return y, mean, variance
+
+
+def _or(value, fill, like):
+    return np.full_like(like, fill) if value is None else value
+
+
+def _bn_shape(ndim, axis, channels):
+    shape = [1] * ndim
+    shape[axis] = channels
+    return tuple(shape)
+
+
+@primitive
+def _batch_norm(x, gamma, beta, mean, variance, axis, epsilon):
+    shape = _bn_shape(x.ndim, axis, x.shape[axis])
+    # rsqrt(var + eps) * gamma, in Keras's order of operations.
+    factor = ((1 / np.sqrt(variance + x.dtype.type(epsilon))) * gamma).reshape(shape)
+    y = x - mean.reshape(shape)
+    y *= factor
+    y += beta.reshape(shape)
+    return y
+
+
+def _batch_norm_vjp(argnums, ans, args, kwargs):
+    # The textbook gradient, the batch statistics being functions of x:
+    # dx = gamma / std * (g - mean(g) - xhat * mean(g * xhat)), dgamma = sum(g * xhat),
+    # dbeta = sum(g), with xhat = (x - mean) / std.
+    x, gamma, beta, mean, variance, axis, epsilon = args
+    shape = _bn_shape(x.ndim, axis, x.shape[axis])
+    axes = tuple(a for a in range(x.ndim) if a != axis)
+    inv_std = 1 / np.sqrt(variance + x.dtype.type(epsilon))
+    n = x.dtype.type(x.size // x.shape[axis])
+
+    def vjp(g):
+        xhat = x - mean.reshape(shape)
+        xhat *= inv_std.reshape(shape)
+        dbeta = g.sum(axis=axes)
+        dgamma = (g * xhat).sum(axis=axes)
+        grads = []
+        for i in argnums:
+            if i == 0:
+                xhat *= (dgamma / n).reshape(shape)
+                dx = g - (dbeta / n).reshape(shape)
+                dx -= xhat
+                dx *= (gamma * inv_std).reshape(shape)
+                grads.append(dx)
+            else:
+                grads.append(dgamma if i == 1 else dbeta)
+        return tuple(grads)
+
+    return vjp
+
+
+defvjp_argnums(_batch_norm, _batch_norm_vjp)
 
 
 # --------------------------------------------------------------------------- depthwise
