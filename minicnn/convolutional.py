@@ -157,7 +157,18 @@ class BaseConvTranspose(KernelLayer):
     """
 
     rank = 2
-    spatial_mapping = None
+    spatial_mapping = "custom"
+
+    def input_positions(self, axis, outputs, length):
+        return ops.conv_transpose_sources(
+            outputs,
+            length,
+            self.kernel_size[axis],
+            self.strides[axis],
+            self.dilation_rate[axis],
+            self.padding,
+            None if self.output_padding is None else self.output_padding[axis],
+        )
 
     def __init__(
         self,

@@ -30,8 +30,9 @@ The protocol the models rely on (see ARCHITECTURE.md):
   instead of assigning anything (Keras's ``stateless_call``); the training step commits
   them with the optimizer's update. Nothing mutates during a forward pass.
 - **Geometry**: ``window`` (an ``ops.Window``, or None) and ``spatial_mapping``
-  (``"pointwise"``, ``"window"``, ``"all"`` or None) tell receptive fields and ``explain``
-  how output positions depend on input positions.
+  (``"pointwise"``, ``"window"``, ``"all"``, ``"custom"`` with ``input_positions``, or
+  None) tell receptive fields and ``explain`` how output positions depend on input
+  positions.
 """
 
 from __future__ import annotations
@@ -129,8 +130,18 @@ class Layer(Configurable):
             cls._apply_options = tuple(o for o in ("training", "rng") if o in names)
 
     #: How output positions read input positions: "pointwise" (the same position),
-    #: "window" (see ``window``), "all" (every position), or None (unknown).
+    #: "window" (see ``window``), "all" (every position), "custom" (see
+    #: ``input_positions``), or None (unknown).
     spatial_mapping: str | None = None
+
+    #: For "custom" mappings: whether outputs only shift input positions (padding,
+    #: cropping), so the receptive-field size and jump of ``summary`` carry through.
+    shifts_only = False
+
+    def input_positions(self, axis: int, outputs: set[int], length: int) -> set[int]:
+        """For ``spatial_mapping == "custom"``: the input positions along spatial axis
+        ``axis`` (0-based, of ``length`` positions) that the outputs at ``outputs`` read."""
+        raise NotImplementedError
 
     @property
     def window(self) -> ops.Window | None:

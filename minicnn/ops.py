@@ -730,6 +730,24 @@ def conv_transpose_pads(length, kernel, stride, dilation, padding, output_paddin
     return before, total - before
 
 
+def conv_transpose_sources(
+    outputs, length, kernel, stride, dilation, padding, output_padding
+) -> set[int]:
+    """The input positions along one axis (of ``length``) that transposed-conv outputs
+    ``outputs`` read: ``i`` with ``o = i*stride - before + t*dilation`` for a tap ``t``,
+    ``before`` being the padding of the strided conv it is the adjoint of."""
+    before = (kernel - 1) * dilation - conv_transpose_pads(
+        length, kernel, stride, dilation, padding, output_padding
+    )[0]
+    return {
+        (o + before - t * dilation) // stride
+        for o in outputs
+        for t in range(kernel)
+        if (o + before - t * dilation) % stride == 0
+        and 0 <= (o + before - t * dilation) // stride < length
+    }
+
+
 def conv_transpose_length(length, kernel, stride, dilation, padding, output_padding):
     """Output length of one axis of a transposed convolution (Keras's rule)."""
     if length is None:
@@ -827,6 +845,14 @@ def _bilinear_matrix(length: int, factor: int) -> np.ndarray:
     np.add.at(m, (np.arange(len(source)), low), 1 - frac)
     np.add.at(m, (np.arange(len(source)), high), frac)
     return m
+
+
+def upsample_sources(outputs, length: int, factor: int, interpolation: str) -> set[int]:
+    """The input positions (of ``length``) that upsampled outputs ``outputs`` read."""
+    if interpolation == "nearest":
+        return {o // factor for o in outputs}
+    m = _bilinear_matrix(length, factor)
+    return {int(i) for o in outputs for i in np.flatnonzero(m[o])}
 
 
 def upsample(x, size, interpolation: str = "nearest"):

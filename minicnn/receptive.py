@@ -52,7 +52,7 @@ def _unknown(layer: Layer, func: str) -> ValueError:
     return ValueError(
         f"{func}: cannot tell how layer '{layer.name}' ({type(layer).__name__}) maps input "
         "positions to output positions (its `spatial_mapping` is None); receptive fields "
-        "cover layers whose mapping is 'pointwise', 'window' or 'all'."
+        "cover layers whose mapping is 'pointwise', 'window', 'all' or 'custom'."
     )
 
 
@@ -101,6 +101,11 @@ def receptive_field(model, layer, index) -> tuple[slice, ...]:
             ]
         elif lay.spatial_mapping == "all":
             sets = [set(range(n)) for n in spatial]
+        elif lay.spatial_mapping == "custom":
+            sets = [
+                lay.input_positions(a, outputs, n)
+                for a, (outputs, n) in enumerate(zip(sets, spatial))
+            ]
         elif lay.spatial_mapping != "pointwise":
             raise _unknown(lay, func)
     if not all(sets):  # an output fed by padding alone depends on no input
@@ -131,12 +136,17 @@ def layer_geometry(model) -> list[tuple[tuple[int, ...], tuple[int, ...]] | None
     out = []
     for lay in model.layers:
         w = lay.window if lay.spatial_mapping == "window" else None
-        if size is not None and w is not None:
+        if size == "varies":
+            pass
+        elif size is not None and w is not None:
             size = tuple(r + (k - 1) * d * j for r, k, d, j in zip(size, w.size, w.dilation, jump))
             jump = tuple(j * s for j, s in zip(jump, w.strides))
         elif lay.spatial_mapping == "all":
             size = jump = None
-        elif w is None and lay.spatial_mapping not in ("pointwise", "window"):
+        elif lay.spatial_mapping == "custom" and not lay.shifts_only:
+            # Upsampling and transposed convs: the field differs from output to output.
+            size = jump = "varies"
+        elif w is None and lay.spatial_mapping not in ("pointwise", "window", "custom"):
             raise _unknown(lay, "summary")
         out.append(None if size is None else (size, jump))
     return out
@@ -148,6 +158,8 @@ def summary_columns(model) -> list[tuple[str, str]]:
     for geometry in layer_geometry(model):
         if geometry is None:
             rows.append(("whole input", "-"))
+        elif geometry[0] == "varies":
+            rows.append(("per position", "-"))
         else:
             rows.append(tuple("x".join(str(v) for v in values) or "-" for values in geometry))
     return rows

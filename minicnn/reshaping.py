@@ -136,6 +136,13 @@ class _Spatial(Layer):
 
 
 class _ZeroPadding(_Spatial):
+    spatial_mapping = "custom"
+    shifts_only = True
+
+    def input_positions(self, axis, outputs, length):
+        before = self.padding[axis][0]
+        return {p - before for p in outputs if 0 <= p - before < length}
+
     def __init__(self, padding, data_format=None, **kwargs):
         kind = "((top_pad, bottom_pad), (left_pad, right_pad))"
         self.padding = _pairs(padding, self.rank, "padding", kind)
@@ -174,6 +181,12 @@ class ZeroPadding2D(_ZeroPadding):
 
 
 class _Cropping(_Spatial):
+    spatial_mapping = "custom"
+    shifts_only = True
+
+    def input_positions(self, axis, outputs, length):
+        return {p + self.cropping[axis][0] for p in outputs}
+
     def __init__(self, cropping, data_format=None, **kwargs):
         kind = "((top_crop, bottom_crop), (left_crop, right_crop))"
         self.cropping = _pairs(cropping, self.rank, "cropping", kind)
@@ -244,6 +257,11 @@ class UpSampling1D(_Spatial):
         steps = None if input_shape[1] is None else input_shape[1] * self.size
         return (input_shape[0], steps, input_shape[2])
 
+    spatial_mapping = "custom"
+
+    def input_positions(self, axis, outputs, length):
+        return ops.upsample_sources(outputs, length, self.size, "nearest")
+
     def apply(self, weights, x, training=False, rng=None):
         return ops.upsample(x, self.size, "nearest")
 
@@ -269,6 +287,11 @@ class UpSampling2D(_Spatial):
     def _output_shape(self, input_shape):
         spatial = (None if n is None else n * f for n, f in zip(input_shape[1:-1], self.size))
         return (input_shape[0], *spatial, input_shape[-1])
+
+    spatial_mapping = "custom"
+
+    def input_positions(self, axis, outputs, length):
+        return ops.upsample_sources(outputs, length, self.size[axis], self.interpolation)
 
     def apply(self, weights, x, training=False, rng=None):
         return ops.upsample(x, self.size, self.interpolation)

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from minicnn import layers as L
 from minicnn.layers import (
     AveragePooling1D,
     AveragePooling2D,
@@ -104,6 +105,58 @@ def test_field_is_exactly_the_pixels_that_change_each_output(stack, seed):
             assert field == bounding_box(pixels), (layer.name, position)
             if dense:  # no gaps from dilation or strides larger than windows
                 assert len(pixels) == np.prod([s.stop - s.start for s in field])
+
+
+@st.composite
+def tutorial_stacks(draw):
+    """Stacks of the layers whose position mapping is their own ("custom": padding,
+    cropping, upsampling, transposed convs) mixed with windows (conv, depthwise)."""
+    rank = draw(st.sampled_from([1, 2]))
+    shape, layers = (None, *SIZE[rank], 1), []
+    small = st.integers(0, 2)
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["pad", "crop", "up", "transpose", "depthwise", "conv"]))
+        if kind == "pad":
+            layer = (L.ZeroPadding1D if rank == 1 else L.ZeroPadding2D)(
+                (draw(small), draw(small))
+                if rank == 1
+                else ((draw(small),) * 2, (draw(small),) * 2)
+            )
+        elif kind == "crop":
+            layer = (L.Cropping1D if rank == 1 else L.Cropping2D)(
+                (draw(small), draw(small)) if rank == 1 else ((draw(small), 1), (0, draw(small)))
+            )
+        elif kind == "up":
+            size = draw(st.integers(1, 3))
+            if rank == 1:
+                layer = L.UpSampling1D(size)
+            else:
+                interpolation = draw(st.sampled_from(["nearest", "bilinear"]))
+                layer = L.UpSampling2D(size, interpolation=interpolation)
+        elif kind == "transpose":
+            stride = draw(st.integers(1, 3))
+            layer = (L.Conv1DTranspose if rank == 1 else L.Conv2DTranspose)(
+                1, draw(st.integers(1, 3)), stride, draw(st.sampled_from(["valid", "same"]))
+            )
+        elif kind == "depthwise":
+            layer = (L.DepthwiseConv1D if rank == 1 else L.DepthwiseConv2D)(
+                draw(st.integers(1, 3)), draw(st.integers(1, 2)), "same"
+            )
+        else:
+            layer = (Conv1D if rank == 1 else Conv2D)(1, draw(st.integers(1, 3)), padding="same")
+        try:
+            shape = layer.compute_output_shape(shape)
+        except ValueError:
+            assume(False)
+        assume(all(1 <= n <= 24 for n in shape[1:-1]))
+        layers.append(layer)
+    return rank, layers, False
+
+
+@settings(max_examples=80, deadline=None)
+@given(tutorial_stacks(), st.integers(0, 2**31 - 1))
+def test_custom_position_mappings_give_exactly_the_pixels_that_change_each_output(stack, seed):
+    test_field_is_exactly_the_pixels_that_change_each_output.hypothesis.inner_test(stack, seed)
 
 
 @settings(max_examples=60, deadline=None)
