@@ -15,6 +15,7 @@ with it to float32 rounding.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -37,8 +38,10 @@ class Explanation:
     Attributes
     ----------
     layer, kind : the layer's name and class name; ``index`` the full output index.
-    op : ``"conv"``, ``"dense"``, ``"max"``, ``"average"``, ``"activation"`` or
-        ``"flatten"``.
+    op : ``"conv"``, ``"dense"``, ``"max"``, ``"average"``, ``"activation"``,
+        ``"flatten"``, ``"terms"`` (a sum of ``input * weight`` terms listed in
+        ``sources``: transposed and depthwise convs, bilinear upsampling), ``"copy"``
+        (padding, cropping, nearest upsampling) or ``"batchnorm"``.
     patch : the input values the output reads: ``(*kernel_size, in_ch/groups)`` for a conv,
         ``(in,)`` for Dense, the window ``(*pool_size,)`` for pooling. Padded positions
         are 0 in a conv patch (the value the conv multiplies) and NaN in a pooling
@@ -69,6 +72,7 @@ class Explanation:
     channels: tuple[int, ...] = ()
     winner: tuple[int, ...] | None = None
     notes: list[str] = field(default_factory=list)
+    sources: list[tuple[tuple[int, ...], tuple[int, ...] | None]] = field(default_factory=list)
 
     def __repr__(self) -> str:
         return f"<Explanation {self.layer} output{list(self.index)} = {num(self.value, 6)}>"
@@ -114,7 +118,9 @@ def explain(model, x, layer, index: Sequence[int]) -> Explanation:
             return build(target, xin, index, value)
     raise ValueError(
         f"{func}: layer '{target.name}' ({type(target).__name__}) cannot be explained; "
-        "explain covers conv, Dense, pooling, global pooling, activation and Flatten layers."
+        "explain covers conv (also transposed and depthwise), Dense, pooling, global "
+        "pooling, activation, Flatten, BatchNormalization, padding, cropping and upsampling "
+        "layers."
     )
 
 
@@ -246,9 +252,10 @@ def _pool(layer, xin, index, value):
 
 def _pointwise(layer, xin, index, value):
     notes = []
+    position = index[1:]
     if isinstance(layer, L.Activation):
         label = _activation_label(layer)
-    else:
+    elif isinstance(layer, L.ReLU):
         label = "relu"
         options = {
             "max_value": layer.max_value,
@@ -258,7 +265,24 @@ def _pointwise(layer, xin, index, value):
         if any(options.values()):
             set_options = ", ".join(f"{k}={num(v)}" for k, v in options.items() if v)
             notes.append(f"ReLU with {set_options}")
-    position = index[1:]
+    elif isinstance(layer, L.PReLU):
+        alpha = layer.weight_arrays()[0]
+        slope = alpha[tuple(0 if n == 1 else p for n, p in zip(alpha.shape, position))]
+        label = f"prelu[alpha={num(slope)}]"
+    else:
+        label = {
+            L.LeakyReLU: lambda: f"leaky_relu[negative_slope={num(layer.negative_slope)}]",
+            L.ELU: lambda: f"elu[alpha={num(layer.alpha)}]",
+            L.Softmax: lambda: "softmax",
+            L.Rescaling: lambda: f"{num(layer.scale)} * x + {num(layer.offset)}",
+            L.Dropout: lambda: "identity at inference (dropout drops only in training)",
+        }[
+            next(
+                c
+                for c in (L.LeakyReLU, L.ELU, L.Softmax, L.Rescaling, L.Dropout)
+                if isinstance(layer, c)
+            )
+        ]()
     if label in ("softmax", "log_softmax"):
         # These mix the whole last axis, so every value along it takes part.
         patch = xin[position[:-1]].astype(np.float64)
@@ -268,6 +292,124 @@ def _pointwise(layer, xin, index, value):
         total = float(patch)
     notes.append(f"input{list(index)} = {num(total, 6)}")
     return _unweighted(layer, index, "activation", patch, total, value, notes, label)
+
+
+def _terms(layer, index, value, terms, bias, notes, op="terms") -> Explanation:
+    """An output that is ``sum(x[source] * w[weight])`` over ``terms`` (``(source index,
+    weight index or None, x, w)``), plus ``bias``, then the layer's activation."""
+    patch = np.array([x for _, _, x, _ in terms], dtype=np.float64)
+    kernel = np.array([w for _, _, _, w in terms], dtype=np.float64)
+    products = patch * kernel
+    total = float(np.sum(products))
+    label = _activation_label(layer) if hasattr(layer, "activation") else "linear"
+    return Explanation(
+        layer.name,
+        type(layer).__name__,
+        index,
+        op,
+        patch,
+        kernel,
+        products,
+        total,
+        bias,
+        total + (bias or 0.0),
+        value,
+        label,
+        notes=notes,
+        sources=[(src, w) for src, w, _, _ in terms],
+    )
+
+
+def _conv_transpose(layer, xin, index, value):
+    *out_pos, f = index[1:]
+    kernel = layer.weight_arrays()[0]  # (*k, filters, in)
+    per_axis = []
+    for axis, o in enumerate(out_pos):
+        n, k = xin.shape[axis], layer.kernel_size[axis]
+        s, d = layer.strides[axis], layer.dilation_rate[axis]
+        op_ = None if layer.output_padding is None else layer.output_padding[axis]
+        before = (k - 1) * d - ops.conv_transpose_pads(n, k, s, d, layer.padding, op_)[0]
+        per_axis.append(
+            [((o + before - t * d) // s, t) for t in range(k) if (o + before - t * d) % s == 0]
+        )
+        per_axis[-1] = [(i, t) for i, t in per_axis[-1] if 0 <= i < n]
+    terms = [
+        ((index[0], *pos, c), (*taps, f, c), float(xin[(*pos, c)]), float(kernel[(*taps, f, c)]))
+        for pairs in itertools.product(*per_axis)
+        for pos, taps in [tuple(zip(*pairs)) if pairs else ((), ())]
+        for c in range(xin.shape[-1])
+    ]
+    notes = [
+        f"each input value spreads kernel[..., {f}, c] over the output, {layer.strides} apart; "
+        f"{len(terms)} products land on this cell"
+    ]
+    if not terms:
+        notes.append("no input reaches this cell: it holds the bias alone")
+    bias = float(layer.weight_arrays()[1][f]) if layer.use_bias else None
+    return _terms(layer, index, value, terms, bias, notes)
+
+
+def _depthwise(layer, xin, index, value):
+    *out_pos, f = index[1:]
+    c, m = divmod(f, layer.depth_multiplier)
+    kernel = layer.weight_arrays()[0]  # (*k, in, multiplier)
+    window, padded, coords = _window(xin, out_pos, layer.window, 0.0)
+    terms = [
+        ((index[0], *(int(cs[t]) for cs, t in zip(coords, taps)), c), (*taps, c, m),
+         float(window[(*taps, c)]), float(kernel[(*taps, c, m)]))
+        for taps in itertools.product(*(range(k) for k in layer.kernel_size))
+        if not padded[taps]
+    ]  # fmt: skip
+    notes = [f"output channel {f} = input channel {c} with its filter {m} (depth multiplier)"]
+    bias = float(layer.weight_arrays()[1][f]) if layer.use_bias else None
+    return _terms(layer, index, value, terms, bias, notes)
+
+
+def _copy(layer, xin, index, value, source, why):
+    notes = [why if source is None else f"copies input{list((index[0], *source))}"]
+    total = 0.0 if source is None else float(xin[source])
+    return _unweighted(layer, index, "copy", np.asarray(total), total, value, notes)
+
+
+def _reshaping(layer, xin, index, value):
+    *out_pos, c = index[1:]
+    if isinstance(layer, (L.ZeroPadding1D, L.ZeroPadding2D)):
+        pos = tuple(o - b for o, (b, _) in zip(out_pos, layer.padding))
+        inside = all(0 <= p < n for p, n in zip(pos, xin.shape[:-1]))
+        return _copy(layer, xin, index, value, (*pos, c) if inside else None, "zero padding")
+    if isinstance(layer, (L.Cropping1D, L.Cropping2D)):
+        pos = tuple(o + b for o, (b, _) in zip(out_pos, layer.cropping))
+        return _copy(layer, xin, index, value, (*pos, c), "")
+    sizes = (layer.size,) if isinstance(layer, L.UpSampling1D) else layer.size
+    interpolation = getattr(layer, "interpolation", "nearest")
+    if interpolation == "nearest":
+        pos = tuple(o // f for o, f in zip(out_pos, sizes))
+        return _copy(layer, xin, index, value, (*pos, c), "")
+    rows = [ops.bilinear_weights(n, f)[o] for o, n, f in zip(out_pos, xin.shape[:-1], sizes)]
+    terms = []
+    for pos in itertools.product(*(np.flatnonzero(r) for r in rows)):
+        weight = float(np.prod([r[p] for r, p in zip(rows, pos)]))
+        terms.append(((index[0], *pos, c), None, float(xin[(*pos, c)]), weight))
+    notes = ["bilinear: a weighted mean of the nearest inputs (half-pixel centres)"]
+    return _terms(layer, index, value, terms, None, notes)
+
+
+def _batchnorm(layer, xin, index, value):
+    weights = list(layer.weight_arrays())
+    axis = layer.axis % (xin.ndim + 1)
+    ch = index[axis]
+    mean, var = (float(w[ch]) for w in weights[-2:])
+    gamma = float(weights.pop(0)[ch]) if layer.scale else 1.0
+    beta = float(weights.pop(0)[ch]) if layer.center else 0.0
+    x = float(xin[index[1:]])
+    notes = [
+        f"input{list(index)} = {num(x, 6)}; channel {ch}: moving mean {num(mean, 6)}, moving "
+        f"variance {num(var, 6)}, gamma {num(gamma, 6)}, beta {num(beta, 6)}",
+        f"({num(x, 6)} - {num(mean, 6)}) / sqrt({num(var, 6)} + {num(layer.epsilon)}) * "
+        f"{num(gamma, 6)} + {num(beta, 6)}",
+    ]
+    total = (x - mean) / np.sqrt(var + layer.epsilon) * gamma + beta
+    return _unweighted(layer, index, "batchnorm", np.asarray(x), float(total), value, notes)
 
 
 def _flatten(layer, xin, index, value):
@@ -299,10 +441,27 @@ def _unweighted(layer, index, op, patch, total, value, notes, label="linear") ->
 
 BUILDERS = (
     (L.BaseConv, _conv),
+    (L.BaseConvTranspose, _conv_transpose),
+    ((L.DepthwiseConv1D, L.DepthwiseConv2D), _depthwise),
     (L.Dense, _dense),
     ((L.BasePooling, L.BaseGlobalPooling), _pool),
-    ((L.ReLU, L.Activation), _pointwise),
+    (
+        (L.ReLU, L.Activation, L.LeakyReLU, L.ELU, L.PReLU, L.Softmax, L.Rescaling, L.Dropout),
+        _pointwise,
+    ),
     (L.Flatten, _flatten),
+    (
+        (
+            L.ZeroPadding1D,
+            L.ZeroPadding2D,
+            L.Cropping1D,
+            L.Cropping2D,
+            L.UpSampling1D,
+            L.UpSampling2D,
+        ),
+        _reshaping,
+    ),
+    (L.BatchNormalization, _batchnorm),
 )
 
 
@@ -423,7 +582,27 @@ def _render_activation(e: Explanation) -> list[str]:
     return [f"{e.activation}({num(e.total, 6)}) = {num(e.value, 6)}"]
 
 
+def _render_terms(e: Explanation) -> list[str]:
+    lines = []
+    order = range(len(e.products))
+    if len(e.products) > LONG:
+        order = np.argsort(-np.abs(e.products), kind="stable")[:8]
+        lines.append(f"sum of {len(e.products)} products; the largest:")
+    for i in order:
+        source, weight = e.sources[i]
+        w = f"weight[{', '.join(map(str, weight))}]" if weight else "weight"
+        lines.append(
+            f"  input[{', '.join(map(str, source))}] * {w} = {num(e.patch[i])} * "
+            f"{num(e.kernel[i])} = {num(e.products[i])}"
+        )
+    lines.append(f"sum = {num(e.total, 6)}")
+    return lines + _render_tail(e)
+
+
 RENDER = {
+    "terms": _render_terms,
+    "copy": lambda e: [f"= {num(e.value, 6)}"],
+    "batchnorm": lambda e: [f"= {num(e.pre_activation, 6)} (the layer gives {num(e.value, 6)})"],
     "conv": _render_conv,
     "dense": _render_dense,
     "max": _render_pool,

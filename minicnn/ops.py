@@ -833,7 +833,7 @@ def _conv_transpose_plan(x_shape, k_shape, strides, padding, output_padding, dil
 
 
 @functools.lru_cache(maxsize=256)
-def _bilinear_matrix(length: int, factor: int) -> np.ndarray:
+def bilinear_weights(length: int, factor: int) -> np.ndarray:
     """(length*factor, length) weights of half-pixel-centre linear interpolation: output
     ``o`` reads source coordinate ``(o + 0.5) / factor - 0.5``, clamped to the edges (the
     rule of ``tf.image.resize`` and ``jax.image.resize`` that Keras uses)."""
@@ -851,7 +851,7 @@ def upsample_sources(outputs, length: int, factor: int, interpolation: str) -> s
     """The input positions (of ``length``) that upsampled outputs ``outputs`` read."""
     if interpolation == "nearest":
         return {o // factor for o in outputs}
-    m = _bilinear_matrix(length, factor)
+    m = bilinear_weights(length, factor)
     return {int(i) for o in outputs for i in np.flatnonzero(m[o])}
 
 
@@ -879,7 +879,7 @@ def upsample(x, size, interpolation: str = "nearest"):
         if interpolation == "nearest":
             x = anp.repeat(x, factor, axis=axis)
         else:
-            m = _bilinear_matrix(np.shape(x)[axis], factor).astype(x.dtype)
+            m = bilinear_weights(np.shape(x)[axis], factor).astype(x.dtype)
             x = anp.moveaxis(anp.tensordot(m, x, axes=([1], [axis])), 0, axis)
     return x
 

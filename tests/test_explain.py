@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from minicnn import layers as L
 from minicnn.layers import (
     Activation,
     AveragePooling1D,
@@ -363,3 +364,51 @@ def test_negative_indices_count_from_the_end_like_numpy():
     model = tutorial_2d_model()
     e = model.explain(TUTORIAL_IMAGE, -1, (-1, -1, -3, -1))
     assert e.index == (0, 5, 3, 0) and e.value == 3.0
+
+
+# ------------------------------------------------------------------------ later tutorials' layers
+
+
+def test_transposed_conv_cell_of_the_upsampling_tutorial_is_worked_by_hand():
+    # A 2x2 image, one 1x1 filter of weight 1, strides 2: input (1, 0) lands on (2, 0).
+    x = np.array([[1, 2], [3, 4.0]]).reshape(1, 2, 2, 1)
+    model = Sequential([L.Input(shape=(2, 2, 1)), L.Conv2DTranspose(1, (1, 1), strides=(2, 2))])
+    model.set_weights([np.ones((1, 1, 1, 1)), np.zeros(1)])
+    e = model.explain(x, 0, (0, 2, 0, 0))
+    assert e.value == 3 and e.sources == [((0, 1, 0, 0), (0, 0, 0, 0))]
+    assert "input[0, 1, 0, 0] * weight[0, 0, 0, 0] = 3 * 1 = 3" in str(e)
+    empty = model.explain(x, 0, (0, 1, 1, 0))
+    assert empty.value == 0 and not empty.sources and "bias alone" in str(empty)
+
+
+NEXT_LAYERS = [
+    lambda: L.Conv2DTranspose(2, 3, strides=2, padding="same"),
+    lambda: L.Conv2DTranspose(2, (2, 3), strides=(1, 2), output_padding=(0, 1)),
+    lambda: L.DepthwiseConv2D(2, 2, "same", 2),
+    lambda: L.UpSampling2D((2, 3), interpolation="bilinear"),
+    lambda: L.UpSampling2D(2),
+    lambda: L.ZeroPadding2D(((1, 2), (0, 1))),
+    lambda: L.Cropping2D(((1, 0), (1, 1))),
+    lambda: L.BatchNormalization(),
+    lambda: L.LeakyReLU(0.2),
+    lambda: L.ELU(0.5),
+    lambda: L.PReLU(alpha_initializer="ones"),
+    lambda: L.Rescaling(0.5, 1.0),
+    lambda: L.Dropout(0.5),
+]
+
+
+@pytest.mark.parametrize("make", NEXT_LAYERS)
+def test_every_cell_of_the_next_tutorials_layers_is_predicts_value(make):
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(2, 4, 5, 2))
+    model = Sequential([L.Input(shape=(4, 5, 2)), L.Conv2D(2, 1), make()])
+    # Positive weights: a valid moving variance for BatchNormalization.
+    model.set_weights([rng.uniform(0.2, 1.2, size=w.shape) for w in model.get_weights()])
+    out = model.predict(x)
+    for index in [(1, 0, 0, 1), tuple(n - 1 for n in out.shape), (0, 1, 2, 0)]:
+        index = tuple(min(i, n - 1) for i, n in zip(index, out.shape))
+        e = model.explain(x, -1, index)
+        assert e.value == out[index]
+        if e.op != "activation":  # no activation after: the recomputed value is the output
+            assert abs(e.pre_activation - out[index]) <= 1e-5 * max(1, abs(out[index]))
