@@ -521,3 +521,23 @@ def test_keras_3_top_level_style_runs_with_only_the_import_changed():
     assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     for name in ("losses", "metrics", "callbacks", "initializers", "datasets", "activations"):
         assert hasattr(keras, name)
+
+
+def test_upsampling_demo_prints_the_tutorials_maps_and_explains_the_overlap():
+    import contextlib
+    import io
+    import pathlib
+    import runpy
+
+    demo = (
+        pathlib.Path(__file__).resolve().parents[1] / "demos" / "upsampling_and_transposed_conv.py"
+    )
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        runpy.run_path(str(demo), run_name="__main__")
+    text = " ".join(out.getvalue().split())
+    # The two maps the tutorial prints (UpSampling2D, then the 1x1 transposed conv).
+    assert "[[1. 1. 2. 2.] [1. 1. 2. 2.] [3. 3. 4. 4.] [3. 3. 4. 4.]]" in text
+    assert "[[1. 0. 2. 0.] [0. 0. 0. 0.] [3. 0. 4. 0.] [0. 0. 0. 0.]]" in text
+    # A 3x3 kernel of ones: the cell where four inputs overlap is 1 + 2 + 3 + 4.
+    assert "output[0, 2, 2, 0] = 10" in text and "4 products land on this cell" in text
