@@ -679,10 +679,59 @@ def _transpose_geometry(pads, out_spatial):
     return clamped, core
 
 
+def _phase_geometry(length, kernel, stride, before, out, residue):
+    """One axis of a stride phase: outputs ``residue, residue + stride, ...`` read taps
+    ``phase + m*stride`` of the kernel at inputs ``q + offset - m``. Returns ``(tap
+    indices in correlation order, input window (start, stop) in a zero-extended input,
+    outputs)``; no taps when the kernel is smaller than the stride."""
+    phase = (residue + before) % stride
+    offset = (residue + before) // stride
+    taps = list(range(phase, kernel, stride))[::-1]
+    count = -(-(out - residue) // stride)
+    start = offset - (len(taps) - 1)
+    return taps, (start, start + count + len(taps) - 1), count
+
+
+def _conv_transpose_phases(x, kernel, strides, pads, out_spatial):
+    """A strided transposed conv as one stride-1 correlation per output phase (residue of
+    the output position modulo the stride), each with the sub-kernel of the taps that reach
+    it, written straight into its strided slice of the output: no inserted zeros and no
+    scatter-adds."""
+    rank = len(strides)
+    filters = kernel.shape[-2]
+    y = np.zeros((x.shape[0], *out_spatial, filters), dtype=np.result_type(x, kernel))
+    forward = np.swapaxes(kernel, -1, -2)  # (*k, in, filters): correlate x with it
+    for residues in itertools.product(*(range(s) for s in strides)):
+        axes = [
+            _phase_geometry(n, k, s, b, o, r)
+            for n, k, s, (b, _), o, r in zip(
+                x.shape[1:-1], kernel.shape[:-2], strides, pads, out_spatial, residues
+            )
+        ]
+        if any(not taps or count <= 0 for taps, _, count in axes):
+            continue  # no tap reaches these outputs: they keep 0 (plus the bias)
+        sub = forward[np.ix_(*(taps for taps, _, _ in axes))]
+        window = x
+        extend = tuple(
+            (max(0, -start), max(0, stop - n))
+            for (_, (start, stop), _), n in zip(axes, x.shape[1:-1])
+        )
+        window = _pad(window, extend)
+        index = tuple(
+            slice(start + b, stop + b) for (_, (start, stop), _), (b, _) in zip(axes, extend)
+        )
+        part = _conv(
+            window[(slice(None), *index)], sub, (1,) * rank, ((0, 0),) * rank, (1,) * rank, 1
+        )
+        y[(slice(None), *(slice(r, None, s) for r, s in zip(residues, strides)))] = part
+    return y
+
+
 @primitive
 def _conv_transpose(x, kernel, strides, pads, dilation, out_spatial):
-    # A transposed conv is the input gradient of the strided conv with this kernel, so
-    # col2im computes it with no multiplications by inserted zeros.
+    if max(strides) > 1 and max(dilation) == 1:
+        return _conv_transpose_phases(x, kernel, strides, pads, out_spatial)
+    # Otherwise, as the input gradient of the strided conv with this kernel: col2im.
     clamped, core = _transpose_geometry(pads, out_spatial)
     dtype = np.result_type(x, kernel)
     z = np.empty((x.shape[0], *core, kernel.shape[-2]), dtype=dtype)  # shape holder only
