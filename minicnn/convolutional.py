@@ -16,6 +16,32 @@ from .validation import (
 )
 
 
+def _window_arguments(
+    layer,
+    kernel_size,
+    strides,
+    padding,
+    dilation_rate,
+    data_format,
+    causal=False,
+    dilated_strides=False,
+):
+    """Check and store the window arguments every conv layer takes (Keras's rules): sizes
+    as tuples of ``layer.rank`` positive ints, the padding, channels-last data, and, unless
+    ``dilated_strides`` (depthwise and separable convs), no strides > 1 with dilation > 1."""
+    rank = layer.rank
+    layer.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
+    layer.strides = standardize_tuple(strides, rank, "strides")
+    layer.padding = standardize_padding(padding, allow_causal=causal)
+    layer.data_format = standardize_data_format(data_format)
+    layer.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
+    if not dilated_strides and max(layer.strides) > 1 and max(layer.dilation_rate) > 1:
+        raise ValueError(
+            "`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
+            f"Received: strides={layer.strides} and dilation_rate={layer.dilation_rate}"
+        )
+
+
 class BaseConv(KernelLayer):
     """N-d convolution layer (``Conv1D``, ``Conv2D``, ``Conv3D`` fix ``rank``); Keras's
     ``BaseConv``.
@@ -48,11 +74,9 @@ class BaseConv(KernelLayer):
     ):
         kind, rank = type(self).__name__, self.rank
         self.filters = positive_int(filters, kind, "filters")
-        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
-        self.strides = standardize_tuple(strides, rank, "strides")
-        self.padding = standardize_padding(padding, allow_causal=rank == 1)
-        self.data_format = standardize_data_format(data_format)
-        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
+        _window_arguments(
+            self, kernel_size, strides, padding, dilation_rate, data_format, causal=rank == 1
+        )
         if not is_int(groups) or groups <= 0:
             raise ValueError(
                 f"The number of groups must be a positive integer. Received: groups={groups}."
@@ -62,11 +86,6 @@ class BaseConv(KernelLayer):
             raise ValueError(
                 "The number of filters must be evenly divisible by the number of groups. "
                 f"Received: groups={self.groups}, filters={self.filters}."
-            )
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(
-                "`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
-                f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}"
             )
         self._init_kernel(locals())
         super().__init__(**kwargs)
@@ -192,16 +211,12 @@ class BaseConvTranspose(KernelLayer):
     ):
         kind, rank = type(self).__name__, self.rank
         self.filters = positive_int(filters, kind, "filters")
-        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
-        self.strides = standardize_tuple(strides, rank, "strides")
-        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
-        self.padding = standardize_padding(padding)
+        _window_arguments(self, kernel_size, strides, padding, dilation_rate, data_format)
         self.output_padding = (
             None
             if output_padding is None
             else standardize_tuple(output_padding, rank, "output_padding", allow_zero=True)
         )
-        self.data_format = standardize_data_format(data_format)
         for i, (op, s) in enumerate(zip(self.output_padding or (), self.strides)):
             if op >= s:
                 raise ValueError(
@@ -209,11 +224,6 @@ class BaseConvTranspose(KernelLayer):
                     f"At dimension {i}, `output_padding` is {op} but `strides` is {s}. "
                     f"Received: output_padding={self.output_padding}, strides={self.strides}"
                 )
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(
-                "`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
-                f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}"
-            )
         self._init_kernel(locals())
         super().__init__(**kwargs)
         self.ndim = rank + 2
@@ -318,19 +328,15 @@ class BaseDepthwiseConv(KernelLayer):
         bias_constraint=None,
         **kwargs,
     ):
-        self._init_window(kernel_size, strides, padding, depth_multiplier, dilation_rate)
-        self.data_format = standardize_data_format(data_format)
+        self.depth_multiplier = positive_int(
+            depth_multiplier, type(self).__name__, "depth_multiplier"
+        )
+        _window_arguments(
+            self, kernel_size, strides, padding, dilation_rate, data_format, dilated_strides=True
+        )
         self._init_kernel(locals())
         super().__init__(**kwargs)
         self.ndim = self.rank + 2
-
-    def _init_window(self, kernel_size, strides, padding, depth_multiplier, dilation_rate):
-        kind, rank = type(self).__name__, self.rank
-        self.depth_multiplier = positive_int(depth_multiplier, kind, "depth_multiplier")
-        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
-        self.strides = standardize_tuple(strides, rank, "strides")
-        self.padding = standardize_padding(padding)
-        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
 
     @property
     def window(self) -> ops.Window:
@@ -433,9 +439,12 @@ class BaseSeparableConv(BaseDepthwiseConv):
         bias_constraint=None,
         **kwargs,
     ):
-        self.filters = positive_int(filters, type(self).__name__, "filters")
-        self._init_window(kernel_size, strides, padding, depth_multiplier, dilation_rate)
-        self.data_format = standardize_data_format(data_format)
+        kind = type(self).__name__
+        self.filters = positive_int(filters, kind, "filters")
+        self.depth_multiplier = positive_int(depth_multiplier, kind, "depth_multiplier")
+        _window_arguments(
+            self, kernel_size, strides, padding, dilation_rate, data_format, dilated_strides=True
+        )
         self._init_kernel(locals())
         Layer.__init__(self, **kwargs)
         self.ndim = self.rank + 2

@@ -186,9 +186,15 @@ def _dense(layer, xin, index, value):
 
 def _weighted_sum(layer, index, op, patch, kernel, unit, value, notes, **extra) -> Explanation:
     """A conv or Dense output: ``sum(patch * kernel) + bias[unit]``, then the activation."""
+    bias = float(layer.weight_arrays()[1][unit]) if layer.use_bias else None
+    return _summed(layer, index, op, patch, kernel, bias, value, notes, **extra)
+
+
+def _summed(layer, index, op, patch, kernel, bias, value, notes, **extra) -> Explanation:
+    """``sum(patch * kernel) + bias``, then the layer's activation (linear without one)."""
     products = patch * kernel
     total = float(np.sum(products))
-    bias = float(layer.weight_arrays()[1][unit]) if layer.use_bias else None
+    label = _activation_label(layer) if hasattr(layer, "activation") else "linear"
     return Explanation(
         layer.name,
         type(layer).__name__,
@@ -201,7 +207,7 @@ def _weighted_sum(layer, index, op, patch, kernel, unit, value, notes, **extra) 
         bias,
         total + (bias or 0.0),
         value,
-        _activation_label(layer),
+        label,
         notes=notes,
         **extra,
     )
@@ -294,30 +300,13 @@ def _pointwise(layer, xin, index, value):
     return _unweighted(layer, index, "activation", patch, total, value, notes, label)
 
 
-def _terms(layer, index, value, terms, bias, notes, op="terms") -> Explanation:
+def _terms(layer, index, value, terms, bias, notes) -> Explanation:
     """An output that is ``sum(x[source] * w[weight])`` over ``terms`` (``(source index,
     weight index or None, x, w)``), plus ``bias``, then the layer's activation."""
     patch = np.array([x for _, _, x, _ in terms], dtype=np.float64)
     kernel = np.array([w for _, _, _, w in terms], dtype=np.float64)
-    products = patch * kernel
-    total = float(np.sum(products))
-    label = _activation_label(layer) if hasattr(layer, "activation") else "linear"
-    return Explanation(
-        layer.name,
-        type(layer).__name__,
-        index,
-        op,
-        patch,
-        kernel,
-        products,
-        total,
-        bias,
-        total + (bias or 0.0),
-        value,
-        label,
-        notes=notes,
-        sources=[(src, w) for src, w, _, _ in terms],
-    )
+    sources = [(src, w) for src, w, _, _ in terms]
+    return _summed(layer, index, "terms", patch, kernel, bias, value, notes, sources=sources)
 
 
 def _conv_transpose(layer, xin, index, value):
