@@ -541,3 +541,36 @@ def test_upsampling_demo_prints_the_tutorials_maps_and_explains_the_overlap():
     assert "[[1. 0. 2. 0.] [0. 0. 0. 0.] [3. 0. 4. 0.] [0. 0. 0. 0.]]" in text
     # A 3x3 kernel of ones: the cell where four inputs overlap is 1 + 2 + 3 + 4.
     assert "output[0, 2, 2, 0] = 10" in text and "4 products land on this cell" in text
+
+
+def test_training_resumes_exactly_after_save_and_load_with_state_and_dropout(tmp_path):
+    from minicnn.models import load_model
+
+    def make():
+        minicnn.set_random_seed(3)
+        model = Sequential(
+            [
+                L.Input(shape=(6, 6, 1)),
+                L.Conv2D(3, 3, use_bias=False),
+                L.BatchNormalization(momentum=0.8),
+                L.ReLU(),
+                L.Dropout(0.3),
+                L.Conv2DTranspose(2, 2, strides=2),
+                L.UpSampling2D(interpolation="bilinear"),
+                L.Flatten(),
+                L.Dense(2),
+            ]
+        )
+        model.compile("adam", "mse")
+        return model
+
+    x, y = RNG.normal(size=(20, 6, 6, 1)), RNG.normal(size=(20, 2))
+    straight = make()
+    straight.fit(x, y, epochs=3, batch_size=8, verbose=0)
+    first = make()
+    first.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    first.save(tmp_path / "m.minicnn")
+    resumed = load_model(tmp_path / "m.minicnn")
+    resumed.fit(x, y, epochs=3, initial_epoch=2, batch_size=8, verbose=0)
+    for a, b in zip(straight.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # moving statistics and Dropout masks included
