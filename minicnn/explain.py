@@ -102,17 +102,24 @@ def explain(model, x, layer, index: Sequence[int]) -> Explanation:
     """
     func = "explain"
     x = model.prepare_input(x, func)
-    position = model.locate_layer(layer)
-    target = model.layers[position]
-    out_shape = model.output_shapes(x.shape)[position]
+    k = model.node_of(layer)
+    node = model.nodes[k]
+    target = node.layer
+    inputs = model._input_values(x)
+    shapes = [a.shape for a in inputs]
+    out_shape = model.output_shapes(model._pack_inputs(shapes))[k]
     index = check_index(index, out_shape, func, f"layer '{target.name}'s output")
-    inp = x[index[0] : index[0] + 1]
-    for i, (_, out) in enumerate(model.layer_outputs(model.weight_arrays(), inp)):
-        if i == position:
-            break
-        inp = out
-    xin = np.asarray(inp)[0]
-    value = float(np.asarray(out)[(0, *index[1:])])
+    sample = model._pack_inputs([a[index[0] : index[0] + 1] for a in inputs])
+    values = []
+    for _ in model.forward(model.weight_arrays(), sample, values=values):
+        pass
+    if target._takes_list:
+        raise ValueError(
+            f"{func}: layer '{target.name}' ({type(target).__name__}) merges several inputs; "
+            "explain the layers that feed it."
+        )
+    xin = np.asarray(values[node.inputs[0]])[0]
+    value = float(np.asarray(values[len(inputs) + k])[(0, *index[1:])])
     for kinds, build in BUILDERS:
         if isinstance(target, kinds):
             return build(target, xin, index, value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import autograd
+import autograd.numpy as anp
 import numpy as np
 
 from .data import as_input
@@ -111,15 +112,16 @@ def gradcheck(
     max_entries = check_int(max_entries, func, "max_entries", minimum=1, allow_none=True)
     seed = check_int(seed, func, "seed", minimum=0)
     training = check_bool(training, func, "training")
-    apply, weights, names = _target(model_or_layer, x, training, seed)
+    apply, weights, names, inputs = _target(model_or_layer, x, training, seed)
     params = [np.array(w, dtype=np.float64) for w in weights]
-    params.append(np.array(np.asarray(x), dtype=np.float64))
-    names.append("input")
+    params += [np.array(np.asarray(a), dtype=np.float64) for a in inputs]
+    names += ["input"] if len(inputs) == 1 else [f"input_{i}" for i in range(len(inputs))]
+    n = len(weights)
     rng = np.random.default_rng(seed)
-    projection = rng.standard_normal(np.shape(apply(params[:-1], params[-1])))
+    projection = rng.standard_normal(np.shape(apply(params[:n], params[n:])))
 
     def objective(ps):
-        return (apply(ps[:-1], ps[-1]) * projection).sum()
+        return (apply(ps[:n], ps[n:]) * projection).sum()
 
     analytic = autograd.grad(objective)(params)
     tensors = []
@@ -158,8 +160,10 @@ def gradcheck(
 
 
 def _target(model_or_layer, x, training: bool, seed: int) -> tuple:
-    """``(apply(weights, x), weights, names)`` for a model or a layer, built and checked for
-    ``x``; the randomness of training mode is fixed by ``seed`` for every call."""
+    """``(apply(weights, inputs), weights, names, inputs)`` for a model or a layer, built
+    and checked for ``x``, where ``inputs`` lists the input arrays and ``apply`` returns one
+    array (several outputs flattened and joined); the randomness of training mode is fixed
+    by ``seed`` for every call."""
     if isinstance(model_or_layer, Layer):
         layer = model_or_layer
         xs = as_input(x, f"'{layer.name}'")
@@ -169,17 +173,21 @@ def _target(model_or_layer, x, training: bool, seed: int) -> tuple:
 
         def apply(weights, inputs):
             rng = np.random.default_rng(seed) if training and layer.needs_rng else None
-            return layer.stateless_call(weights, inputs, training=training, rng=rng)[0]
+            return layer.stateless_call(weights, inputs[0], training=training, rng=rng)[0]
 
-        return apply, layer.weight_arrays(), [f"{layer.name}/{n}" for n in layer.weight_names]
+        names = [f"{layer.name}/{n}" for n in layer.weight_names]
+        return apply, layer.weight_arrays(), names, [xs]
     if isinstance(model_or_layer, Model):
         model = model_or_layer
-        model.prepare_input(x, "gradcheck")
+        inputs = model._input_values(model.prepare_input(x, "gradcheck"))
 
-        def apply(weights, inputs):
-            return model.apply(weights, inputs, training=training, seed=seed)
+        def apply(weights, arrays):
+            ys = model.apply(weights, model._pack_inputs(arrays), training=training, seed=seed)
+            if model._output_keys is None:
+                return ys
+            return anp.concatenate([anp.reshape(y, (-1,)) for y in model._unpack_outputs(ys)])
 
-        return apply, model.weight_arrays(), model.weight_names
+        return apply, model.weight_arrays(), model.weight_names, inputs
     raise TypeError(
         "gradcheck: `model_or_layer` must be a Sequential model or a Layer. "
         f"Received: {type(model_or_layer).__name__}"

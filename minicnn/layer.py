@@ -62,6 +62,40 @@ from .validation import (
 Shape = tuple
 
 
+class KerasTensor:
+    """A symbolic tensor: what ``Input()`` returns and a layer called on one returns, for
+    building models with the functional API. It knows its ``shape`` (batch axis first,
+    usually None) and which call of which layer made it; it holds no data.
+    """
+
+    def __init__(self, shape: tuple, layer: Layer, node_index: int, name: str | None = None):
+        self.shape = tuple(shape)
+        self.dtype = "float32"
+        self.name = name or unique_name("keras_tensor")
+        self._history = (layer, node_index)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        return f"<KerasTensor shape={format_shape(self.shape)}, dtype=float32, name={self.name}>"
+
+
+class CallRecord(NamedTuple):
+    """One call of a layer on symbolic tensors: what it read and what it made."""
+
+    inputs: tuple[KerasTensor, ...]
+    output: KerasTensor
+
+
+def is_symbolic(x) -> bool:
+    """A KerasTensor, or a list/tuple holding one (a merge layer's inputs)."""
+    if isinstance(x, KerasTensor):
+        return True
+    return isinstance(x, (list, tuple)) and any(isinstance(t, KerasTensor) for t in x)
+
+
 class WeightSpec(NamedTuple):
     """One weight a layer creates at ``build``."""
 
@@ -112,6 +146,7 @@ class Layer(Configurable):
         self.output_shape: Shape | None = None
         self._specs: tuple[WeightSpec, ...] = ()
         self._weights: list[np.ndarray] = []
+        self._calls: list[CallRecord] = []  # symbolic calls, for the functional API
 
     # ---- class-level protocol
     #: The layer draws random numbers in training (it needs ``rng`` then).
@@ -290,12 +325,23 @@ class Layer(Configurable):
         options = {"training": training, "rng": rng}
         return self.apply(weights, x, **{k: options[k] for k in self._apply_options}), []
 
-    def __call__(self, x, training: bool = False) -> np.ndarray:
-        """Apply the layer to a batch with its own weights; builds it on first use.
+    def __call__(self, x, training: bool = False):
+        """On data: apply the layer to a batch with its own weights (built on first use)
+        and return a numpy array. On a ``KerasTensor`` (or a list of them, for merge
+        layers): record the call for the functional API and return the output tensor.
 
-        A convenience, not a pure function: in training, a layer that needs randomness
-        draws it from minicnn's generator (``set_random_seed``).
+        On data this is a convenience, not a pure function: in training, a layer that
+        needs randomness draws it from minicnn's generator (``set_random_seed``).
         """
+        if is_symbolic(x):
+            return self._call_symbolic(x)
+        if isinstance(x, str) or (
+            isinstance(x, (list, tuple)) and x and all(isinstance(v, str) for v in x)
+        ):
+            raise TypeError(
+                f"Layer '{self.name}' must be called on an array or a KerasTensor. "
+                f"Received: {x!r:.80} (of type {type(x).__name__})"
+            )
         x = as_input(x, f"'{self.name}'")
         if not self.built:
             self.build((None, *x.shape[1:]))
@@ -304,6 +350,56 @@ class Layer(Configurable):
         rng = global_rng() if training and self.needs_rng else None
         y, _ = self.stateless_call(self._weights, x, training=training, rng=rng)
         return np.asarray(y)
+
+    def _call_symbolic(self, x):
+        inputs = (x,) if isinstance(x, KerasTensor) else tuple(x)
+        if not all(isinstance(t, KerasTensor) for t in inputs):
+            raise TypeError(
+                f"Layer '{self.name}' was called on a list mixing KerasTensors and other "
+                f"values: {[type(t).__name__ for t in inputs]}. Call layers in a functional "
+                "model on KerasTensors only."
+            )
+        shape = inputs[0].shape if isinstance(x, KerasTensor) else [t.shape for t in inputs]
+        # Check (and build) before recording anything, so a call that fails leaves the
+        # layer as it was.
+        if not self.built:
+            self.build(shape)
+        out = KerasTensor(self.compute_output_shape(shape), self, len(self._calls))
+        self._calls.append(CallRecord(inputs, out))
+        return out
+
+    def _only_call(self, what: str) -> CallRecord:
+        if not self._calls:
+            raise AttributeError(
+                f"Layer '{self.name}' has never been called and thus has no defined {what}."
+            )
+        if len(self._calls) > 1:
+            raise ValueError(
+                f"Layer '{self.name}' has multiple inbound nodes, hence the notion of "
+                f'"layer {what}" is ill-defined. Use `get_{what}_at(node_index)` instead.'
+            )
+        return self._calls[0]
+
+    @property
+    def output(self) -> KerasTensor:
+        """The tensor this layer's (only) symbolic call made."""
+        return self._only_call("output").output
+
+    @property
+    def input(self):
+        """The tensor (or list, for merges) this layer's (only) symbolic call read."""
+        inputs = self._only_call("input").inputs
+        return inputs[0] if len(inputs) == 1 and not self._takes_list else list(inputs)
+
+    def get_output_at(self, node_index: int) -> KerasTensor:
+        return self._calls[node_index].output
+
+    def get_input_at(self, node_index: int):
+        inputs = self._calls[node_index].inputs
+        return inputs[0] if len(inputs) == 1 and not self._takes_list else list(inputs)
+
+    #: The layer takes a list of inputs (merge layers).
+    _takes_list = False
 
     # ---- config
     def get_config(self) -> dict:
@@ -323,9 +419,9 @@ class Layer(Configurable):
 
 
 class InputLayer(Layer):
-    """Declares the per-sample input shape of a ``Sequential`` model; holds no weights.
-
-    ``model.layers`` never lists it, as in Keras.
+    """Declares a model's input: per-sample ``shape`` (or ``batch_shape``); holds no
+    weights. ``InputLayer(...).output`` is the input's KerasTensor. A ``Sequential``'s
+    ``layers`` never list it, a functional model's do, as in Keras.
     """
 
     def __init__(
@@ -345,6 +441,10 @@ class InputLayer(Layer):
             **kwargs,
         )
 
+        batch_shape = (self.batch_size_arg, *self.input_shape_arg)
+        self.build(batch_shape)
+        self._calls.append(CallRecord((), KerasTensor(batch_shape, self, 0, name=self.name)))
+
     def get_config(self) -> dict:
         config = {"name": self.name, "shape": list(self.input_shape_arg)}
         if self.batch_size_arg is not None:
@@ -352,11 +452,13 @@ class InputLayer(Layer):
         return config
 
 
-def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None) -> InputLayer:
-    """``Input(shape=(8, 8, 1))``: the first element of a ``Sequential`` layer list."""
+def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None) -> KerasTensor:
+    """A model's input, as Keras 3's ``keras.Input``: the KerasTensor of a new
+    ``InputLayer``. Start a functional model from it (``Model(inputs, outputs)``) or put
+    it first in a ``Sequential`` layer list."""
     return InputLayer(
         shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape, name=name
-    )
+    ).output
 
 
 # --------------------------------------------------------------------------- kernel layers

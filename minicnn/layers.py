@@ -24,7 +24,24 @@ from .convolutional import (
     SeparableConv2D,
 )
 from .core import ELU, Activation, Dense, Flatten, LeakyReLU, PReLU, ReLU, Rescaling, Softmax
-from .layer import Input, InputLayer, KernelLayer, Layer, WeightSpec
+from .layer import Input, InputLayer, KerasTensor, KernelLayer, Layer, WeightSpec
+from .merging import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Merge,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from .normalization import BatchNormalization
 from .pooling import (
     AveragePooling1D,
@@ -100,6 +117,13 @@ for _cls in (
     Cropping2D,
     UpSampling1D,
     UpSampling2D,
+    Add,
+    Subtract,
+    Multiply,
+    Average,
+    Maximum,
+    Minimum,
+    Concatenate,
 ):
     REGISTRY.register(_cls)
 #: Layer classes by name: the only classes a config or file can ask for.

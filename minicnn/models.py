@@ -32,7 +32,7 @@ from . import saving, training
 from .callbacks import PROGRESS_DELAY
 from .data import as_batch, as_input, batches
 from .explain import explain
-from .layers import InputLayer, Layer
+from .layers import InputLayer, KerasTensor, Layer
 from .layers import deserialize as deserialize_layer
 from .receptive import receptive_field, summary_columns
 from .saving import load_model
@@ -72,11 +72,26 @@ class Model:
     save_weights = saving.save_weights
     load_weights = saving.load_weights
 
-    def __init__(self, name: str | None = None):
+    def __init__(self, inputs=None, outputs=None, name: str | None = None):
+        """``Model(inputs, outputs)``: the functional model from ``Input`` tensors to the
+        tensors layers made from them (each a KerasTensor, a list, or a dict of them)."""
         kind = type(self).__name__
-        self.name = unique_name(self.default_name()) if name is None else check_name(name, kind)
+        if type(self) is Model and (inputs is None or outputs is None):
+            raise TypeError(
+                "Model: pass `inputs` and `outputs` (KerasTensors from `Input()` and from "
+                "layers called on them); minicnn has no subclassed models."
+            )
+        default = "functional" if type(self) is Model else self.default_name()
+        self.name = unique_name(default) if name is None else check_name(name, kind)
         self.layers: list[Layer] = []
         self.nodes: list[Node] = []
+        self.inputs: list[KerasTensor] = []
+        self.outputs: list[KerasTensor] = []
+        # Value numbers (inputs first, then one per node) of the outputs, and how inputs
+        # and outputs are packed: None (one tensor), "list", or a tuple of dict keys.
+        self._output_values: list[int] = []
+        self._node_outputs: list[KerasTensor] = []
+        self._input_keys = self._output_keys = None
         self.input_shape: tuple | None = None
         self.output_shape: tuple | None = None
         self.built = False
@@ -89,10 +104,125 @@ class Model:
         self.metric_directions: dict[str, str | None] = {}
         self.history = None
         self.stop_training = False
+        if inputs is not None:
+            self._build_graph(inputs, outputs)
 
     @classmethod
     def default_name(cls) -> str:
         return "model"
+
+    # ------------------------------------------------------------------ the graph
+    def _build_graph(self, inputs, outputs) -> None:
+        """Nodes, layers and value numbers from the tensors' call records, in Keras's
+        order (``Functional``'s ``map_graph``): nodes by decreasing depth from the outputs,
+        each layer where its first node falls; a shared layer once."""
+        in_keys, in_list = _flatten("inputs", inputs)
+        out_keys, out_list = _flatten("outputs", outputs)
+        for t in in_list:
+            if not isinstance(t._history[0], InputLayer):
+                raise ValueError(
+                    f"Model: every entry of `inputs` must come from `Input()`; {t!r} was made "
+                    f"by layer '{t._history[0].name}'."
+                )
+        if len({id(t) for t in in_list}) != len(in_list):
+            raise ValueError("Model: the same Input tensor appears twice in `inputs`.")
+        order, seen = [], set()
+
+        def visit(tensor, path):
+            layer, call = tensor._history
+            key = (id(layer), call)
+            if isinstance(layer, InputLayer) and not any(tensor is t for t in in_list):
+                raise ValueError(
+                    f"Output {path} is not connected to `inputs`: it depends on Input "
+                    f"'{layer.name}', which is not among the model's inputs."
+                )
+            if key in seen:
+                return
+            seen.add(key)
+            for source in layer._calls[call].inputs:
+                visit(source, path)
+            order.append((layer, call))
+
+        for i, t in enumerate(out_list):
+            visit(t, f"{i}" if out_keys is None or out_keys == "list" else repr(out_keys[i]))
+        depth = {}
+        for layer, call in reversed(order):  # consumers before producers
+            d = depth.setdefault((id(layer), call), 0)
+            for source in layer._calls[call].inputs:
+                key = (id(source._history[0]), source._history[1])
+                depth[key] = max(depth.get(key, 0), d + 1)
+        order.sort(key=lambda node: -depth[(id(node[0]), node[1])])
+        value_of = {id(t): i for i, t in enumerate(in_list)}
+        layers, nodes = [], []
+        for layer, call in order:
+            if not any(layer is seen_layer for seen_layer in layers):
+                layers.append(layer)
+            if isinstance(layer, InputLayer):
+                continue
+            record = layer._calls[call]
+            nodes.append(Node(layer, tuple(value_of[id(t)] for t in record.inputs)))
+            value_of[id(record.output)] = len(in_list) + len(nodes) - 1
+            self._node_outputs.append(record.output)
+        names = [layer.name for layer in layers]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(
+                f"Model: all layers of a model need unique names; {twice} name several layers."
+            )
+        self.layers, self.nodes = layers, nodes
+        self.inputs, self.outputs = in_list, out_list
+        self._input_keys, self._output_keys = in_keys, out_keys
+        self._output_values = [value_of[id(t)] for t in out_list]
+        self.input_shape = _pack(in_keys, [t.shape for t in in_list])
+        self.output_shape = _pack(out_keys, [t.shape for t in out_list])
+        self.built = True
+
+    def _input_values(self, x) -> list:
+        """The model's inputs as a list in ``inputs`` order, from one array, a list or a
+        dict (as the model was built)."""
+        if self._input_keys is None:
+            return [x]
+        if self._input_keys == "list":
+            if len(self.inputs) == 1 and not isinstance(x, (list, tuple)):
+                return [x]  # one input given as a list: its array alone, as Keras takes it
+            if not isinstance(x, (list, tuple)) or len(x) != len(self.inputs):
+                raise ValueError(
+                    f"Model '{self.name}' expects a list of {len(self.inputs)} inputs; "
+                    f"received {type(x).__name__}"
+                    + (f" of length {len(x)}" if isinstance(x, (list, tuple)) else "")
+                    + "."
+                )
+            return list(x)
+        if not isinstance(x, dict) or set(x) != set(self._input_keys):
+            raise ValueError(
+                f"Model '{self.name}' expects a dict with keys {list(self._input_keys)}; "
+                f"received {list(x) if isinstance(x, dict) else type(x).__name__}."
+            )
+        return [x[k] for k in self._input_keys]
+
+    def node_of(self, layer) -> int:
+        """The node (call) number of ``layer`` (anything ``locate_layer`` takes) in this
+        model; a ValueError for an Input or a layer the model calls more than once."""
+        target = self.layers[self.locate_layer(layer)]
+        calls = [k for k, node in enumerate(self.nodes) if node.layer is target]
+        if len(calls) != 1:
+            what = "is an Input" if not calls else f"is called {len(calls)} times (shared)"
+            raise ValueError(
+                f"Layer '{target.name}' {what} in model '{self.name}'; ask about a layer with "
+                "exactly one call."
+            )
+        return calls[0]
+
+    def _pack_inputs(self, arrays: list):
+        """One array per input (in ``inputs`` order) as the model takes them."""
+        return _pack(self._input_keys, arrays)
+
+    def _unpack_outputs(self, outputs) -> list:
+        """The model's outputs (as ``apply`` returns them) as a list."""
+        return _unpack(self._output_keys, outputs)
+
+    def _is_chain(self) -> bool:
+        return self._input_keys is None and self._output_keys is None
 
     # ------------------------------------------------------------------ layers
     @property
@@ -156,32 +286,43 @@ class Model:
         raise ValueError("Provide either a layer name or layer index at `get_layer`.")
 
     # ------------------------------------------------------------------ shapes
-    def output_shapes(self, input_shape: Sequence) -> list[tuple]:
-        """Every node's output shape for inputs of ``input_shape`` (batch axis first): the
-        single place where an input is checked against the model. Raises ValueError naming
-        the layer that cannot take it."""
-        shape = tuple(input_shape)
-        if self.input_shape is not None and len(shape) != len(self.input_shape):
-            word = "min_ndim" if len(shape) < len(self.input_shape) else "ndim"
-            first = self.nodes[0].layer.name if self.nodes else self.name
-            raise ValueError(
-                f"Input 0 of layer '{first}' is incompatible with the layer: expected "
-                f"{word}={len(self.input_shape)}, found ndim={len(shape)}. Full shape "
-                f"received: {format_shape(shape)}"
-            )
-        values, out = [shape], []
+    def output_shapes(self, input_shape) -> list[tuple]:
+        """Every node's output shape for inputs of ``input_shape`` (batch axis first; a
+        list or dict of shapes for several inputs): the single place where an input is
+        checked against the model. Raises ValueError naming the layer that cannot take it."""
+        shapes = [tuple(s) for s in self._input_values(input_shape)]
+        declared = [t.shape for t in self.inputs] or [self.input_shape]
+        for i, (shape, want) in enumerate(zip(shapes, declared)):
+            if want is not None and len(shape) != len(want):
+                word = "min_ndim" if len(shape) < len(want) else "ndim"
+                first = self.nodes[0].layer.name if self._is_chain() and self.nodes else self.name
+                raise ValueError(
+                    f"Input {i} of layer '{first}' is incompatible with the layer: expected "
+                    f"{word}={len(want)}, found ndim={len(shape)}. Full shape received: "
+                    f"{format_shape(shape)}"
+                )
+        values, out = list(shapes), []
         for node in self.nodes:
-            (source,) = (values[i] for i in node.inputs)
-            values.append(node.layer.compute_output_shape(source))
+            sources = [values[i] for i in node.inputs]
+            shape = sources if node.layer._takes_list else sources[0]
+            values.append(node.layer.compute_output_shape(shape))
             out.append(values[-1])
         return out
+
+    def _model_output_shape(self, input_shape):
+        """The model's output shape(s) for ``input_shape``, packed like its outputs."""
+        shapes = self.output_shapes(input_shape)
+        if self._is_chain():
+            return shapes[-1]
+        values = [None] * len(self.inputs) + shapes
+        return _pack(self._output_keys, [values[i] for i in self._output_values])
 
     def compute_output_shape(self, input_shape: Sequence) -> tuple:
         """The model's output shape for inputs of ``input_shape`` (batch axis first);
         a ValueError naming the first layer that cannot take it."""
         if not self.layers:
             raise ValueError(f"{type(self).__name__} '{self.name}' has no layers.")
-        return self.output_shapes(input_shape)[-1]
+        return self._model_output_shape(input_shape)
 
     # ------------------------------------------------------------------ weights
     def _weight_slices(self) -> dict[int, slice]:
@@ -235,41 +376,53 @@ class Model:
         return sum(layer.count_params() for layer in self.layers)
 
     # ------------------------------------------------------------------ forward
-    def forward(self, weights: Sequence, x, training: bool = False, seed: int | None = None):
+    def forward(
+        self, weights: Sequence, x, training: bool = False, seed: int | None = None, values=None
+    ):
         """The model's one forward loop: yield ``(layer, output, updates)`` for every node
         in order, where ``updates`` are the layer's new non-trainable weights (see
         ``Layer.stateless_call``).
 
         Pure in ``weights``, ``x``, ``training`` and ``seed``: a layer that draws random
         numbers gets a generator derived from ``(seed, node number)``, so the same seed
-        gives the same masks, and nothing is assigned.
+        gives the same masks, and nothing is assigned. ``x`` is one array, or a list or
+        dict for a model of several inputs; ``values``, when given, is filled with every
+        value (the inputs, then one per node).
         """
         slices = self._weight_slices()
-        values = [x]
+        values = [] if values is None else values
+        values[:] = self._input_values(x)
         for k, node in enumerate(self.nodes):
             layer = node.layer
             rng = None
             if training and layer.needs_rng and seed is not None:
                 rng = np.random.default_rng((seed, k))
-            (source,) = (values[i] for i in node.inputs)
+            sources = [values[i] for i in node.inputs]
             y, updates = layer.stateless_call(
-                weights[slices[id(layer)]], source, training=training, rng=rng
+                weights[slices[id(layer)]],
+                sources if layer._takes_list else sources[0],
+                training=training,
+                rng=rng,
             )
             values.append(y)
             yield layer, y, updates
+
+    def _outputs_of(self, values):
+        if self._is_chain():
+            return values[-1]
+        return _pack(self._output_keys, [values[i] for i in self._output_values])
 
     def stateless_call(self, weights: Sequence, x, training: bool = False, seed=None):
         """``(outputs, new_weights)``: the model's output and the flat weight list with the
         non-trainable weights that changed in this pass replaced (Keras's
         ``stateless_call``). Pure; differentiable by autograd in ``weights`` and ``x``."""
-        new, slices = list(weights), self._weight_slices()
-        for layer, y, updates in self.forward(weights, x, training, seed):
+        new, slices, values = list(weights), self._weight_slices(), []
+        for layer, _, updates in self.forward(weights, x, training, seed, values):
             if updates:
                 # Updates replace the layer's trailing (non-trainable) weights.
                 stop = slices[id(layer)].stop
                 new[stop - len(updates) : stop] = updates
-            x = y
-        return x, new
+        return self._outputs_of(values), new
 
     def apply(self, weights: Sequence, x, training: bool = False, seed=None):
         """The model's output for batch ``x`` with ``weights`` (``get_weights()`` order).
@@ -279,9 +432,10 @@ class Model:
         here beyond what the math needs: ``predict`` and ``fit`` check at their entry.
         ``training=True`` runs training behaviour; ``seed`` fixes its randomness.
         """
-        for _, y, _ in self.forward(weights, x, training, seed):
-            x = y
-        return x
+        values = []
+        for _ in self.forward(weights, x, training, seed, values):
+            pass
+        return self._outputs_of(values)
 
     def layer_outputs(self, weights: Sequence, x, training: bool = False, seed=None):
         """Yield ``(layer, output)`` for every node in order (``forward`` without the
@@ -289,13 +443,25 @@ class Model:
         for layer, y, _ in self.forward(weights, x, training, seed):
             yield layer, y
 
-    def prepare_input(self, x, method: str = "predict", cast: bool = True) -> np.ndarray:
+    def prepare_input(self, x, method: str = "predict", cast: bool = True):
         """``x`` as float32 (``cast=False``: any numeric dtype, uncopied), with the model
-        built for it and its shape checked."""
+        built for it and its shape checked; a list or dict of arrays for several inputs."""
         if not self.layers:
             raise ValueError(
                 f"{type(self).__name__} '{self.name}' has no layers; add some before {method}."
             )
+        if not self._is_chain():
+            arrays = [
+                as_input(a, f"'{self.name}' input {i}", cast)
+                for i, a in enumerate(self._input_values(x))
+            ]
+            if len({len(a) for a in arrays if a.ndim}) > 1:
+                raise ValueError(
+                    f"{method}: the inputs of '{self.name}' hold different numbers of samples: "
+                    f"{[len(a) for a in arrays]}."
+                )
+            self.output_shapes(_pack(self._input_keys, [a.shape for a in arrays]))
+            return _pack(self._input_keys, arrays)
         x = as_input(x, f"'{self.name}'", cast)
         if not self.built:
             if x.ndim < 1:
@@ -304,35 +470,53 @@ class Model:
         self.output_shapes(x.shape)
         return x
 
-    def predict(self, x, batch_size: int | None = None, verbose="auto") -> np.ndarray:
+    def predict(self, x, batch_size: int | None = None, verbose="auto"):
         """Outputs for every sample of ``x``, computed ``batch_size`` (default 32) at a time.
 
-        Returns a float32 array of shape ``(len(x), *output_shape[1:])``. A progress bar
-        appears (``verbose`` 1 or "auto") only if the work outlasts a short delay.
+        Returns a float32 array of shape ``(len(x), *output_shape[1:])`` (a list or dict of
+        them for several outputs). A progress bar appears (``verbose`` 1 or "auto") only if
+        the work outlasts a short delay.
         """
         batch_size = check_batch_size(batch_size, "predict")
         verbose = check_verbose(verbose, "predict")
         # Cast batch by batch and fill one result array, so memory beyond the result grows
         # with batch_size, not with len(x) (a uint8 image set is not copied as float32).
         x = self.prepare_input(x, cast=False)
+        inputs = self._input_values(x)
+        n = len(inputs[0])
+        shapes = self._input_values(_pack(self._input_keys, [(n, *a.shape[1:]) for a in inputs]))
+        out_shapes = self._model_output_shape(_pack(self._input_keys, shapes))
+        flat_shapes = (
+            [out_shapes] if self._output_keys is None else _unpack(self._output_keys, out_shapes)
+        )
+        outs = [np.empty(shape, dtype=np.float32) for shape in flat_shapes]
         weights = self.weight_arrays()
-        out = np.empty(self.output_shapes(x.shape)[-1], dtype=np.float32)
-        steps = batches(len(x), batch_size)
+        steps = batches(n, batch_size)
         with tqdm(
             total=len(steps), unit="step", disable=verbose == 0, delay=PROGRESS_DELAY, leave=False
         ) as bar:
             for step in steps:
-                out[step] = self.apply(weights, as_batch(x, step))
+                batch = _pack(self._input_keys, [as_batch(a, step) for a in inputs])
+                ys = self.apply(weights, batch)
+                for out, y in zip(
+                    outs, [ys] if self._output_keys is None else _unpack(self._output_keys, ys)
+                ):
+                    out[step] = y
                 bar.update()
-        return out
+        return outs[0] if self._output_keys is None else _pack(self._output_keys, outs)
 
-    def __call__(self, x, training: bool = False) -> np.ndarray:
-        """The model on a whole batch at once (no batching), as a float32 array. In
+    def __call__(self, x, training: bool = False):
+        """The model on a whole batch at once (no batching), as float32 arrays. In
         training mode, randomness comes from minicnn's generator (``set_random_seed``)."""
         x = self.prepare_input(x, "__call__")
         training = check_bool(training, f"'{self.name}'", "training")
         seed = draw_seed() if training and self.needs_rng else None
-        return np.asarray(self.apply(self.weight_arrays(), x, training, seed), dtype=np.float32)
+        ys = self.apply(self.weight_arrays(), x, training, seed)
+        if self._output_keys is None:
+            return np.asarray(ys, dtype=np.float32)
+        return _pack(
+            self._output_keys, [np.asarray(y, np.float32) for y in _unpack(self._output_keys, ys)]
+        )
 
     # ------------------------------------------------------------------ seeing inside
     def feature_maps(self, x) -> dict[str, np.ndarray]:
@@ -352,22 +536,37 @@ class Model:
         """Print Keras's table: ``Layer (type) | Output Shape | Param #`` and the totals;
         ``show_receptive_field`` adds each layer's receptive-field size and jump."""
         print_fn = print_fn or print
-        rows = [("Layer (type)", "Output Shape", "Param #")]
+        connected = not self._sequential_like()
+        rows = [("Layer (type)", "Output Shape", "Param #", "Connected to")[: 3 + connected]]
         for layer in self.layers:
             shape = format_shape(layer.output_shape) if layer.built else "?"
             params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
-            rows.append((f"{layer.name} ({type(layer).__name__})", shape, params))
+            row = (f"{layer.name} ({type(layer).__name__})", shape, params)
+            rows.append(row + ((self._connections(layer),) if connected else ()))
         if show_receptive_field:
+            if connected:
+                raise ValueError(
+                    "summary: `show_receptive_field` covers chains of layers; this model "
+                    "branches (ask `receptive_field` about one of its chains instead)."
+                )
             rows = [r + extra for r, extra in zip(rows, summary_columns(self))]
-        # Keras's fixed column widths; a longer cell wraps onto more lines, as Keras's
-        # table does ("global_average_pooling2d" over "(GlobalAveragePooling2D)").
-        widths = (31, 22, 13, 16, 8)[: len(rows[0])]
+        # Keras's column widths at its default 80-column line; a longer cell wraps onto
+        # more lines ("global_average_pooling2d" over "(GlobalAveragePooling2D)"), and a
+        # word longer than its column is cut with an ellipsis, as Keras's table does.
+        widths = (19, 17, 10, 17) if connected else (31, 22, 13, 16, 8)[: len(rows[0])]
 
         def line(left, mid, right, fill):
             return left + mid.join(fill * (w + 2) for w in widths) + right
 
         def row(cells, bar):
-            wrapped = [textwrap.wrap(c, w) or [""] for c, w in zip(cells, widths)]
+            wrapped = [
+                [
+                    p if len(p) <= w else p[: w - 1] + "…"
+                    for p in textwrap.wrap(c, w, break_long_words=False)
+                ]
+                or [""]
+                for c, w in zip(cells, widths)
+            ]
             return "\n".join(
                 f"{bar} "
                 + f" {bar} ".join(
@@ -402,6 +601,40 @@ class Model:
             out.append(f" {label} params: {n:,} ({_bytes(4 * n)})")
         print_fn("\n".join(out))
 
+    def get_config(self) -> dict:
+        """A functional model's config is not implemented yet, so neither is ``save``
+        (``save_weights`` and ``load_weights`` work on every model)."""
+        raise ValueError(
+            f"Model '{self.name}': saving a functional model's architecture (`save`, "
+            "`get_config`) is not supported by minicnn yet; `save_weights` and `load_weights` "
+            "work, and a Sequential model saves whole."
+        )
+
+    def _sequential_like(self) -> bool:
+        """Keras's rule for a summary without "Connected to": one input and one output,
+        each node reading the one before it, and no layer called twice."""
+        if self._is_chain():
+            return True
+        layers = [node.layer for node in self.nodes]
+        return (
+            len(self.inputs) == 1
+            and len(self.outputs) == 1
+            and all(node.inputs == (k,) for k, node in enumerate(self.nodes))
+            and len({id(layer) for layer in layers}) == len(layers)
+        )
+
+    def _connections(self, layer) -> str:
+        """Keras's "Connected to" cell: ``layer[node][tensor]`` for every input of every call
+        of ``layer`` that belongs to this model."""
+        mine = {id(t) for t in self._node_outputs}
+        parts = [
+            f"{t._history[0].name}[{t._history[1]}][0]"
+            for record in layer._calls
+            if id(record.output) in mine
+            for t in record.inputs
+        ]
+        return ", ".join(parts) or "-"
+
     def __repr__(self) -> str:
         return (
             f"<{type(self).__name__} name={self.name!r}, layers={len(self.layers)}, "
@@ -417,7 +650,7 @@ class Sequential(Model):
     """
 
     def __init__(self, layers: Sequence[Layer] | None = None, name: str | None = None):
-        super().__init__(name)
+        super().__init__(name=name)
         if layers is not None:
             if isinstance(layers, Layer) or not isinstance(layers, Sequence):
                 raise TypeError(
@@ -434,6 +667,8 @@ class Sequential(Model):
     def add(self, layer: Layer) -> None:
         """Append a layer. An ``Input``, or a first layer declaring ``input_shape``,
         builds the model at once; later layers are built as they are added."""
+        if isinstance(layer, KerasTensor) and isinstance(layer._history[0], InputLayer):
+            layer = layer._history[0]  # keras.Input(...) as the first element
         if not isinstance(layer, Layer):
             raise ValueError(
                 "Only instances of `minicnn.layers.Layer` can be added to a Sequential model. "
@@ -446,7 +681,7 @@ class Sequential(Model):
                     f"received {layer.name!r} after other layers."
                 )
             self.input_shape = (layer.batch_size_arg, *layer.input_shape_arg)
-            self.input_layer_name = layer.name
+            self.inputs = [layer.output]
             return
         if any(existing is layer for existing in self.layers):
             raise ValueError(
@@ -469,6 +704,19 @@ class Sequential(Model):
             self.built = True
         self.layers.append(layer)
         self.nodes.append(Node(layer, (len(self.nodes),)))
+        if self.built:
+            self._extend_symbolic([layer])
+
+    def _extend_symbolic(self, layers) -> None:
+        """Call ``layers`` on the model's symbolic output, so ``inputs``, ``outputs`` and
+        each layer's ``output`` exist as in a functional model (Keras's Sequential builds
+        one the same way)."""
+        if not self.inputs:
+            self.inputs = [InputLayer(batch_shape=self.input_shape).output]
+        tensor = self.outputs[0] if self.outputs else self.inputs[0]
+        for layer in layers:
+            tensor = layer(tensor)
+        self.outputs = [tensor]
 
     def _build_layer(self, layer: Layer, shape: tuple) -> None:
         if layer.built:
@@ -488,6 +736,8 @@ class Sequential(Model):
             raise ValueError(f"Sequential '{self.name}': there is no layer to pop.")
         layer = self.layers.pop()
         self.nodes.pop()
+        if self.outputs:
+            self.outputs = [self.layers[-1]._calls[-1].output] if self.layers else []
         self.output_shape = self.layers[-1].output_shape if self.layers else self.input_shape
         self.built = bool(self.layers) and self.built
         return layer
@@ -514,6 +764,8 @@ class Sequential(Model):
             shape = layer.output_shape
         self.input_shape, self.output_shape = tuple(input_shape), shape
         self.built = True
+        if not self.outputs:
+            self._extend_symbolic(self.layers)
 
     def get_config(self) -> dict:
         """``{"name", "input_shape", "layers": [{"class_name", "config"}, ...]}``."""
@@ -537,6 +789,41 @@ class Sequential(Model):
 
 
 saving.MODEL_CLASSES.register(Sequential)
+
+
+def _flatten(what: str, tensors) -> tuple:
+    """``(keys, list)`` for a KerasTensor (keys None), a list ("list") or a dict (its
+    keys); anything else is a TypeError naming the argument."""
+    if isinstance(tensors, KerasTensor):
+        return None, [tensors]
+    if isinstance(tensors, dict):
+        keys, items = tuple(tensors), list(tensors.values())
+    elif isinstance(tensors, (list, tuple)):
+        keys, items = "list", list(tensors)
+    else:
+        keys, items = None, [tensors]
+    bad = [t for t in items if not isinstance(t, KerasTensor)]
+    if bad or not items:
+        raise TypeError(
+            f"Model: `{what}` must be a KerasTensor, or a non-empty list or dict of them. "
+            f"Received: {tensors!r:.120}"
+        )
+    return keys, items
+
+
+def _pack(keys, items: list):
+    """The inverse of ``_flatten`` for values: one item, a list, or a dict."""
+    if keys is None:
+        return items[0]
+    if keys == "list":
+        return list(items)
+    return dict(zip(keys, items))
+
+
+def _unpack(keys, packed) -> list:
+    if keys is None:
+        return [packed]
+    return list(packed) if keys == "list" else [packed[k] for k in keys]
 
 
 def _bytes(n: int) -> str:

@@ -71,7 +71,7 @@ def receptive_field(model, layer, index) -> tuple[slice, ...]:
 
     Parameters
     ----------
-    model : a built ``Sequential``.
+    model : a built model (Sequential or functional: every branch is followed).
     layer : index into ``model.layers``, layer name, or the layer itself.
     index : the output's spatial position, one int per spatial axis of the layer's output
         (``(row, col)`` for a 2D map, ``(step,)`` for 1D, ``()`` after ``Flatten``).
@@ -81,33 +81,57 @@ def receptive_field(model, layer, index) -> tuple[slice, ...]:
     One ``slice`` per spatial axis of the model's input (``x[(0, *field, 0)]`` is the
     patch): the bounding box of the input positions that feed it, so positions that only
     meet padding are left out; gaps that dilation or strides leave inside are not. An
-    output fed by padding alone has empty slices.
+    output fed by padding alone has empty slices. For a model of several inputs, a list
+    with one such tuple per input (None for an input that does not feed it).
     """
     func = "receptive_field"
     if not model.built:
         raise ValueError(f"{func}: model '{model.name}' is not built; build or call it first.")
-    position = model.locate_layer(layer)
-    target = model.layers[position]
-    out_spatial = _known(target.output_shape, f"layer '{target.name}'s output", func)
+    k = model.node_of(layer)
+    target = model.nodes[k].layer
+    n_inputs = len(model.inputs) or 1
+    shapes = [
+        *(model._input_values(model.input_shape)),
+        *model.output_shapes(model.input_shape),
+    ]
+    out_spatial = _known(shapes[n_inputs + k], f"layer '{target.name}'s output", func)
     index = check_index(index, out_spatial, func, f"the spatial axes of layer '{target.name}'")
-    sets = [{i} for i in index]
-    for lay in reversed(model.layers[: position + 1]):
-        spatial = _known(lay.input_shape, f"layer '{lay.name}'s input", func)
-        if lay.spatial_mapping == "window":
-            w = lay.window
-            sets = [
-                _inputs_read(outputs, n, k, s, d, w.padding)
-                for outputs, n, k, s, d in zip(sets, spatial, w.size, w.strides, w.dilation)
-            ]
-        elif lay.spatial_mapping == "all":
-            sets = [set(range(n)) for n in spatial]
-        elif lay.spatial_mapping == "custom":
-            sets = [
-                lay.input_positions(a, outputs, n)
-                for a, (outputs, n) in enumerate(zip(sets, spatial))
-            ]
-        elif lay.spatial_mapping != "pointwise":
-            raise _unknown(lay, func)
+    fields = [None] * n_inputs  # per model input: per-axis sets of positions
+    pending = [(n_inputs + k, [{i} for i in index])]
+    while pending:  # walk back from the output through every branch to the inputs
+        value, sets = pending.pop()
+        if value < n_inputs:
+            old = fields[value]
+            fields[value] = sets if old is None else [a | b for a, b in zip(old, sets)]
+            continue
+        node = model.nodes[value - n_inputs]
+        for source in node.inputs:
+            spatial = _known(shapes[source], f"layer '{node.layer.name}'s input", func)
+            pending.append((source, _read(node.layer, sets, spatial, func)))
+    boxes = [None if f is None else _box(f) for f in fields]
+    return boxes[0] if n_inputs == 1 else boxes
+
+
+def _read(lay, sets, spatial, func) -> list[set]:
+    """The input positions per axis that ``lay``'s outputs at ``sets`` read."""
+    if lay.spatial_mapping == "window":
+        w = lay.window
+        return [
+            _inputs_read(outputs, n, k, s, d, w.padding)
+            for outputs, n, k, s, d in zip(sets, spatial, w.size, w.strides, w.dilation)
+        ]
+    if lay.spatial_mapping == "all":
+        return [set(range(n)) for n in spatial]
+    if lay.spatial_mapping == "custom":
+        return [
+            lay.input_positions(a, outputs, n) for a, (outputs, n) in enumerate(zip(sets, spatial))
+        ]
+    if lay.spatial_mapping != "pointwise":
+        raise _unknown(lay, func)
+    return sets
+
+
+def _box(sets) -> tuple[slice, ...]:
     if not all(sets):  # an output fed by padding alone depends on no input
         return tuple(slice(0, 0) for _ in sets)
     return tuple(slice(min(p), max(p) + 1) for p in sets)

@@ -158,6 +158,11 @@ def _check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple
     ``(x, y, output_shape)`` with the arrays uncopied. ``names`` are the arguments' names
     in messages (``validation_data[0]``... for validation data)."""
     x_name, y_name = names
+    if model._input_keys is not None or model._output_keys is not None:
+        raise ValueError(
+            f"{method}: model '{model.name}' has several inputs or outputs; minicnn trains and "
+            "evaluates models of one input and one output (predict takes any)."
+        )
     x = _as_array(x, x_name, method)
     y = _as_array(y, y_name, method)
     model.prepare_input(x[:1], method)  # builds the model and checks the input shape
@@ -168,7 +173,7 @@ def _check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple
         )
     if len(x) == 0:
         raise ValueError(f"{method}: `{x_name}` and `{y_name}` hold no samples.")
-    output_shape = model.output_shapes((None, *x.shape[1:]))[-1]
+    output_shape = model.compute_output_shape((None, *x.shape[1:]))
     loss = model.compiled_loss
     where = method if names == ("x", "y") else f"{method} ({y_name})"
     loss.check_target(y.shape[1:], output_shape[1:], where)

@@ -308,13 +308,13 @@ def declared_input_shape(kind, input_shape, input_dim, batch_input_shape, batch_
         input_shape = (input_shape,)
     if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence):
         raise ValueError(
-            f"{kind}: `{label}` must be a tuple of positive integers (None for a free "
+            f"{kind}: `{label}` must be a tuple of integers >= 0 (None for a free "
             f"axis). Received: {label}={input_shape!r}"
         )
     for d in input_shape:
-        if d is not None and (not is_int(d) or d <= 0):
+        if d is not None and (not is_int(d) or d < 0):
             raise ValueError(
-                f"{kind}: `{label}` must be a tuple of positive integers (None for a "
+                f"{kind}: `{label}` must be a tuple of integers >= 0 (None for a "
                 f"free axis). Received: {label}={tuple(input_shape)!r}"
             )
     return batch_size, tuple(None if d is None else int(d) for d in input_shape)

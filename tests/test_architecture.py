@@ -299,7 +299,7 @@ def test_fit_shuffle_of_the_wrong_type_is_a_type_error_like_every_flag():
 def test_input_batch_size_is_kept_in_the_model_input_shape():
     model = Sequential([Input(shape=(3,), batch_size=4), Dense(2)])
     assert model.input_shape == (4, 3) and model.output_shape == (4, 2)
-    assert Input(shape=(3,), batch_size=4).get_config()["batch_size"] == 4
+    assert L.InputLayer(shape=(3,), batch_size=4).get_config()["batch_size"] == 4
     with pytest.raises(ValueError, match="batch_size"):
         Input(shape=(3,), batch_size=0)
 

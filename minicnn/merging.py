@@ -1,0 +1,218 @@
+"""Merge layers for the functional API: ``Add``, ``Subtract``, ``Multiply``, ``Average``,
+``Maximum``, ``Minimum``, ``Concatenate``, and their functional forms (``add([a, b])``...),
+with Keras 3's shape rules and messages (``keras/src/layers/merging/``).
+
+A merge layer is called on a list of tensors; its ``apply`` takes the list of arrays.
+Element-wise merges broadcast size-1 axes (Keras's ``_compute_elemwise_op_output_shape``).
+"""
+
+from __future__ import annotations
+
+import autograd.numpy as anp
+
+from .layer import Layer
+from .validation import check_int, format_shape
+
+
+def _shapes(layer, input_shape) -> list[tuple]:
+    if not isinstance(input_shape, (list, tuple)) or not all(
+        isinstance(s, (list, tuple)) for s in input_shape
+    ):
+        raise ValueError(
+            "A merge layer should be called on a list of inputs. "
+            f"Received: input_shape={input_shape} (not a list of shapes)"
+        )
+    if len(input_shape) < 1:
+        raise ValueError(
+            "A merge layer should be called on a list of at least 1 input. "
+            f"Received {len(input_shape)} inputs. Full input_shape received: {input_shape}"
+        )
+    shapes = [tuple(s) for s in input_shape]
+    batches = {s[0] for s in shapes if s and s[0] is not None}
+    if len(batches) > 1:
+        raise ValueError(
+            f"Cannot merge tensors with different batch sizes. Received tensors with shapes "
+            f"{shapes}"
+        )
+    return shapes
+
+
+def _broadcast(shape1: tuple, shape2: tuple) -> tuple:
+    if len(shape1) < len(shape2):
+        return _broadcast(shape2, shape1)
+    if not shape2:
+        return shape1
+    out = list(shape1[: -len(shape2)])
+    for i, j in zip(shape1[-len(shape2) :], shape2):
+        if i is None or j is None:
+            out.append(None)
+        elif i == 1 or j == 1:
+            out.append(j if i == 1 else i)
+        elif i != j:
+            raise ValueError(
+                f"Inputs have incompatible shapes. Received shapes {shape1} and {shape2}"
+            )
+        else:
+            out.append(i)
+    return tuple(out)
+
+
+class Merge(Layer):
+    """Base of the element-wise merges: subclasses give ``_merge(arrays)``."""
+
+    spatial_mapping = "pointwise"
+    _takes_list = True
+
+    def check_input(self, input_shape):
+        self._output_shape(input_shape)
+
+    def _output_shape(self, input_shape):
+        shapes = _shapes(self, input_shape)
+        out = shapes[0][1:]
+        for shape in shapes[1:]:
+            out = _broadcast(out, shape[1:])
+        batch = next((s[0] for s in shapes if s[0] is not None), None)
+        return (batch, *out)
+
+    def apply(self, weights, x, training=False, rng=None):
+        return self._merge(list(x))
+
+
+class Add(Merge):
+    """The element-wise sum of its inputs."""
+
+    def _merge(self, xs):
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return out
+
+
+class Subtract(Merge):
+    """``inputs[0] - inputs[1]`` (exactly two inputs)."""
+
+    def _output_shape(self, input_shape):
+        if isinstance(input_shape, (list, tuple)) and len(input_shape) != 2:
+            raise ValueError(
+                f"A `Subtract` layer should be called on exactly 2 inputs. Received: "
+                f"input_shape={input_shape}"
+            )
+        return super()._output_shape(input_shape)
+
+    def _merge(self, xs):
+        return xs[0] - xs[1]
+
+
+class Multiply(Merge):
+    """The element-wise product of its inputs."""
+
+    def _merge(self, xs):
+        out = xs[0]
+        for x in xs[1:]:
+            out = out * x
+        return out
+
+
+class Average(Merge):
+    """The element-wise mean of its inputs."""
+
+    def _merge(self, xs):
+        return Add._merge(self, xs) * (1.0 / len(xs))
+
+
+class Maximum(Merge):
+    """The element-wise maximum of its inputs (ties send the gradient to the first)."""
+
+    def _merge(self, xs):
+        # where, not maximum: autograd's maximum VJP returns float64 for float32.
+        out = xs[0]
+        for x in xs[1:]:
+            out = anp.where(out >= x, out, x)
+        return out
+
+
+class Minimum(Merge):
+    """The element-wise minimum of its inputs (ties send the gradient to the first)."""
+
+    def _merge(self, xs):
+        out = xs[0]
+        for x in xs[1:]:
+            out = anp.where(out <= x, out, x)
+        return out
+
+
+class Concatenate(Layer):
+    """Joins its inputs along ``axis`` (-1 by default); every other axis must match."""
+
+    _takes_list = True
+
+    def __init__(self, axis=-1, **kwargs):
+        self.axis = check_int(axis, type(self).__name__, "axis")
+        super().__init__(**kwargs)
+
+    @property
+    def spatial_mapping(self):
+        return "pointwise" if self.axis == -1 else None
+
+    def check_input(self, input_shape):
+        self._output_shape(input_shape)
+
+    def _output_shape(self, input_shape):
+        shapes = _shapes(self, input_shape)
+        rank = len(shapes[0])
+        axis = self.axis % rank if -rank <= self.axis < rank else None
+        if (
+            axis is None
+            or axis == 0
+            or any(len(s) != rank for s in shapes)
+            or any(len({s[a] for s in shapes} - {None}) > 1 for a in range(rank) if a != axis)
+        ):
+            raise ValueError(
+                "A `Concatenate` layer requires inputs with matching shapes except for the "
+                f"concatenation axis. Received: input_shape={[format_shape(s) for s in shapes]}"
+            )
+        sizes = [s[axis] for s in shapes]
+        out = list(next((s for s in shapes if None not in s), shapes[0]))
+        out[axis] = None if None in sizes else sum(sizes)
+        return tuple(out)
+
+    def apply(self, weights, x, training=False, rng=None):
+        return anp.concatenate(list(x), axis=self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+def add(inputs, **kwargs):
+    """``Add(**kwargs)(inputs)``."""
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs, **kwargs):
+    """``Subtract(**kwargs)(inputs)``."""
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    """``Multiply(**kwargs)(inputs)``."""
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    """``Average(**kwargs)(inputs)``."""
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    """``Maximum(**kwargs)(inputs)``."""
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    """``Minimum(**kwargs)(inputs)``."""
+    return Minimum(**kwargs)(inputs)
+
+
+def concatenate(inputs, axis=-1, **kwargs):
+    """``Concatenate(axis, **kwargs)(inputs)``."""
+    return Concatenate(axis=axis, **kwargs)(inputs)

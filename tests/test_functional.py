@@ -1,0 +1,279 @@
+"""The functional API: Input tensors, layers called on them, Model(inputs, outputs),
+shared layers, merge layers, and the one forward loop running graphs. Orders, names and
+messages are Keras 3.15.1's (observed); values are checked against numpy written here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minicnn
+import minicnn as keras
+from minicnn import layers as L
+from minicnn.models import Model, Sequential
+
+RNG = np.random.default_rng(0)
+
+
+def branchy():
+    """Keras's example shape: two branches added, a Dense shared by two heads."""
+    a = keras.Input((8, 8, 1), name="img")
+    b = L.Conv2D(2, 3, padding="same", name="c1")(a)
+    c = L.Conv2D(2, 1, name="c2")(a)
+    s = L.Add(name="add")([b, c])
+    shared = L.Dense(3, name="d")
+    o1 = shared(L.GlobalMaxPooling2D(name="f")(s))
+    o2 = shared(L.GlobalAveragePooling2D(name="g")(c))
+    return Model(a, [o1, o2], name="branchy")
+
+
+def test_layers_and_weights_follow_keras_order_with_a_shared_layer_once():
+    model = branchy()
+    # Keras 3.15.1 lists exactly these, in this order, for the same graph.
+    assert [layer.name for layer in model.layers] == ["img", "c1", "c2", "add", "f", "g", "d"]
+    assert model.weight_names == [
+        "c1/kernel",
+        "c1/bias",
+        "c2/kernel",
+        "c2/bias",
+        "d/kernel",
+        "d/bias",
+    ]
+    assert isinstance(model.layers[0], L.InputLayer)
+    assert model.input_shape == (None, 8, 8, 1) and model.output_shape == [(None, 3), (None, 3)]
+
+
+def numpy_branchy(weights, x):
+    k1, b1, k2, b2, kd, bd = weights
+    pad = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    c1 = sum(pad[:, i : i + 8, j : j + 8, :] @ k1[i, j] for i in range(3) for j in range(3)) + b1
+    c2 = x @ k2[0, 0] + b2
+    s = c1 + c2
+    return s.max(axis=(1, 2)) @ kd + bd, c2.mean(axis=(1, 2)) @ kd + bd
+
+
+def test_predict_of_a_branching_graph_equals_numpy():
+    model = branchy()
+    model.set_weights([RNG.normal(size=w.shape) for w in model.get_weights()])
+    x = RNG.normal(size=(5, 8, 8, 1))
+    got = model.predict(x)
+    want = numpy_branchy([w.astype(np.float64) for w in model.get_weights()], x)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+
+
+def test_summary_has_keras_connected_to_column():
+    lines = []
+    branchy().summary(print_fn=lines.append)
+    text = lines[0]
+    assert "┃ Layer (type)        ┃ Output Shape      ┃    Param # ┃ Connected to      ┃" in text
+    assert "│ add (Add)           │ (None, 8, 8, 2)   │          0 │ c1[0][0],         │" in text
+    assert "│ d (Dense)           │ (None, 3)         │          9 │ f[0][0], g[0][0]  │" in text
+    assert "│ (GlobalMaxPooling2… │" in text  # Keras cuts a word too long with an ellipsis
+
+
+def test_layer_input_and_output_are_the_tensors_of_its_call():
+    a = keras.Input((4,))
+    dense = L.Dense(2)
+    y = dense(a)
+    assert dense.output is y and dense.input is a and y.shape == (None, 2)
+    with pytest.raises(AttributeError, match="has never been called"):
+        _ = L.Dense(2).output
+    dense(keras.Input((4,)))
+    with pytest.raises(ValueError, match="multiple inbound nodes"):
+        _ = dense.output
+    assert dense.get_output_at(0) is y
+
+
+def test_feature_map_recipe_of_the_visualisation_tutorials():
+    # Model(inputs=model.inputs, outputs=model.layers[1].output) on a Sequential model.
+    seq = Sequential(
+        [keras.Input((6, 6, 1)), L.Conv2D(2, 3, activation="relu"), L.Conv2D(1, 3), L.Flatten()]
+    )
+    x = RNG.normal(size=(2, 6, 6, 1))
+    maps = seq.feature_maps(x)
+    one = Model(inputs=seq.inputs, outputs=seq.layers[1].output)
+    np.testing.assert_array_equal(one.predict(x), maps[seq.layers[1].name])
+    every = Model(inputs=seq.inputs, outputs=[layer.output for layer in seq.layers])
+    for got, layer in zip(every.predict(x), seq.layers, strict=True):
+        np.testing.assert_array_equal(got, maps[layer.name])
+    assert one.get_weights()[0] is not None and len(one.weight_names) == 4
+
+
+def test_dict_inputs_and_outputs():
+    left, right = keras.Input((3,), name="left"), keras.Input((3,), name="right")
+    total = L.Add()([L.Dense(2, name="dl")(left), L.Dense(2, name="dr")(right)])
+    model = Model({"left": left, "right": right}, {"sum": total, "left_only": model_left(left)})
+    x = {"left": RNG.normal(size=(4, 3)), "right": RNG.normal(size=(4, 3))}
+    out = model.predict(x)
+    kl, bl, kr, br, k3, b3 = (w.astype(np.float64) for w in model.get_weights())
+    np.testing.assert_allclose(out["sum"], x["left"] @ kl + bl + x["right"] @ kr + br, rtol=1e-5)
+    np.testing.assert_allclose(out["left_only"], x["left"] @ k3 + b3, rtol=1e-5)
+    with pytest.raises(ValueError, match=r"expects a dict with keys \['left', 'right'\]"):
+        model.predict([x["left"], x["right"]])
+
+
+def model_left(t):
+    return L.Dense(1, name="d3")(t)
+
+
+# --------------------------------------------------------------------------- merges
+
+
+@pytest.mark.parametrize(
+    "merge, reference",
+    [
+        (L.Add, lambda a, b, c: a + b + c),
+        (L.Multiply, lambda a, b, c: a * b * c),
+        (L.Average, lambda a, b, c: (a + b + c) / 3),
+        (L.Maximum, lambda a, b, c: np.maximum(np.maximum(a, b), c)),
+        (L.Minimum, lambda a, b, c: np.minimum(np.minimum(a, b), c)),
+    ],
+)
+def test_elementwise_merges_broadcast_size_one_axes(merge, reference):
+    ins = [keras.Input((3, 1)), keras.Input((3, 4)), keras.Input((1, 4))]
+    out = merge()(ins)
+    assert out.shape == (None, 3, 4)  # Keras: (3, 1) with (3, 4) gives (3, 4)
+    model = Model(ins, out)
+    xs = [RNG.normal(size=(2, 3, 1)), RNG.normal(size=(2, 3, 4)), RNG.normal(size=(2, 1, 4))]
+    np.testing.assert_allclose(model.predict(xs), reference(*xs), rtol=1e-6)
+
+
+def test_subtract_and_concatenate():
+    a, b = keras.Input((2, 3)), keras.Input((2, 5))
+    joined = L.concatenate([a, b])
+    assert joined.shape == (None, 2, 8)
+    diff = L.subtract([L.Dense(4)(a), L.Dense(4)(b)])
+    model = Model([a, b], [joined, diff])
+    xa, xb = RNG.normal(size=(3, 2, 3)), RNG.normal(size=(3, 2, 5))
+    got_joined, got_diff = model.predict([xa, xb])
+    np.testing.assert_allclose(got_joined, np.concatenate([xa, xb], axis=-1), rtol=1e-6)
+    ka, ba, kb, bb = (w.astype(np.float64) for w in model.get_weights())
+    np.testing.assert_allclose(got_diff, (xa @ ka + ba) - (xb @ kb + bb), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: L.Add()([keras.Input((3,)), keras.Input((4,))]),
+            "Inputs have incompatible shapes. Received shapes (3,) and (4,)",
+        ),
+        (
+            lambda: L.Concatenate()([keras.Input((3, 2)), keras.Input((4, 3))]),
+            "A `Concatenate` layer requires inputs with matching shapes except for the "
+            "concatenation axis",
+        ),
+        (
+            lambda: L.Subtract()([keras.Input((3,))] * 3),
+            "A `Subtract` layer should be called on exactly 2 inputs",
+        ),
+        (
+            lambda: L.Add()(keras.Input((3,))),
+            "A merge layer should be called on a list of inputs",
+        ),
+    ],
+)
+def test_merge_shape_errors_use_keras_messages(call, message):
+    with pytest.raises(ValueError) as err:
+        call()
+    assert message in str(err.value)
+
+
+# --------------------------------------------------------------------------- model errors
+
+
+def test_outputs_not_connected_to_the_inputs_are_refused():
+    a = keras.Input((3,))
+    stray = L.Dense(2)(keras.Input((3,)))
+    with pytest.raises(ValueError, match="is not connected to `inputs`"):
+        Model(a, stray)
+
+
+def test_inputs_must_come_from_input_and_outputs_must_be_tensors():
+    a = keras.Input((3,))
+    h = L.Dense(2)(a)
+    with pytest.raises(ValueError, match="must come from `Input\\(\\)`"):
+        Model(h, L.Dense(1)(h))
+    with pytest.raises(TypeError, match="`outputs` must be a KerasTensor"):
+        Model(a, "dense")
+    with pytest.raises(TypeError, match="pass `inputs` and `outputs`"):
+        Model()
+
+
+def test_a_layer_called_on_something_that_is_not_a_tensor_or_array_is_a_type_error():
+    with pytest.raises(TypeError, match="must be called on an array or a KerasTensor"):
+        L.Dense(2)("x")
+    with pytest.raises(TypeError, match="mixing KerasTensors"):
+        L.Add()([keras.Input((2,)), np.zeros((1, 2))])
+
+
+def test_a_failed_symbolic_call_leaves_the_layer_unbuilt_and_uncalled():
+    dense = L.Dense(2)
+    with pytest.raises(ValueError):
+        dense(keras.Input((3, None)))  # the last axis must be known
+    assert not dense.built and dense._calls == []
+
+
+# --------------------------------------------------------------------------- gradients, training
+
+
+def test_gradients_flow_through_branches_and_a_shared_layer():
+    minicnn.set_random_seed(0)
+    report = minicnn.gradcheck(branchy(), RNG.normal(size=(2, 8, 8, 1)) + 0.05)
+    assert report.passed, str(report)
+    a, b = keras.Input((3,)), keras.Input((3,))
+    shared = L.Dense(2, activation="tanh")
+    model = Model([a, b], L.Maximum()([shared(a), shared(b)]))
+    report = minicnn.gradcheck(model, [RNG.normal(size=(2, 3)), RNG.normal(size=(2, 3))])
+    assert report.passed and [t.name for t in report.tensors][-2:] == ["input_0", "input_1"]
+
+
+def residual_net():
+    x = keras.Input((8, 8, 1))
+    h = L.Conv2D(4, 3, padding="same", activation="relu")(x)
+    skip = L.Conv2D(4, 3, padding="same")(h)
+    h = L.ReLU()(L.Add()([h, skip]))
+    out = L.Dense(3, activation="softmax")(L.GlobalAveragePooling2D()(h))
+    return Model(x, out)
+
+
+def test_a_residual_model_trains_and_its_gradients_are_exact():
+    minicnn.set_random_seed(2)
+    x, y = minicnn.datasets.line_images(120, seed=1)
+    model = residual_net()
+    model.compile(minicnn.optimizers.Adam(0.02), "sparse_categorical_crossentropy", ["accuracy"])
+    history = model.fit(x, y, epochs=8, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    # Away from ReLU kinks: the line images' exact zeros would sit on them.
+    report = minicnn.gradcheck(residual_net(), RNG.normal(size=(2, 8, 8, 1)), max_entries=20)
+    assert report.passed, str(report)
+
+
+def test_explain_and_receptive_field_follow_the_graph():
+    x = keras.Input((6, 6, 1))
+    c = L.Conv2D(1, 3, padding="same", use_bias=False, name="c")(x)
+    s = L.Add(name="s")([c, x])  # a skip connection around the conv
+    out = L.Conv2D(1, 3, use_bias=False, name="o")(s)
+    model = Model(x, out)
+    model.set_weights([np.ones((3, 3, 1, 1)), np.ones((3, 3, 1, 1))])
+    data = RNG.normal(size=(1, 6, 6, 1))
+    e = model.explain(data, "o", (0, 1, 1, 0))
+    assert e.value == model.predict(data)[0, 1, 1, 0]
+    # The skip path reads rows 1..3, the conv path one more on each side: rows 0..4.
+    assert model.receptive_field("o", (1, 1)) == (slice(0, 5), slice(0, 5))
+    assert model.receptive_field("c", (0, 0)) == (slice(0, 2), slice(0, 2))
+    with pytest.raises(ValueError, match="merges several inputs"):
+        model.explain(data, "s", (0, 0, 0, 0))
+
+
+def test_training_several_outputs_is_refused_clearly_not_guessed():
+    model = branchy()
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="several inputs or outputs"):
+        model.fit(RNG.normal(size=(4, 8, 8, 1)), RNG.normal(size=(4, 3)), verbose=0)
+
+
+def test_saving_a_functional_model_says_what_works():
+    with pytest.raises(ValueError, match="save_weights"):
+        branchy().get_config()
