@@ -153,19 +153,58 @@ def _scan(arr: np.ndarray, chunk: int, bad, name: str, method: str, what: str) -
         raise ValueError(f"{method}: `{name}` {what} (first at sample {first}).")
 
 
+class _InputArrays:
+    """The arrays of a model with several inputs, read together: indexing takes the same
+    samples from each, ``batch`` packs them as the model takes its inputs."""
+
+    def __init__(self, arrays: list, keys):
+        self.arrays, self.keys = arrays, keys
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, index) -> _InputArrays:
+        return _InputArrays([a[index] for a in self.arrays], self.keys)
+
+    def batch(self, index=slice(None)):
+        items = [as_batch(a, index) for a in self.arrays]
+        return items if self.keys == "list" else dict(zip(self.keys, items))
+
+
+def _take(x, index):
+    """A float32 batch of ``x`` (one array, or several inputs read together)."""
+    return x.batch(index) if isinstance(x, _InputArrays) else as_batch(x, index)
+
+
+def _check_inputs(model, x, x_name: str, method: str):
+    """``x`` as one array, or as ``_InputArrays`` for a model of several inputs."""
+    if model._input_keys is None:
+        return _as_array(x, x_name, method)
+    values = model._input_values(x)
+    labels = range(len(values)) if model._input_keys == "list" else model._input_keys
+    arrays = [_as_array(a, f"{x_name}[{k!r}]", method) for k, a in zip(labels, values)]
+    if len({len(a) for a in arrays}) > 1:
+        raise ValueError(
+            f"{method}: data cardinality is ambiguous. Make sure all arrays contain the same "
+            f"number of samples. '{x_name}' sizes: {[len(a) for a in arrays]}."
+        )
+    return _InputArrays(arrays, model._input_keys)
+
+
 def _check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple:
     """Check ``x``/``y`` against the model and the loss before any step; returns
     ``(x, y, output_shape)`` with the arrays uncopied. ``names`` are the arguments' names
     in messages (``validation_data[0]``... for validation data)."""
     x_name, y_name = names
-    if model._input_keys is not None or model._output_keys is not None:
+    if model._output_keys is not None:
         raise ValueError(
-            f"{method}: model '{model.name}' has several inputs or outputs; minicnn trains and "
-            "evaluates models of one input and one output (predict takes any)."
+            f"{method}: model '{model.name}' has several outputs; minicnn trains and evaluates "
+            "models of one output (a loss per output is not implemented; predict takes any)."
         )
-    x = _as_array(x, x_name, method)
+    x = _check_inputs(model, x, x_name, method)
     y = _as_array(y, y_name, method)
-    model.prepare_input(x[:1], method)  # builds the model and checks the input shape
+    # Builds the model and checks the input shape.
+    model.prepare_input(x[:1].batch() if isinstance(x, _InputArrays) else x[:1], method)
     if len(x) != len(y):
         raise ValueError(
             f"{method}: data cardinality is ambiguous. Make sure all arrays contain the same "
@@ -173,12 +212,17 @@ def _check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple
         )
     if len(x) == 0:
         raise ValueError(f"{method}: `{x_name}` and `{y_name}` hold no samples.")
-    output_shape = model.compute_output_shape((None, *x.shape[1:]))
+    if isinstance(x, _InputArrays):
+        shapes = [(None, *a.shape[1:]) for a in x.arrays]
+        output_shape = model.compute_output_shape(model._pack_inputs(shapes))
+    else:
+        output_shape = model.compute_output_shape((None, *x.shape[1:]))
     loss = model.compiled_loss
     where = method if names == ("x", "y") else f"{method} ({y_name})"
     loss.check_target(y.shape[1:], output_shape[1:], where)
     nonfinite = "contains NaN or infinite values"
-    _scan(x, chunk, lambda b: ~np.isfinite(b), x_name, method, nonfinite)
+    for arr in x.arrays if isinstance(x, _InputArrays) else [x]:
+        _scan(arr, chunk, lambda b: ~np.isfinite(b), x_name, method, nonfinite)
     _scan(y, chunk, lambda b: ~np.isfinite(b), y_name, method, nonfinite)
     if loss.target == "sparse":
         classes = output_shape[-1]
@@ -386,7 +430,7 @@ def fit(
                 # Overflow is detected and reported once below; numpy's warnings are noise.
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     loss, y_pred, problem = _train_step(
-                        model, trainable, committer, as_batch(x, index), y_batch
+                        model, trainable, committer, _take(x, index), y_batch
                     )
                 tracker.update(loss, y_batch, y_pred)
                 logs = tracker.logs()
@@ -435,7 +479,7 @@ def _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks=None):
             if hooks:
                 hooks.on_test_batch_begin(step)
             y_batch = as_batch(y, part)
-            y_pred = model.apply(weights, as_batch(x, part))
+            y_pred = model.apply(weights, _take(x, part))
             tracker.update(model.compiled_loss(y_batch, y_pred), y_batch, y_pred)
             if hooks:
                 hooks.on_test_batch_end(step, tracker.logs())

@@ -270,8 +270,30 @@ def test_explain_and_receptive_field_follow_the_graph():
 def test_training_several_outputs_is_refused_clearly_not_guessed():
     model = branchy()
     model.compile("sgd", "mse")
-    with pytest.raises(ValueError, match="several inputs or outputs"):
+    with pytest.raises(ValueError, match="several outputs"):
         model.fit(RNG.normal(size=(4, 8, 8, 1)), RNG.normal(size=(4, 3)), verbose=0)
+
+
+def test_a_two_input_model_trains_exactly_like_its_one_input_twin():
+    # Dense over concatenate([a, b]) is Dense over the concatenated array: same weights,
+    # same batches, so the same training to the last bit (validation split included).
+    a, b = keras.Input((3,)), keras.Input((2,))
+    two = Model({"a": a, "b": b}, L.Dense(2, name="d")(L.concatenate([a, b])))
+    one = Sequential([keras.Input((5,)), L.Dense(2, name="d1")])
+    one.set_weights(two.get_weights())
+    xa, xb, y = RNG.normal(size=(20, 3)), RNG.normal(size=(20, 2)), RNG.normal(size=(20, 2))
+    fit = {"epochs": 3, "batch_size": 6, "validation_split": 0.2, "verbose": 0}
+    for model in (one, two):
+        model.compile(minicnn.optimizers.SGD(0.1, momentum=0.9), "mse")
+    minicnn.set_random_seed(1)
+    h_two = two.fit({"a": xa, "b": xb}, y, **fit).history
+    minicnn.set_random_seed(1)
+    h_one = one.fit(np.concatenate([xa, xb], axis=1), y, **fit).history
+    assert h_two == h_one
+    for w2, w1 in zip(two.get_weights(), one.get_weights(), strict=True):
+        np.testing.assert_array_equal(w2, w1)
+    with pytest.raises(ValueError, match="'x' sizes: \\[20, 19\\]"):
+        two.fit({"a": xa, "b": xb[:19]}, y, verbose=0)
 
 
 def test_saving_a_functional_model_says_what_works():
