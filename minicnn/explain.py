@@ -113,13 +113,18 @@ def explain(model, x, layer, index: Sequence[int]) -> Explanation:
     values = []
     for _ in model.forward(model.weight_arrays(), sample, values=values):
         pass
-    if target._takes_list:
-        raise ValueError(
-            f"{func}: layer '{target.name}' ({type(target).__name__}) merges several inputs; "
-            "explain the layers that feed it."
-        )
-    xin = np.asarray(values[node.inputs[0]])[0]
     value = float(np.asarray(values[len(inputs) + k])[(0, *index[1:])])
+    if target._takes_list:
+        if not isinstance(target, (L.Add, L.Subtract, L.Average)):
+            raise ValueError(
+                f"{func}: layer '{target.name}' ({type(target).__name__}) merges several inputs "
+                "in a way explain does not work out (it covers Add, Subtract and Average); "
+                "explain the layers that feed it."
+            )
+        feeds = [model.nodes[i - len(inputs)].layer.name if i >= len(inputs) else f"input {i}"
+                 for i in node.inputs]  # fmt: skip
+        return _merge(target, [np.asarray(values[i])[0] for i in node.inputs], feeds, index, value)
+    xin = np.asarray(values[node.inputs[0]])[0]
     for kinds, build in BUILDERS:
         if isinstance(target, kinds):
             return build(target, xin, index, value)
@@ -361,6 +366,21 @@ def _depthwise(layer, xin, index, value):
     return _terms(layer, index, value, terms, bias, notes)
 
 
+def _merge(layer, xins, feeds, index, value):
+    """An Add, Subtract or Average cell: each input's value at the cell (size-1 axes
+    broadcast), weighted 1, +1/-1, or 1/n."""
+    n = len(xins)
+    weights = {L.Add: [1.0] * n, L.Subtract: [1.0, -1.0], L.Average: [1.0 / n] * n}[type(layer)]
+    terms = []
+    for xin, w in zip(xins, weights):
+        pos = tuple(0 if d == 1 else i for d, i in zip(xin.shape, index[1:]))
+        terms.append(((index[0], *pos), None, float(xin[pos]), w))
+    notes = [f"joins {', '.join(repr(f) for f in feeds)} at this position"]
+    explanation = _terms(layer, index, value, terms, None, notes)
+    explanation.sources = [((f, *src), None) for f, (src, _) in zip(feeds, explanation.sources)]
+    return explanation
+
+
 def _copy(layer, xin, index, value, source, why):
     notes = [why if source is None else f"copies input{list((index[0], *source))}"]
     total = 0.0 if source is None else float(xin[source])
@@ -587,9 +607,12 @@ def _render_terms(e: Explanation) -> list[str]:
     for i in order:
         source, weight = e.sources[i]
         w = f"weight[{', '.join(map(str, weight))}]" if weight else "weight"
+        if isinstance(source[0], str):  # a merge: the input is named by the layer feeding it
+            where = f"{source[0]}[{', '.join(map(str, source[1:]))}]"
+        else:
+            where = f"input[{', '.join(map(str, source))}]"
         lines.append(
-            f"  input[{', '.join(map(str, source))}] * {w} = {num(e.patch[i])} * "
-            f"{num(e.kernel[i])} = {num(e.products[i])}"
+            f"  {where} * {w} = {num(e.patch[i])} * {num(e.kernel[i])} = {num(e.products[i])}"
         )
     lines.append(f"sum = {num(e.total, 6)}")
     return lines + _render_tail(e)

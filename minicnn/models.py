@@ -221,7 +221,9 @@ class Model:
         """The model's outputs (as ``apply`` returns them) as a list."""
         return _unpack(self._output_keys, outputs)
 
-    def _is_chain(self) -> bool:
+    def _single_io(self) -> bool:
+        """One input array and one output array (a Sequential, or a functional model of
+        one Input and one output tensor)."""
         return self._input_keys is None and self._output_keys is None
 
     # ------------------------------------------------------------------ layers
@@ -295,7 +297,7 @@ class Model:
         for i, (shape, want) in enumerate(zip(shapes, declared)):
             if want is not None and len(shape) != len(want):
                 word = "min_ndim" if len(shape) < len(want) else "ndim"
-                first = self.nodes[0].layer.name if self._is_chain() and self.nodes else self.name
+                first = self.nodes[0].layer.name if self._single_io() and self.nodes else self.name
                 raise ValueError(
                     f"Input {i} of layer '{first}' is incompatible with the layer: expected "
                     f"{word}={len(want)}, found ndim={len(shape)}. Full shape received: "
@@ -312,7 +314,7 @@ class Model:
     def _model_output_shape(self, input_shape):
         """The model's output shape(s) for ``input_shape``, packed like its outputs."""
         shapes = self.output_shapes(input_shape)
-        if self._is_chain():
+        if not self._output_values:  # a Sequential: its last node
             return shapes[-1]
         values = [None] * len(self.inputs) + shapes
         return _pack(self._output_keys, [values[i] for i in self._output_values])
@@ -408,7 +410,7 @@ class Model:
             yield layer, y, updates
 
     def _outputs_of(self, values):
-        if self._is_chain():
+        if not self._output_values:  # a Sequential: its last node
             return values[-1]
         return _pack(self._output_keys, [values[i] for i in self._output_values])
 
@@ -450,7 +452,7 @@ class Model:
             raise ValueError(
                 f"{type(self).__name__} '{self.name}' has no layers; add some before {method}."
             )
-        if not self._is_chain():
+        if not self._single_io():
             arrays = [
                 as_input(a, f"'{self.name}' input {i}", cast)
                 for i, a in enumerate(self._input_values(x))
@@ -613,12 +615,10 @@ class Model:
     def _sequential_like(self) -> bool:
         """Keras's rule for a summary without "Connected to": one input and one output,
         each node reading the one before it, and no layer called twice."""
-        if self._is_chain():
-            return True
         layers = [node.layer for node in self.nodes]
         return (
-            len(self.inputs) == 1
-            and len(self.outputs) == 1
+            len(self.inputs) <= 1
+            and len(self.outputs) <= 1
             and all(node.inputs == (k,) for k, node in enumerate(self.nodes))
             and len({id(layer) for layer in layers}) == len(layers)
         )

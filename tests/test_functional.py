@@ -263,8 +263,14 @@ def test_explain_and_receptive_field_follow_the_graph():
     # The skip path reads rows 1..3, the conv path one more on each side: rows 0..4.
     assert model.receptive_field("o", (1, 1)) == (slice(0, 5), slice(0, 5))
     assert model.receptive_field("c", (0, 0)) == (slice(0, 2), slice(0, 2))
-    with pytest.raises(ValueError, match="merges several inputs"):
-        model.explain(data, "s", (0, 0, 0, 0))
+    # The Add cell is the conv's value plus the input's, named by where they come from.
+    add = model.explain(data, "s", (0, 2, 3, 0))
+    conv_value = model.explain(data, "c", (0, 2, 3, 0)).value
+    assert add.sources == [(("c", 0, 2, 3, 0), None), (("input 0", 0, 2, 3, 0), None)]
+    assert add.patch.tolist() == [conv_value, np.float32(data[0, 2, 3, 0])]
+    assert abs(add.value - (add.patch[0] + add.patch[1])) < 1e-5
+    with pytest.raises(ValueError, match="covers Add, Subtract and Average"):
+        Model(x, L.Maximum()([c, x])).explain(data, -1, (0, 0, 0, 0))
 
 
 def test_training_several_outputs_is_refused_clearly_not_guessed():
@@ -299,3 +305,20 @@ def test_a_two_input_model_trains_exactly_like_its_one_input_twin():
 def test_saving_a_functional_model_says_what_works():
     with pytest.raises(ValueError, match="save_weights"):
         branchy().get_config()
+
+
+def test_residual_demo_learns_the_line_task_and_explains_the_skip_connection():
+    import contextlib
+    import io
+    import pathlib
+    import runpy
+
+    demo = pathlib.Path(__file__).resolve().parents[1] / "demos" / "residual_network.py"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        runpy.run_path(str(demo), run_name="__main__")
+    text = out.getvalue()
+    accuracy = float(text.split("held-out accuracy: ")[1].split("%")[0])
+    assert accuracy >= 95
+    assert "joins 'lines', 'branch' at this position" in text
+    assert "Connected to" in text and "lines[0][0]," in text
