@@ -5,7 +5,7 @@ from minicnn.layers import Conv1D, Conv2D
 
 or, in Keras 3's top-level style, ``import minicnn as keras`` and then
 ``keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(32, 3)])``,
-``keras.utils.to_categorical``, ``keras.optimizers.Adam``...
+``keras.Model(inputs, outputs)``, ``keras.utils.to_categorical``, ``keras.optimizers.Adam``...
 """
 
 from . import (
@@ -24,7 +24,7 @@ from . import (
 )
 from .gradcheck import gradcheck
 from .layers import Input
-from .models import Sequential
+from .models import Model, Sequential
 from .utils import set_random_seed
 from .version import __version__
 
@@ -43,6 +43,7 @@ __all__ = [
     "utils",
     "viz",
     "Input",
+    "Model",
     "Sequential",
     "set_random_seed",
     "gradcheck",
