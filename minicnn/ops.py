@@ -64,12 +64,21 @@ class Window(NamedTuple):
 # --------------------------------------------------------------------------- shapes
 
 
+def _check_axis(owner, length, kernel, stride, dilation, padding, paddings=PADDINGS) -> str:
+    """The checks every one-axis geometry function makes; returns the padding, lower-cased."""
+    check_int(length, owner, "length", minimum=0, allow_none=True)
+    for name, value in (("kernel", kernel), ("stride", stride), ("dilation", dilation)):
+        check_int(value, owner, name, minimum=1)
+    return check_choice(padding, owner, "padding", paddings, lower=True)
+
+
 def output_length(length: int | None, kernel: int, stride: int, dilation: int, padding: str):
     """Length of one spatial axis after a convolution or pooling window (Keras's rule).
 
     Returns None when ``length`` is None (an axis of unknown size), and a number that may
     be zero or negative for a ``valid`` window larger than the input; callers reject that.
     """
+    padding = _check_axis("ops.output_length", length, kernel, stride, dilation, padding)
     if length is None:
         return None
     if padding == "valid":
@@ -79,6 +88,7 @@ def output_length(length: int | None, kernel: int, stride: int, dilation: int, p
 
 def padding_amounts(length: int, kernel: int, stride: int, dilation: int, padding: str):
     """``(before, after)`` zero padding for one spatial axis, as Keras computes it."""
+    padding = _check_axis("ops.padding_amounts", length, kernel, stride, dilation, padding)
     span = dilation * (kernel - 1) + 1
     if padding == "valid":
         return (0, 0)
@@ -95,6 +105,7 @@ def window_positions(
     """The input coordinates along one axis that output ``out_index`` of a window reads,
     in kernel order: ``out_index*stride - before + dilation*t`` for ``t < kernel``.
     Coordinates below 0 or from ``length`` on lie in the padding."""
+    check_int(out_index, "ops.window_positions", "out_index", minimum=0)
     before = padding_amounts(length, kernel, stride, dilation, padding)[0]
     return out_index * stride - before + dilation * np.arange(kernel)
 
@@ -767,6 +778,9 @@ defvjp_argnums(_conv_transpose, _conv_transpose_vjp)
 def conv_transpose_pads(length, kernel, stride, dilation, padding, output_padding):
     """``(before, after)`` padding of the stride-dilated input, Keras's rule
     (``backend_utils._convert_conv_transpose_padding_args_from_keras_to_jax``)."""
+    owner = "ops.conv_transpose_pads"
+    padding = _check_axis(owner, length, kernel, stride, dilation, padding, PADDINGS[:2])
+    check_int(output_padding, owner, "output_padding", minimum=0, allow_none=True)
     span = (kernel - 1) * dilation + 1
     if padding == "valid":
         extra = max(span, stride) - span if output_padding is None else output_padding
@@ -886,6 +900,8 @@ def bilinear_weights(length: int, factor: int) -> np.ndarray:
     """(length*factor, length) weights of half-pixel-centre linear interpolation: output
     ``o`` reads source coordinate ``(o + 0.5) / factor - 0.5``, clamped to the edges (the
     rule of ``tf.image.resize`` and ``jax.image.resize`` that Keras uses)."""
+    check_int(length, "ops.bilinear_weights", "length", minimum=1)
+    check_int(factor, "ops.bilinear_weights", "factor", minimum=1)
     source = np.clip((np.arange(length * factor) + 0.5) / factor - 0.5, 0, length - 1)
     low = np.floor(source).astype(int)
     high = np.minimum(low + 1, length - 1)
@@ -898,6 +914,10 @@ def bilinear_weights(length: int, factor: int) -> np.ndarray:
 
 def upsample_sources(outputs, length: int, factor: int, interpolation: str) -> set[int]:
     """The input positions (of ``length``) that upsampled outputs ``outputs`` read."""
+    check_int(factor, "ops.upsample_sources", "factor", minimum=1)
+    interpolation = check_choice(
+        interpolation, "ops.upsample_sources", "interpolation", ("nearest", "bilinear")
+    )
     if interpolation == "nearest":
         return {o // factor for o in outputs}
     m = bilinear_weights(length, factor)

@@ -247,6 +247,24 @@ def test_public_ops_reject_bad_arguments_naming_them(call, error, words):
         assert word in str(err.value)
 
 
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: ops.output_length(5, 3, 1, 1, "bogus"), "padding"),
+        (lambda: ops.output_length(5, 0, 1, 1, "valid"), "kernel"),
+        (lambda: ops.padding_amounts(5, 3, 1.5, 1, "same"), "stride"),
+        (lambda: ops.window_positions(-1, 5, 3, 1, 1, "same"), "out_index"),
+        (lambda: ops.conv_transpose_pads(4, 3, 2, 1, "causal", None), "padding"),
+        (lambda: ops.conv_transpose_length(4, 3, 2, 1, "same", -1), "output_padding"),
+        (lambda: ops.upsample_sources({0}, 4, 2, "bicubic"), "interpolation"),
+        (lambda: ops.bilinear_weights(0, 2), "length"),
+    ],
+)
+def test_the_public_geometry_functions_check_their_arguments_too(call, name):
+    with pytest.raises((ValueError, TypeError), match=f"`{name}`"):
+        call()
+
+
 def test_ops_padding_is_case_insensitive_like_keras():
     np.testing.assert_array_equal(
         ops.conv(X2, K2, padding="SAME"), ops.conv(X2, K2, padding="same")
