@@ -213,6 +213,16 @@ class Model:
             )
         return calls[0]
 
+    @property
+    def output_names(self) -> list[str]:
+        """Each output's name, as Keras gives them: the dict keys of dict outputs, else the
+        name of the layer that makes each output."""
+        if isinstance(self._output_keys, tuple):
+            return list(self._output_keys)
+        if not self.outputs:
+            return [self.layers[-1].name] if self.layers else []
+        return [t._history[0].name for t in self.outputs]
+
     def _pack_inputs(self, arrays: list):
         """One array per input (in ``inputs`` order) as the model takes them."""
         return _pack(self._input_keys, arrays)

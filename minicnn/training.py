@@ -46,9 +46,14 @@ f32 = np.float32
 # --------------------------------------------------------------------------- compile
 
 
-def compile(model, optimizer="rmsprop", loss=None, metrics=None) -> None:
+def compile(model, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None) -> None:
     """Choose the optimizer (name or instance), loss and metrics, as Keras's ``compile``;
     nothing changes on a bad argument.
+
+    A model of several outputs takes one loss for all of them, or a list or dict (by output
+    name) of losses; ``loss_weights`` (a list or dict) weights their sum, which is what
+    training minimises; ``metrics`` is then a list of lists or a dict of lists, one per
+    output. Logs name each output's loss and metrics ``{output}_loss``, ``{output}_mae``.
 
     Names: optimizers ``"sgd"``, ``"adam"``, ``"rmsprop"``; losses ``"mse"``, ``"mae"``,
     ``"binary_crossentropy"``, ``"categorical_crossentropy"``,
@@ -58,13 +63,99 @@ def compile(model, optimizer="rmsprop", loss=None, metrics=None) -> None:
     identifiers, resolved against the data's shapes at ``fit``/``evaluate``).
     """
     optimizer_obj = optimizers.get(optimizer)
-    loss_obj = None if loss is None else losses.get(loss)
-    metric_list = _metric_list(metrics)
+    if model._output_keys is not None:
+        loss_obj, metric_list = _compile_outputs(model, loss, metrics, loss_weights)
+    else:
+        if loss_weights is not None:
+            raise ValueError(
+                "compile: `loss_weights` weighs the losses of a model's several outputs; "
+                f"model '{model.name}' has one output. Received: loss_weights={loss_weights!r}"
+            )
+        loss_obj = None if loss is None else losses.get(loss)
+        metric_list = _metric_list(metrics)
     model.optimizer = optimizer_obj
     model.loss = loss
     model.compiled_loss = loss_obj
     model.compiled_metrics = metric_list
     model.compiled = True
+
+
+def _per_output(model, value, what: str) -> list:
+    """``value`` as one entry per output: a list of that length, or a dict by output name
+    (missing names get None)."""
+    names = model.output_names
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ValueError(
+                f"compile: `{what}` names {unknown}, which are not outputs of model "
+                f"'{model.name}'; its outputs are {names}."
+            )
+        return [value.get(name) for name in names]
+    if not isinstance(value, (list, tuple)) or len(value) != len(names):
+        raise ValueError(
+            f"compile: for a model of {len(names)} outputs, `{what}` must be a list of "
+            f"{len(names)} entries or a dict keyed by the output names {names}. "
+            f"Received: {what}={value!r:.120}"
+        )
+    return list(value)
+
+
+def _compile_outputs(model, loss, metrics, loss_weights):
+    """``(_OutputLosses or None, per-output metric lists)`` for a model of several outputs."""
+    n = len(model.outputs)
+    if loss is None:
+        per_loss = None
+    elif isinstance(loss, (list, tuple, dict)):
+        per_loss = [None if v is None else losses.get(v) for v in _per_output(model, loss, "loss")]
+        if None in per_loss:
+            missing = [name for name, v in zip(model.output_names, per_loss) if v is None]
+            raise ValueError(f"compile: `loss` gives no loss for the outputs {missing}.")
+    else:
+        per_loss = [losses.get(loss) for _ in range(n)]  # one loss for every output, as Keras
+    weights = [1.0] * n
+    if loss_weights is not None:
+        weights = [
+            1.0 if w is None else check_real(w, "compile", "loss_weights", 0.0)
+            for w in _per_output(model, loss_weights, "loss_weights")
+        ]
+    if metrics is None:
+        per_metrics = [[] for _ in range(n)]
+    else:
+        if isinstance(metrics, (list, tuple)) and not all(
+            isinstance(m, (list, tuple)) or m is None for m in metrics
+        ):
+            raise ValueError(
+                f"compile: model '{model.name}' has {n} outputs, so `metrics` must be a list of "
+                f"{n} lists or a dict of lists keyed by the output names {model.output_names}. "
+                f"Received: metrics={metrics!r:.120}"
+            )
+        per_metrics = [_metric_list(m) for m in _per_output(model, metrics, "metrics")]
+    loss_obj = None if per_loss is None else _OutputLosses(per_loss, weights, model)
+    return loss_obj, per_metrics
+
+
+class _OutputLosses:
+    """The losses of a model of several outputs: the loss trained on is their sum weighted
+    by ``loss_weights``; each output's own loss is logged too (Keras 3's rule)."""
+
+    def __init__(self, per_output, weights, model):
+        self.losses, self.weights = per_output, weights
+        self.names = model.output_names
+        self.unpack = model._unpack_outputs
+
+    def parts(self, ys, y_pred) -> list:
+        """Each output's loss (traceable by autograd), in output order."""
+        return [loss(y, p) for loss, y, p in zip(self.losses, ys, self.unpack(y_pred))]
+
+    def total(self, parts):
+        out = 0.0
+        for w, part in zip(self.weights, parts):
+            out = out + part * w
+        return out
+
+    def __call__(self, ys, y_pred):
+        return self.total(self.parts(ys, y_pred))
 
 
 def _metric_list(value) -> list:
@@ -87,6 +178,11 @@ def get_compile_config(model) -> dict | None:
     """
     if not model.compiled:
         return None
+    if isinstance(model.compiled_loss, _OutputLosses):
+        raise ValueError(
+            f"Model '{model.name}': the compile settings of a model of several outputs cannot "
+            "be saved yet."
+        )
     loss = model.loss
     if loss is not None and not isinstance(loss, str):
         loss = losses.serialize(model.compiled_loss)
@@ -197,10 +293,7 @@ def _check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple
     in messages (``validation_data[0]``... for validation data)."""
     x_name, y_name = names
     if model._output_keys is not None:
-        raise ValueError(
-            f"{method}: model '{model.name}' has several outputs; minicnn trains and evaluates "
-            "models of one output (a loss per output is not implemented; predict takes any)."
-        )
+        return _check_outputs_data(model, x, y, method, chunk, names)
     x = _check_inputs(model, x, x_name, method)
     y = _as_array(y, y_name, method)
     # Builds the model and checks the input shape.
@@ -237,6 +330,61 @@ def _check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple
     return x, y, output_shape
 
 
+def _check_outputs_data(model, x, y, method: str, chunk: int, names) -> tuple:
+    """``_check_data`` for a model of several outputs: ``y`` is a list (output order) or a
+    dict by output name; returns ``y`` as ``_InputArrays`` of one array per output."""
+    x_name, y_name = names
+    outputs = model.output_names
+    if isinstance(y, dict):
+        if set(y) != set(outputs):
+            raise ValueError(
+                f"{method}: `{y_name}` must hold one array per output {outputs}; received keys "
+                f"{sorted(y)}."
+            )
+        y = [y[name] for name in outputs]
+    if not isinstance(y, (list, tuple)) or len(y) != len(outputs):
+        raise ValueError(
+            f"{method}: model '{model.name}' has {len(outputs)} outputs {outputs}, so `{y_name}` "
+            f"must be a list of {len(outputs)} arrays or a dict by output name. Received: "
+            f"{type(y).__name__}" + (f" of length {len(y)}" if isinstance(y, (list, tuple)) else "")
+        )
+    ys = [_as_array(v, f"{y_name}[{name!r}]", method) for v, name in zip(y, outputs)]
+    x = _check_inputs(model, x, x_name, method)
+    model.prepare_input(x[:1].batch() if isinstance(x, _InputArrays) else x[:1], method)
+    sizes = [len(v) for v in ys]
+    if len(set(sizes)) > 1 or sizes[0] != len(x):
+        raise ValueError(
+            f"{method}: data cardinality is ambiguous. Make sure all arrays contain the same "
+            f"number of samples. '{x_name}' sizes: {len(x)}, '{y_name}' sizes: {sizes}."
+        )
+    if len(x) == 0:
+        raise ValueError(f"{method}: `{x_name}` and `{y_name}` hold no samples.")
+    if isinstance(x, _InputArrays):
+        in_shapes = model._pack_inputs([(None, *a.shape[1:]) for a in x.arrays])
+    else:
+        in_shapes = (None, *x.shape[1:])
+    out_shapes = model._unpack_outputs(model.compute_output_shape(in_shapes))
+    nonfinite = "contains NaN or infinite values"
+    for arr in x.arrays if isinstance(x, _InputArrays) else [x]:
+        _scan(arr, chunk, lambda b: ~np.isfinite(b), x_name, method, nonfinite)
+    loss = model.compiled_loss
+    for v, shape, name, part in zip(ys, out_shapes, outputs, loss.losses):
+        label = f"{y_name}[{name!r}]"
+        part.check_target(v.shape[1:], shape[1:], f"{method} ({label})")
+        _scan(v, chunk, lambda b: ~np.isfinite(b), label, method, nonfinite)
+        if part.target == "sparse":
+            classes = shape[-1]
+            _scan(
+                v,
+                chunk,
+                lambda b, classes=classes: (b != np.round(b)) | (b < 0) | (b >= classes),
+                label,
+                method,
+                f"must hold integer class indices in [0, {classes}) for loss '{part.name}'",
+            )
+    return x, _InputArrays(ys, "list"), out_shapes
+
+
 def _split(value, name: str, method: str) -> tuple:
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         raise ValueError(
@@ -252,34 +400,81 @@ def _split(value, name: str, method: str) -> tuple:
 
 class _Tracker:
     """The epoch's running loss (batch losses weighted by batch size, float32, as Keras's
-    loss tracker) and metrics."""
+    loss tracker), each output's loss for a model of several outputs, and the metrics:
+    ``(name, output number or None, Metric)``."""
 
-    def __init__(self, metric_objects):
-        self.metrics = metric_objects
+    def __init__(self, metrics, output_names=None):
+        self.metrics = metrics
+        self.output_names = output_names or []
         self.reset()
 
     def reset(self):
         self.total, self.count = f32(0), f32(0)
-        for metric in self.metrics:
+        self.parts = [f32(0)] * len(self.output_names)
+        for _, _, metric in self.metrics:
             metric.reset_state()
 
-    def update(self, loss, y_true, y_pred):
-        n = len(y_true)
+    def update(self, loss, y_true, y_pred, parts=()):
+        """One batch; for several outputs ``y_true``/``y_pred`` are lists and ``parts`` the
+        outputs' own losses."""
+        n = len(y_true[0]) if self.output_names else len(y_true)
         self.total = f32(self.total + f32(loss) * f32(n))
         self.count = f32(self.count + f32(n))
-        for metric in self.metrics:
-            metric.update_state(y_true, y_pred)
+        self.parts = [f32(t + f32(p) * f32(n)) for t, p in zip(self.parts, parts)]
+        for _, i, metric in self.metrics:
+            if i is None:
+                metric.update_state(y_true, y_pred)
+            else:
+                metric.update_state(y_true[i], y_pred[i])
 
     def logs(self) -> dict:
-        out = {"loss": float(self.total / self.count) if self.count else 0.0}
-        out.update({metric.name: metric.result() for metric in self.metrics})
+        mean = lambda v: float(v / self.count) if self.count else 0.0  # noqa: E731
+        out = {"loss": mean(self.total)}
+        out.update({f"{name}_loss": mean(p) for name, p in zip(self.output_names, self.parts)})
+        out.update({name: metric.result() for name, _, metric in self.metrics})
         return dict(sorted(out.items()))
 
+    def names(self) -> list[str]:
+        """What ``evaluate`` lists, in Keras's order: the loss, each output's loss, then
+        the metrics (by name when there are several outputs)."""
+        parts = [f"{name}_loss" for name in self.output_names]
+        metrics = [name for name, _, _ in self.metrics]
+        return ["loss", *parts, *(sorted(metrics) if self.output_names else metrics)]
 
-def _metric_objects(model, y_shape, output_shape):
-    objects = [metrics_module.get(m, y_shape, output_shape) for m in model.compiled_metrics]
-    model.metric_directions = {m.name: m.direction for m in objects}
-    return objects
+
+def _as_list(model, y_pred):
+    """A model's prediction as a list of outputs when it has several, else as it is."""
+    return y_pred if model._output_keys is None else model._unpack_outputs(y_pred)
+
+
+def _per_sample_shapes(y, output_shape) -> tuple:
+    """The targets' and outputs' shapes without the batch axis (lists for several outputs)."""
+    if isinstance(y, _InputArrays):
+        return [a.shape[1:] for a in y.arrays], [s[1:] for s in output_shape]
+    return y.shape[1:], output_shape[1:]
+
+
+def _tracker(model, y_shape, output_shape) -> _Tracker:
+    """A fresh tracker for ``model``'s compiled metrics, resolved against the shapes (per
+    output for a model of several outputs); records which way each metric improves."""
+    if model._output_keys is None:
+        objects = [metrics_module.get(m, y_shape, output_shape) for m in model.compiled_metrics]
+        metrics = [(m.name, None, m) for m in objects]
+        tracker = _Tracker(metrics)
+    else:
+        names = model.output_names
+        metrics = [
+            (f"{name}_{m.name}", i, m)
+            for i, (name, ids, ys, out) in enumerate(
+                zip(names, model.compiled_metrics, y_shape, output_shape)
+            )
+            for m in (metrics_module.get(identifier, ys, out) for identifier in ids)
+        ]
+        tracker = _Tracker(metrics, names)
+    directions = {name: m.direction for name, _, m in metrics}
+    directions.update({f"{name}_loss": "down" for name in tracker.output_names})
+    model.metric_directions = directions
+    return tracker
 
 
 # --------------------------------------------------------------------------- fit
@@ -307,17 +502,28 @@ class _Committer:
         self.pending = None
 
 
+def _unboxed(value):
+    """``value`` with autograd's tracing boxes removed, also inside a list or dict of
+    outputs (``getval`` alone looks at the outermost object only)."""
+    if isinstance(value, (list, tuple)):
+        return [getval(v) for v in value]
+    if isinstance(value, dict):
+        return {k: getval(v) for k, v in value.items()}
+    return getval(value)
+
+
 def _all_finite(arrays) -> bool:
     return all(np.isfinite(w).all() for w in arrays)
 
 
 def _train_step(model, trainable, committer, x, y):
-    """One step on batch ``(x, y)``: returns ``(loss, y_pred, problem)``; ``problem`` is None
-    when the step was committed, else why it was not."""
+    """One step on batch ``(x, y)``: returns ``(loss, y_pred, parts, problem)``, where
+    ``parts`` are the outputs' own losses of a model of several outputs and ``problem`` is
+    None when the step was committed, else why it was not."""
     weights = model.weight_arrays()
     loss_fn = model.compiled_loss
     seed = draw_seed() if model.needs_rng else None
-    captured = {}
+    captured = {"parts": []}
 
     def objective(trainable_weights):
         full = list(weights)
@@ -326,25 +532,32 @@ def _train_step(model, trainable, committer, x, y):
         y_pred, updated = model.stateless_call(full, x, training=True, seed=seed)
         # autograd returns only the loss: the prediction and the state updates leave the
         # traced function as plain values, like JAX's has_aux.
-        captured["y_pred"] = getval(y_pred)
+        captured["y_pred"] = _unboxed(y_pred)
         captured["weights"] = [getval(w) for w in updated]
+        if isinstance(loss_fn, _OutputLosses):
+            parts = loss_fn.parts(y, y_pred)
+            captured["parts"] = [getval(part) for part in parts]
+            return loss_fn.total(parts)
         return loss_fn(y, y_pred)
+
+    def result(loss, problem):
+        return loss, captured["y_pred"], captured["parts"], problem
 
     if not trainable:
         loss = objective([])
-        return loss, captured["y_pred"], None if np.isfinite(loss) else "the loss is not finite"
+        return result(loss, None if np.isfinite(loss) else "the loss is not finite")
     loss, grads = value_and_grad(objective)([weights[i] for i in trainable])
     if not np.isfinite(loss):
-        return loss, captured["y_pred"], "the loss is not finite"
+        return result(loss, "the loss is not finite")
     optimizer = model.optimizer
     new_trainable, variables = optimizer.update(grads, [weights[i] for i in trainable])
     new_weights = captured["weights"]
     for i, w in zip(trainable, new_trainable):
         new_weights[i] = w
     if not _all_finite(new_trainable) or not _all_finite(new_weights):
-        return loss, captured["y_pred"], "the update would make some weights non-finite"
+        return result(loss, "the update would make some weights non-finite")
     committer.commit(new_weights, variables, optimizer.iterations + 1, new_trainable)
-    return loss, captured["y_pred"], None
+    return result(loss, None)
 
 
 def _validation(model, x, y, validation_split, validation_data, batch_size) -> tuple:
@@ -407,7 +620,7 @@ def fit(
     all_weights = model.weight_arrays()
     model.optimizer.check_weights([all_weights[i] for i in trainable], method)
 
-    tracker = _Tracker(_metric_objects(model, y.shape[1:], output_shape[1:]))
+    tracker = _tracker(model, *_per_sample_shapes(y, output_shape))
     steps = batches(len(x), batch_size)
     history = History()
     progbar = ProgbarLogger(verbose) if verbose else None
@@ -426,13 +639,13 @@ def fit(
             for step, part in enumerate(steps):
                 index = part if order is None else order[part]
                 hooks.on_train_batch_begin(step)
-                y_batch = as_batch(y, index)
+                y_batch = _take(y, index)
                 # Overflow is detected and reported once below; numpy's warnings are noise.
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    loss, y_pred, problem = _train_step(
+                    loss, y_pred, parts, problem = _train_step(
                         model, trainable, committer, _take(x, index), y_batch
                     )
-                tracker.update(loss, y_batch, y_pred)
+                tracker.update(loss, y_batch, _as_list(model, y_pred), parts)
                 logs = tracker.logs()
                 hooks.on_train_batch_end(step, logs)
                 if problem:
@@ -469,7 +682,7 @@ def fit(
 def _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks=None):
     """Loss and metrics over ``(x, y)``, a batch at a time: ``(sorted logs, names in compile
     order)``."""
-    tracker = _Tracker(_metric_objects(model, y.shape[1:], output_shape[1:]))
+    tracker = _tracker(model, *_per_sample_shapes(y, output_shape))
     weights = model.weight_arrays()
     steps = batches(len(x), batch_size)
     with tqdm(
@@ -478,13 +691,18 @@ def _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks=None):
         for step, part in enumerate(steps):
             if hooks:
                 hooks.on_test_batch_begin(step)
-            y_batch = as_batch(y, part)
+            y_batch = _take(y, part)
             y_pred = model.apply(weights, _take(x, part))
-            tracker.update(model.compiled_loss(y_batch, y_pred), y_batch, y_pred)
+            loss_fn = model.compiled_loss
+            if isinstance(loss_fn, _OutputLosses):
+                parts = loss_fn.parts(y_batch, y_pred)
+                tracker.update(loss_fn.total(parts), y_batch, _as_list(model, y_pred), parts)
+            else:
+                tracker.update(loss_fn(y_batch, y_pred), y_batch, y_pred)
             if hooks:
                 hooks.on_test_batch_end(step, tracker.logs())
             bar.update()
-    return tracker.logs(), ["loss", *(metric.name for metric in tracker.metrics)]
+    return tracker.logs(), tracker.names()
 
 
 def evaluate(

@@ -273,11 +273,75 @@ def test_explain_and_receptive_field_follow_the_graph():
         Model(x, L.Maximum()([c, x])).explain(data, -1, (0, 0, 0, 0))
 
 
-def test_training_several_outputs_is_refused_clearly_not_guessed():
-    model = branchy()
-    model.compile("sgd", "mse")
-    with pytest.raises(ValueError, match="several outputs"):
-        model.fit(RNG.normal(size=(4, 8, 8, 1)), RNG.normal(size=(4, 3)), verbose=0)
+def two_heads():
+    x = keras.Input((4,))
+    h = L.Dense(3, activation="tanh", name="h")(x)
+    return Model(x, [L.Dense(2, name="reg")(h), L.Dense(3, name="more")(h)])
+
+
+def test_several_outputs_train_on_the_weighted_sum_of_their_losses():
+    # Two MSE heads weighted 2/5 and 3/5 are one MSE over the five units together: the
+    # same model with the heads' kernels joined must train the same way.
+    two = two_heads()
+    x = keras.Input((4,))
+    one = Model(x, L.Dense(5, name="both")(L.Dense(3, activation="tanh", name="h1")(x)))
+    kh, bh, k1, b1, k2, b2 = two.get_weights()
+    one.set_weights([kh, bh, np.concatenate([k1, k2], 1), np.concatenate([b1, b2])])
+    xs, y1, y2 = RNG.normal(size=(12, 4)), RNG.normal(size=(12, 2)), RNG.normal(size=(12, 3))
+    two.compile(minicnn.optimizers.SGD(0.1), "mse", loss_weights=[0.4, 0.6])
+    one.compile(minicnn.optimizers.SGD(0.1), "mse")
+    fit = {"epochs": 3, "batch_size": 4, "shuffle": False, "verbose": 0}
+    h_two = two.fit(xs, {"reg": y1, "more": y2}, **fit).history
+    h_one = one.fit(xs, np.concatenate([y1, y2], 1), **fit).history
+    assert sorted(h_two) == ["loss", "more_loss", "reg_loss"]  # Keras's names
+    np.testing.assert_allclose(h_two["loss"], h_one["loss"], rtol=1e-6)
+    joined = np.concatenate([two.get_weights()[2], two.get_weights()[4]], axis=1)
+    np.testing.assert_allclose(joined, one.get_weights()[2], rtol=1e-5, atol=1e-7)
+    # Each output's own loss is logged unweighted, and the total is their weighted sum.
+    for total, reg, more in zip(h_two["loss"], h_two["reg_loss"], h_two["more_loss"]):
+        assert abs(total - (0.4 * reg + 0.6 * more)) < 1e-6
+
+
+def test_several_outputs_take_a_loss_and_metrics_per_output():
+    model = two_heads()
+    model.compile(
+        "adam",
+        {"reg": "mse", "more": "categorical_crossentropy"},
+        metrics={"more": ["accuracy"], "reg": ["mae"]},
+    )
+    x = RNG.normal(size=(10, 4))
+    y = [RNG.normal(size=(10, 2)), np.eye(3)[RNG.integers(0, 3, 10)]]
+    model.layers[-1].activation = "softmax"
+    history = model.fit(x, y, epochs=2, verbose=0, validation_split=0.2).history
+    assert sorted(history) == [
+        "loss", "more_accuracy", "more_loss", "reg_loss", "reg_mae",
+        "val_loss", "val_more_accuracy", "val_more_loss", "val_reg_loss", "val_reg_mae",
+    ]  # fmt: skip
+    values = model.evaluate(x, y, verbose=0)
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    # Keras's order: the loss, each output's loss, then the metrics by name.
+    names = ["loss", "reg_loss", "more_loss", "more_accuracy", "reg_mae"]
+    assert values == [logs[n] for n in names]
+
+
+@pytest.mark.parametrize(
+    "compile_args, fit_y, message",
+    [
+        ({"loss": ["mse"]}, None, "must be a list of 2 entries or a dict"),
+        ({"loss": {"nope": "mse"}}, None, "names ['nope'], which are not outputs"),
+        ({"loss": "mse", "metrics": ["mae"]}, None, "must be a list of 2 lists or a dict"),
+        ({"loss": "mse"}, "one", "must be a list of 2 arrays or a dict by output name"),
+    ],
+)
+def test_several_outputs_reject_what_does_not_fit_them(compile_args, fit_y, message):
+    model = two_heads()
+    x, y = RNG.normal(size=(6, 4)), [RNG.normal(size=(6, 2)), RNG.normal(size=(6, 3))]
+    with pytest.raises(ValueError) as err:
+        model.compile("sgd", **compile_args)
+        model.fit(x, y[0] if fit_y == "one" else y, verbose=0)
+    assert message in str(err.value)
+    with pytest.raises(ValueError, match="weighs the losses of a model's several outputs"):
+        Sequential([keras.Input((2,)), L.Dense(1)]).compile("sgd", "mse", loss_weights=[1.0])
 
 
 def test_a_two_input_model_trains_exactly_like_its_one_input_twin():

@@ -11,8 +11,9 @@ projected Inception module, ResNet identity and projection blocks (the blocks of
 "How to Develop VGG, Inception and ResNet Modules" tutorial, shrunk), a two-input model,
 a shared layer, and ``--random`` random DAGs of convs and merges. For each: layer names
 in order, weight shapes in ``get_weights()`` order, outputs for the same weights and
-inputs, the gradients of ``sum(out * R)`` with respect to every weight, and (one output)
-a short training run's History.
+inputs, the gradients of ``sum(out * R)`` with respect to every weight, and a short
+training run's History (every key, per-output losses included; several outputs get a loss
+each and random ``loss_weights``).
 """
 
 from __future__ import annotations
@@ -135,15 +136,23 @@ def compare(name, build, rng):
     mo = flat(m.predict(x_in))
     out = max(float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-6)) for a, b in zip(mo, ko))
     grads = gradient_difference(k, m, weights, x_in, [rng.normal(size=o.shape) for o in ko])
-    history = "-"
-    if not isinstance(kout, list):  # minicnn trains models of one output
-        y = rng.normal(size=ko[0].shape).astype(np.float32)
-        for model in (k, m):
-            optimizer = (keras.optimizers if model is k else minicnn.optimizers).SGD(0.01)
+    ys = [rng.normal(size=o.shape).astype(np.float32) for o in ko]
+    several = isinstance(kout, list)
+    weights = [float(w) for w in rng.uniform(0.5, 2.0, len(ys))]
+    for model in (k, m):
+        # Small steps: the weights are N(0, 1), and larger steps diverge within a few
+        # batches, where float32 rounding is amplified rather than compared.
+        optimizer = (keras.optimizers if model is k else minicnn.optimizers).SGD(1e-4)
+        if several:  # one loss per output and their weights, as Keras names them
+            model.compile(optimizer, ["mse", "mae"][: len(ys)], loss_weights=weights)
+        else:
             model.compile(optimizer, "mse")
-        fit = {"epochs": 3, "batch_size": 2, "shuffle": False, "verbose": 0}
-        kh, mh = k.fit(x_in, y, **fit).history["loss"], m.fit(x_in, y, **fit).history["loss"]
-        history = f"{max(abs(a - b) / abs(b) for a, b in zip(mh, kh)):.1e}"
+    fit = {"epochs": 3, "batch_size": 2, "shuffle": False, "verbose": 0}
+    y_in = ys if several else ys[0]
+    kh, mh = k.fit(x_in, y_in, **fit).history, m.fit(x_in, y_in, **fit).history
+    assert sorted(kh) == sorted(mh), (sorted(kh), sorted(mh))
+    history = max(abs(a - b) / max(abs(b), 1e-12) for key in kh for a, b in zip(mh[key], kh[key]))
+    history = f"{history:.1e}"
     print(
         f"{name:24} {len(m.layers):3d} layers  outputs {out:.1e}  grads {grads:.1e}  fit {history}"
     )
