@@ -127,24 +127,28 @@ class Model:
         if len({id(t) for t in in_list}) != len(in_list):
             raise ValueError("Model: the same Input tensor appears twice in `inputs`.")
         order, seen = [], set()
-
-        def visit(tensor, path):
-            layer, call = tensor._history
-            key = (id(layer), call)
-            if isinstance(layer, InputLayer) and not any(tensor is t for t in in_list):
-                raise ValueError(
-                    f"Output {path} is not connected to `inputs`: it depends on Input "
-                    f"'{layer.name}', which is not among the model's inputs."
-                )
-            if key in seen:
-                return
-            seen.add(key)
-            for source in layer._calls[call].inputs:
-                visit(source, path)
-            order.append((layer, call))
-
-        for i, t in enumerate(out_list):
-            visit(t, f"{i}" if out_keys is None or out_keys == "list" else repr(out_keys[i]))
+        for i, tensor in enumerate(out_list):
+            path = f"{i}" if out_keys is None or out_keys == "list" else repr(out_keys[i])
+            # Depth-first from each output, producers before their consumers (post-order);
+            # a stack rather than recursion, so deep models do not meet Python's limit.
+            stack = [(tensor, False)]
+            while stack:
+                t, expanded = stack.pop()
+                layer, call = t._history
+                key = (id(layer), call)
+                if expanded:
+                    order.append((layer, call))
+                    continue
+                if isinstance(layer, InputLayer) and not any(t is s for s in in_list):
+                    raise ValueError(
+                        f"Output {path} is not connected to `inputs`: it depends on Input "
+                        f"'{layer.name}', which is not among the model's inputs."
+                    )
+                if key in seen:
+                    continue
+                seen.add(key)
+                stack.append((t, True))
+                stack.extend((source, False) for source in reversed(layer._calls[call].inputs))
         depth = {}
         for layer, call in reversed(order):  # consumers before producers
             d = depth.setdefault((id(layer), call), 0)
