@@ -249,9 +249,9 @@ def _scan(arr: np.ndarray, chunk: int, bad, name: str, method: str, what: str) -
         raise ValueError(f"{method}: `{name}` {what} (first at sample {first}).")
 
 
-class _InputArrays:
-    """The arrays of a model with several inputs, read together: indexing takes the same
-    samples from each, ``batch`` packs them as the model takes its inputs."""
+class _ArrayGroup:
+    """Several arrays read together (a model's inputs, or the targets of its outputs):
+    indexing takes the same samples from each, ``batch`` packs them as a list or a dict."""
 
     def __init__(self, arrays: list, keys):
         self.arrays, self.keys = arrays, keys
@@ -259,8 +259,8 @@ class _InputArrays:
     def __len__(self) -> int:
         return len(self.arrays[0])
 
-    def __getitem__(self, index) -> _InputArrays:
-        return _InputArrays([a[index] for a in self.arrays], self.keys)
+    def __getitem__(self, index) -> _ArrayGroup:
+        return _ArrayGroup([a[index] for a in self.arrays], self.keys)
 
     def batch(self, index=slice(None)):
         items = [as_batch(a, index) for a in self.arrays]
@@ -268,12 +268,12 @@ class _InputArrays:
 
 
 def _take(x, index):
-    """A float32 batch of ``x`` (one array, or several inputs read together)."""
-    return x.batch(index) if isinstance(x, _InputArrays) else as_batch(x, index)
+    """A float32 batch of ``x`` (one array, or a group of arrays read together)."""
+    return x.batch(index) if isinstance(x, _ArrayGroup) else as_batch(x, index)
 
 
 def _check_inputs(model, x, x_name: str, method: str):
-    """``x`` as one array, or as ``_InputArrays`` for a model of several inputs."""
+    """``x`` as one array, or as ``_ArrayGroup`` for a model of several inputs."""
     if model._input_keys is None:
         return _as_array(x, x_name, method)
     values = model._input_values(x)
@@ -284,7 +284,7 @@ def _check_inputs(model, x, x_name: str, method: str):
             f"{method}: data cardinality is ambiguous. Make sure all arrays contain the same "
             f"number of samples. '{x_name}' sizes: {[len(a) for a in arrays]}."
         )
-    return _InputArrays(arrays, model._input_keys)
+    return _ArrayGroup(arrays, model._input_keys)
 
 
 def _check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple:
@@ -297,7 +297,7 @@ def _check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple
     x = _check_inputs(model, x, x_name, method)
     y = _as_array(y, y_name, method)
     # Builds the model and checks the input shape.
-    model.prepare_input(x[:1].batch() if isinstance(x, _InputArrays) else x[:1], method)
+    model.prepare_input(x[:1].batch() if isinstance(x, _ArrayGroup) else x[:1], method)
     if len(x) != len(y):
         raise ValueError(
             f"{method}: data cardinality is ambiguous. Make sure all arrays contain the same "
@@ -305,7 +305,7 @@ def _check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple
         )
     if len(x) == 0:
         raise ValueError(f"{method}: `{x_name}` and `{y_name}` hold no samples.")
-    if isinstance(x, _InputArrays):
+    if isinstance(x, _ArrayGroup):
         shapes = [(None, *a.shape[1:]) for a in x.arrays]
         output_shape = model.compute_output_shape(model._pack_inputs(shapes))
     else:
@@ -314,7 +314,7 @@ def _check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple
     where = method if names == ("x", "y") else f"{method} ({y_name})"
     loss.check_target(y.shape[1:], output_shape[1:], where)
     nonfinite = "contains NaN or infinite values"
-    for arr in x.arrays if isinstance(x, _InputArrays) else [x]:
+    for arr in x.arrays if isinstance(x, _ArrayGroup) else [x]:
         _scan(arr, chunk, lambda b: ~np.isfinite(b), x_name, method, nonfinite)
     _scan(y, chunk, lambda b: ~np.isfinite(b), y_name, method, nonfinite)
     if loss.target == "sparse":
@@ -332,7 +332,7 @@ def _check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple
 
 def _check_outputs_data(model, x, y, method: str, chunk: int, names) -> tuple:
     """``_check_data`` for a model of several outputs: ``y`` is a list (output order) or a
-    dict by output name; returns ``y`` as ``_InputArrays`` of one array per output."""
+    dict by output name; returns ``y`` as ``_ArrayGroup`` of one array per output."""
     x_name, y_name = names
     outputs = model.output_names
     if isinstance(y, dict):
@@ -350,7 +350,7 @@ def _check_outputs_data(model, x, y, method: str, chunk: int, names) -> tuple:
         )
     ys = [_as_array(v, f"{y_name}[{name!r}]", method) for v, name in zip(y, outputs)]
     x = _check_inputs(model, x, x_name, method)
-    model.prepare_input(x[:1].batch() if isinstance(x, _InputArrays) else x[:1], method)
+    model.prepare_input(x[:1].batch() if isinstance(x, _ArrayGroup) else x[:1], method)
     sizes = [len(v) for v in ys]
     if len(set(sizes)) > 1 or sizes[0] != len(x):
         raise ValueError(
@@ -359,13 +359,13 @@ def _check_outputs_data(model, x, y, method: str, chunk: int, names) -> tuple:
         )
     if len(x) == 0:
         raise ValueError(f"{method}: `{x_name}` and `{y_name}` hold no samples.")
-    if isinstance(x, _InputArrays):
+    if isinstance(x, _ArrayGroup):
         in_shapes = model._pack_inputs([(None, *a.shape[1:]) for a in x.arrays])
     else:
         in_shapes = (None, *x.shape[1:])
     out_shapes = model._unpack_outputs(model.compute_output_shape(in_shapes))
     nonfinite = "contains NaN or infinite values"
-    for arr in x.arrays if isinstance(x, _InputArrays) else [x]:
+    for arr in x.arrays if isinstance(x, _ArrayGroup) else [x]:
         _scan(arr, chunk, lambda b: ~np.isfinite(b), x_name, method, nonfinite)
     loss = model.compiled_loss
     for v, shape, name, part in zip(ys, out_shapes, outputs, loss.losses):
@@ -382,7 +382,7 @@ def _check_outputs_data(model, x, y, method: str, chunk: int, names) -> tuple:
                 method,
                 f"must hold integer class indices in [0, {classes}) for loss '{part.name}'",
             )
-    return x, _InputArrays(ys, "list"), out_shapes
+    return x, _ArrayGroup(ys, "list"), out_shapes
 
 
 def _split(value, name: str, method: str) -> tuple:
@@ -449,7 +449,7 @@ def _as_list(model, y_pred):
 
 def _per_sample_shapes(y, output_shape) -> tuple:
     """The targets' and outputs' shapes without the batch axis (lists for several outputs)."""
-    if isinstance(y, _InputArrays):
+    if isinstance(y, _ArrayGroup):
         return [a.shape[1:] for a in y.arrays], [s[1:] for s in output_shape]
     return y.shape[1:], output_shape[1:]
 
