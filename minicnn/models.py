@@ -21,7 +21,6 @@ as methods.
 from __future__ import annotations
 
 import numbers
-import textwrap
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -34,8 +33,9 @@ from .data import as_batch, as_input, batches
 from .explain import explain
 from .layers import InputLayer, KerasTensor, Layer
 from .layers import deserialize as deserialize_layer
-from .receptive import receptive_field, summary_columns
+from .receptive import receptive_field
 from .saving import load_model
+from .summary import print_summary
 from .utils import draw_seed, unique_name
 from .validation import (
     check_batch_size,
@@ -90,8 +90,8 @@ class Model:
         # Value numbers (inputs first, then one per node) of the outputs, and how inputs
         # and outputs are packed: None (one tensor), "list", or a tuple of dict keys.
         self._output_values: list[int] = []
-        self._node_outputs: list[KerasTensor] = []
         self._input_keys = self._output_keys = None
+        self.node_outputs: list[KerasTensor] = []  # the tensor each node makes
         self.input_shape: tuple | None = None
         self.output_shape: tuple | None = None
         self.built = False
@@ -166,7 +166,7 @@ class Model:
             record = layer._calls[call]
             nodes.append(Node(layer, tuple(value_of[id(t)] for t in record.inputs)))
             value_of[id(record.output)] = len(in_list) + len(nodes) - 1
-            self._node_outputs.append(record.output)
+            self.node_outputs.append(record.output)
         names = [layer.name for layer in layers]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
@@ -548,74 +548,7 @@ class Model:
     receptive_field = receptive_field
 
     # ------------------------------------------------------------------ summary
-    def summary(self, print_fn=None, show_receptive_field: bool = False) -> None:
-        """Print Keras's table: ``Layer (type) | Output Shape | Param #`` and the totals;
-        ``show_receptive_field`` adds each layer's receptive-field size and jump."""
-        print_fn = print_fn or print
-        connected = not self._sequential_like()
-        rows = [("Layer (type)", "Output Shape", "Param #", "Connected to")[: 3 + connected]]
-        for layer in self.layers:
-            shape = format_shape(layer.output_shape) if layer.built else "?"
-            params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
-            row = (f"{layer.name} ({type(layer).__name__})", shape, params)
-            rows.append(row + ((self._connections(layer),) if connected else ()))
-        if show_receptive_field:
-            if connected:
-                raise ValueError(
-                    "summary: `show_receptive_field` covers chains of layers; this model "
-                    "branches (ask `receptive_field` about one of its chains instead)."
-                )
-            rows = [r + extra for r, extra in zip(rows, summary_columns(self))]
-        # Keras's column widths at its default 80-column line; a longer cell wraps onto
-        # more lines ("global_average_pooling2d" over "(GlobalAveragePooling2D)"), and a
-        # word longer than its column is cut with an ellipsis, as Keras's table does.
-        widths = (19, 17, 10, 17) if connected else (31, 22, 13, 16, 8)[: len(rows[0])]
-
-        def line(left, mid, right, fill):
-            return left + mid.join(fill * (w + 2) for w in widths) + right
-
-        def row(cells, bar):
-            wrapped = [
-                [
-                    p if len(p) <= w else p[: w - 1] + "…"
-                    for p in textwrap.wrap(c, w, break_long_words=False)
-                ]
-                or [""]
-                for c, w in zip(cells, widths)
-            ]
-            return "\n".join(
-                f"{bar} "
-                + f" {bar} ".join(
-                    f"{c:>{w}}" if i == 2 else f"{c:<{w}}"
-                    for i, (c, w) in enumerate(
-                        zip((p[k] if k < len(p) else "" for p in wrapped), widths)
-                    )
-                )
-                + f" {bar}"
-                for k in range(max(map(len, wrapped)))
-            )
-
-        out = [
-            f'Model: "{self.name}"',
-            line("┏", "┳", "┓", "━"),
-            row(rows[0], "┃"),
-            line("┡", "╇", "┩", "━"),
-        ]
-        for i, r in enumerate(rows[1:]):
-            out.append(row(r, "│"))
-            if i < len(rows) - 2:
-                out.append(line("├", "┼", "┤", "─"))
-        out.append(line("└", "┴", "┘", "─"))
-        sizes = [w.size for w in self.weight_arrays()]
-        trainable = sum(sizes[i] for i in self.trainable_indices())
-        total = sum(sizes)
-        for label, n in (
-            ("Total", total),
-            ("Trainable", trainable),
-            ("Non-trainable", total - trainable),
-        ):
-            out.append(f" {label} params: {n:,} ({_bytes(4 * n)})")
-        print_fn("\n".join(out))
+    summary = print_summary
 
     def get_config(self) -> dict:
         """A functional model's config is not implemented yet, so neither is ``save``
@@ -625,29 +558,6 @@ class Model:
             "`get_config`) is not supported by minicnn yet; `save_weights` and `load_weights` "
             "work, and a Sequential model saves whole."
         )
-
-    def _sequential_like(self) -> bool:
-        """Keras's rule for a summary without "Connected to": one input and one output,
-        each node reading the one before it, and no layer called twice."""
-        layers = [node.layer for node in self.nodes]
-        return (
-            len(self.inputs) <= 1
-            and len(self.outputs) <= 1
-            and all(node.inputs == (k,) for k, node in enumerate(self.nodes))
-            and len({id(layer) for layer in layers}) == len(layers)
-        )
-
-    def _connections(self, layer) -> str:
-        """Keras's "Connected to" cell: ``layer[node][tensor]`` for every input of every call
-        of ``layer`` that belongs to this model."""
-        mine = {id(t) for t in self._node_outputs}
-        parts = [
-            f"{t._history[0].name}[{t._history[1]}][0]"
-            for record in layer._calls
-            if id(record.output) in mine
-            for t in record.inputs
-        ]
-        return ", ".join(parts) or "-"
 
     def __repr__(self) -> str:
         return (
@@ -838,14 +748,6 @@ def _unpack(keys, packed) -> list:
     if keys is None:
         return [packed]
     return list(packed) if keys == "list" else [packed[k] for k in keys]
-
-
-def _bytes(n: int) -> str:
-    """Keras's size format: ``40.00 B``, ``1.17 KB``, ``3.52 MB``."""
-    for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if n >= size:
-            return f"{n / size:.2f} {unit}"
-    return f"{n:.2f} B"
 
 
 __all__ = ["Model", "Sequential", "load_model"]
