@@ -3,13 +3,19 @@
 ``predict``, ``fit``, ``evaluate``, layers called on data and the gradient check all take
 their input through ``as_input``; ``batches`` and ``as_batch`` are the one way data is read
 a batch at a time, so memory grows with the batch size, not with the number of samples.
+``check_data`` checks what ``fit`` and ``evaluate`` are given against the model and its
+compiled losses (shapes, sample counts, finite values, class labels) before any step, and
+``hold_out`` takes Keras's validation split; several inputs or targets travel together as
+an ``ArrayGroup``. The model and losses are used through their public methods only.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .validation import numeric_array
+from .validation import check_real, numeric_array
 
 f32 = np.float32
 
@@ -46,3 +52,190 @@ def first_bad_sample(arr: np.ndarray, chunk: int, bad) -> int | None:
         if flags.any():
             return step.start + int(np.argmax(flags))
     return None
+
+
+def as_array(value, name: str, method: str) -> np.ndarray:
+    """``value`` as a numeric array with a batch axis (not copied when already an array)."""
+    if value is None:
+        raise ValueError(f"{method}: `{name}` is required.")
+    arr = as_input(value, f"{method}: `{name}`", cast=False)
+    if arr.ndim == 0:
+        raise ValueError(f"{method}: `{name}` must have a batch axis; received a scalar.")
+    return arr
+
+
+def scan(arr: np.ndarray, chunk: int, bad, name: str, method: str, what: str) -> None:
+    """Raise ValueError naming the first sample where ``bad(batch)`` (per-element) is True."""
+    first = first_bad_sample(arr, chunk, bad)
+    if first is not None:
+        raise ValueError(f"{method}: `{name}` {what} (first at sample {first}).")
+
+
+class ArrayGroup:
+    """Several arrays read together (a model's inputs, or the targets of its outputs):
+    indexing takes the same samples from each, ``batch`` packs them as a list or a dict."""
+
+    def __init__(self, arrays: list, keys):
+        self.arrays, self.keys = arrays, keys
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, index) -> ArrayGroup:
+        return ArrayGroup([a[index] for a in self.arrays], self.keys)
+
+    def batch(self, index=slice(None)):
+        items = [as_batch(a, index) for a in self.arrays]
+        return items if self.keys == "list" else dict(zip(self.keys, items))
+
+
+def take(x, index):
+    """A float32 batch of ``x`` (one array, or a group of arrays read together)."""
+    return x.batch(index) if isinstance(x, ArrayGroup) else as_batch(x, index)
+
+
+def check_inputs(model, x, x_name: str, method: str):
+    """``x`` as one array, or as ``ArrayGroup`` for a model of several inputs."""
+    if model._input_keys is None:
+        return as_array(x, x_name, method)
+    values = model._input_values(x)
+    labels = range(len(values)) if model._input_keys == "list" else model._input_keys
+    arrays = [as_array(a, f"{x_name}[{k!r}]", method) for k, a in zip(labels, values)]
+    if len({len(a) for a in arrays}) > 1:
+        raise ValueError(
+            f"{method}: data cardinality is ambiguous. Make sure all arrays contain the same "
+            f"number of samples. '{x_name}' sizes: {[len(a) for a in arrays]}."
+        )
+    return ArrayGroup(arrays, model._input_keys)
+
+
+def check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple:
+    """Check ``x``/``y`` against the model and the loss before any step; returns
+    ``(x, y, output_shape)`` with the arrays uncopied. ``names`` are the arguments' names
+    in messages (``validation_data[0]``... for validation data)."""
+    x_name, y_name = names
+    if model._output_keys is not None:
+        return check_outputs_data(model, x, y, method, chunk, names)
+    x = check_inputs(model, x, x_name, method)
+    y = as_array(y, y_name, method)
+    # Builds the model and checks the input shape.
+    model.prepare_input(x[:1].batch() if isinstance(x, ArrayGroup) else x[:1], method)
+    if len(x) != len(y):
+        raise ValueError(
+            f"{method}: data cardinality is ambiguous. Make sure all arrays contain the same "
+            f"number of samples. '{x_name}' sizes: {len(x)}, '{y_name}' sizes: {len(y)}."
+        )
+    if len(x) == 0:
+        raise ValueError(f"{method}: `{x_name}` and `{y_name}` hold no samples.")
+    if isinstance(x, ArrayGroup):
+        shapes = [(None, *a.shape[1:]) for a in x.arrays]
+        output_shape = model.compute_output_shape(model._pack_inputs(shapes))
+    else:
+        output_shape = model.compute_output_shape((None, *x.shape[1:]))
+    loss = model.compiled_loss
+    where = method if names == ("x", "y") else f"{method} ({y_name})"
+    loss.check_target(y.shape[1:], output_shape[1:], where)
+    nonfinite = "contains NaN or infinite values"
+    for arr in x.arrays if isinstance(x, ArrayGroup) else [x]:
+        scan(arr, chunk, lambda b: ~np.isfinite(b), x_name, method, nonfinite)
+    scan(y, chunk, lambda b: ~np.isfinite(b), y_name, method, nonfinite)
+    if loss.target == "sparse":
+        classes = output_shape[-1]
+        scan(
+            y,
+            chunk,
+            lambda b: (b != np.round(b)) | (b < 0) | (b >= classes),
+            y_name,
+            method,
+            f"must hold integer class indices in [0, {classes}) for loss '{loss.name}'",
+        )
+    return x, y, output_shape
+
+
+def check_outputs_data(model, x, y, method: str, chunk: int, names) -> tuple:
+    """``check_data`` for a model of several outputs: ``y`` is a list (output order) or a
+    dict by output name; returns ``y`` as ``ArrayGroup`` of one array per output."""
+    x_name, y_name = names
+    outputs = model.output_names
+    if isinstance(y, dict):
+        if set(y) != set(outputs):
+            raise ValueError(
+                f"{method}: `{y_name}` must hold one array per output {outputs}; received keys "
+                f"{sorted(y)}."
+            )
+        y = [y[name] for name in outputs]
+    if not isinstance(y, (list, tuple)) or len(y) != len(outputs):
+        raise ValueError(
+            f"{method}: model '{model.name}' has {len(outputs)} outputs {outputs}, so `{y_name}` "
+            f"must be a list of {len(outputs)} arrays or a dict by output name. Received: "
+            f"{type(y).__name__}" + (f" of length {len(y)}" if isinstance(y, (list, tuple)) else "")
+        )
+    ys = [as_array(v, f"{y_name}[{name!r}]", method) for v, name in zip(y, outputs)]
+    x = check_inputs(model, x, x_name, method)
+    model.prepare_input(x[:1].batch() if isinstance(x, ArrayGroup) else x[:1], method)
+    sizes = [len(v) for v in ys]
+    if len(set(sizes)) > 1 or sizes[0] != len(x):
+        raise ValueError(
+            f"{method}: data cardinality is ambiguous. Make sure all arrays contain the same "
+            f"number of samples. '{x_name}' sizes: {len(x)}, '{y_name}' sizes: {sizes}."
+        )
+    if len(x) == 0:
+        raise ValueError(f"{method}: `{x_name}` and `{y_name}` hold no samples.")
+    if isinstance(x, ArrayGroup):
+        in_shapes = model._pack_inputs([(None, *a.shape[1:]) for a in x.arrays])
+    else:
+        in_shapes = (None, *x.shape[1:])
+    out_shapes = model._unpack_outputs(model.compute_output_shape(in_shapes))
+    nonfinite = "contains NaN or infinite values"
+    for arr in x.arrays if isinstance(x, ArrayGroup) else [x]:
+        scan(arr, chunk, lambda b: ~np.isfinite(b), x_name, method, nonfinite)
+    loss = model.compiled_loss
+    for v, shape, name, part in zip(ys, out_shapes, outputs, loss.losses):
+        label = f"{y_name}[{name!r}]"
+        part.check_target(v.shape[1:], shape[1:], f"{method} ({label})")
+        scan(v, chunk, lambda b: ~np.isfinite(b), label, method, nonfinite)
+        if part.target == "sparse":
+            classes = shape[-1]
+            scan(
+                v,
+                chunk,
+                lambda b, classes=classes: (b != np.round(b)) | (b < 0) | (b >= classes),
+                label,
+                method,
+                f"must hold integer class indices in [0, {classes}) for loss '{part.name}'",
+            )
+    return x, ArrayGroup(ys, "list"), out_shapes
+
+
+def split_pair(value, name: str, method: str) -> tuple:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(
+            f"{method}: `{name}` must be a tuple (x_val, y_val); sample weights are not "
+            f"supported. Received: {type(value).__name__}"
+            + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else "")
+        )
+    return value[0], value[1]
+
+
+def hold_out(model, x, y, validation_split, validation_data, batch_size) -> tuple:
+    """``(x, y, x_val, y_val)``: ``validation_data`` checked, or the last
+    ``validation_split`` of the samples held out (before any shuffling), or no validation."""
+    validation_split = check_real(
+        validation_split, "fit", "validation_split", 0.0, 1.0, high_open=True
+    )
+    if validation_data is not None:
+        x_val, y_val = split_pair(validation_data, "validation_data", "fit")
+        names = ("validation_data[0]", "validation_data[1]")
+        x_val, y_val, _ = check_data(model, x_val, y_val, "fit", batch_size, names)
+        return x, y, x_val, y_val
+    if not validation_split:
+        return x, y, None, None
+    split_at = math.floor(len(x) * (1.0 - validation_split))
+    if split_at in (0, len(x)):
+        raise ValueError(
+            f"fit: training data contains {len(x)} samples, which is not sufficient to split "
+            "it into a validation and training set as specified by "
+            f"`validation_split={validation_split}`. Either provide more data, or a different "
+            "value for the `validation_split` argument."
+        )
+    return x[:split_at], y[:split_at], x[split_at:], y[split_at:]

@@ -25,7 +25,6 @@ Data are read one batch at a time (cast to float32 per batch), so memory grows w
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
@@ -36,7 +35,7 @@ from tqdm.auto import tqdm
 from . import losses, optimizers
 from . import metrics as metrics_module
 from .callbacks import PROGRESS_DELAY, CallbackList, History, ProgbarLogger, check_callbacks
-from .data import as_batch, as_input, batches, first_bad_sample
+from .data import ArrayGroup, batches, check_data, hold_out, take
 from .utils import draw_seed, rng
 from .validation import check_batch_size, check_bool, check_int, check_real, check_verbose
 
@@ -232,169 +231,6 @@ def _check_compiled(model, method: str) -> None:
         )
 
 
-def _as_array(value, name: str, method: str) -> np.ndarray:
-    """``value`` as a numeric array with a batch axis (not copied when already an array)."""
-    if value is None:
-        raise ValueError(f"{method}: `{name}` is required.")
-    arr = as_input(value, f"{method}: `{name}`", cast=False)
-    if arr.ndim == 0:
-        raise ValueError(f"{method}: `{name}` must have a batch axis; received a scalar.")
-    return arr
-
-
-def _scan(arr: np.ndarray, chunk: int, bad, name: str, method: str, what: str) -> None:
-    """Raise ValueError naming the first sample where ``bad(batch)`` (per-element) is True."""
-    first = first_bad_sample(arr, chunk, bad)
-    if first is not None:
-        raise ValueError(f"{method}: `{name}` {what} (first at sample {first}).")
-
-
-class _ArrayGroup:
-    """Several arrays read together (a model's inputs, or the targets of its outputs):
-    indexing takes the same samples from each, ``batch`` packs them as a list or a dict."""
-
-    def __init__(self, arrays: list, keys):
-        self.arrays, self.keys = arrays, keys
-
-    def __len__(self) -> int:
-        return len(self.arrays[0])
-
-    def __getitem__(self, index) -> _ArrayGroup:
-        return _ArrayGroup([a[index] for a in self.arrays], self.keys)
-
-    def batch(self, index=slice(None)):
-        items = [as_batch(a, index) for a in self.arrays]
-        return items if self.keys == "list" else dict(zip(self.keys, items))
-
-
-def _take(x, index):
-    """A float32 batch of ``x`` (one array, or a group of arrays read together)."""
-    return x.batch(index) if isinstance(x, _ArrayGroup) else as_batch(x, index)
-
-
-def _check_inputs(model, x, x_name: str, method: str):
-    """``x`` as one array, or as ``_ArrayGroup`` for a model of several inputs."""
-    if model._input_keys is None:
-        return _as_array(x, x_name, method)
-    values = model._input_values(x)
-    labels = range(len(values)) if model._input_keys == "list" else model._input_keys
-    arrays = [_as_array(a, f"{x_name}[{k!r}]", method) for k, a in zip(labels, values)]
-    if len({len(a) for a in arrays}) > 1:
-        raise ValueError(
-            f"{method}: data cardinality is ambiguous. Make sure all arrays contain the same "
-            f"number of samples. '{x_name}' sizes: {[len(a) for a in arrays]}."
-        )
-    return _ArrayGroup(arrays, model._input_keys)
-
-
-def _check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple:
-    """Check ``x``/``y`` against the model and the loss before any step; returns
-    ``(x, y, output_shape)`` with the arrays uncopied. ``names`` are the arguments' names
-    in messages (``validation_data[0]``... for validation data)."""
-    x_name, y_name = names
-    if model._output_keys is not None:
-        return _check_outputs_data(model, x, y, method, chunk, names)
-    x = _check_inputs(model, x, x_name, method)
-    y = _as_array(y, y_name, method)
-    # Builds the model and checks the input shape.
-    model.prepare_input(x[:1].batch() if isinstance(x, _ArrayGroup) else x[:1], method)
-    if len(x) != len(y):
-        raise ValueError(
-            f"{method}: data cardinality is ambiguous. Make sure all arrays contain the same "
-            f"number of samples. '{x_name}' sizes: {len(x)}, '{y_name}' sizes: {len(y)}."
-        )
-    if len(x) == 0:
-        raise ValueError(f"{method}: `{x_name}` and `{y_name}` hold no samples.")
-    if isinstance(x, _ArrayGroup):
-        shapes = [(None, *a.shape[1:]) for a in x.arrays]
-        output_shape = model.compute_output_shape(model._pack_inputs(shapes))
-    else:
-        output_shape = model.compute_output_shape((None, *x.shape[1:]))
-    loss = model.compiled_loss
-    where = method if names == ("x", "y") else f"{method} ({y_name})"
-    loss.check_target(y.shape[1:], output_shape[1:], where)
-    nonfinite = "contains NaN or infinite values"
-    for arr in x.arrays if isinstance(x, _ArrayGroup) else [x]:
-        _scan(arr, chunk, lambda b: ~np.isfinite(b), x_name, method, nonfinite)
-    _scan(y, chunk, lambda b: ~np.isfinite(b), y_name, method, nonfinite)
-    if loss.target == "sparse":
-        classes = output_shape[-1]
-        _scan(
-            y,
-            chunk,
-            lambda b: (b != np.round(b)) | (b < 0) | (b >= classes),
-            y_name,
-            method,
-            f"must hold integer class indices in [0, {classes}) for loss '{loss.name}'",
-        )
-    return x, y, output_shape
-
-
-def _check_outputs_data(model, x, y, method: str, chunk: int, names) -> tuple:
-    """``_check_data`` for a model of several outputs: ``y`` is a list (output order) or a
-    dict by output name; returns ``y`` as ``_ArrayGroup`` of one array per output."""
-    x_name, y_name = names
-    outputs = model.output_names
-    if isinstance(y, dict):
-        if set(y) != set(outputs):
-            raise ValueError(
-                f"{method}: `{y_name}` must hold one array per output {outputs}; received keys "
-                f"{sorted(y)}."
-            )
-        y = [y[name] for name in outputs]
-    if not isinstance(y, (list, tuple)) or len(y) != len(outputs):
-        raise ValueError(
-            f"{method}: model '{model.name}' has {len(outputs)} outputs {outputs}, so `{y_name}` "
-            f"must be a list of {len(outputs)} arrays or a dict by output name. Received: "
-            f"{type(y).__name__}" + (f" of length {len(y)}" if isinstance(y, (list, tuple)) else "")
-        )
-    ys = [_as_array(v, f"{y_name}[{name!r}]", method) for v, name in zip(y, outputs)]
-    x = _check_inputs(model, x, x_name, method)
-    model.prepare_input(x[:1].batch() if isinstance(x, _ArrayGroup) else x[:1], method)
-    sizes = [len(v) for v in ys]
-    if len(set(sizes)) > 1 or sizes[0] != len(x):
-        raise ValueError(
-            f"{method}: data cardinality is ambiguous. Make sure all arrays contain the same "
-            f"number of samples. '{x_name}' sizes: {len(x)}, '{y_name}' sizes: {sizes}."
-        )
-    if len(x) == 0:
-        raise ValueError(f"{method}: `{x_name}` and `{y_name}` hold no samples.")
-    if isinstance(x, _ArrayGroup):
-        in_shapes = model._pack_inputs([(None, *a.shape[1:]) for a in x.arrays])
-    else:
-        in_shapes = (None, *x.shape[1:])
-    out_shapes = model._unpack_outputs(model.compute_output_shape(in_shapes))
-    nonfinite = "contains NaN or infinite values"
-    for arr in x.arrays if isinstance(x, _ArrayGroup) else [x]:
-        _scan(arr, chunk, lambda b: ~np.isfinite(b), x_name, method, nonfinite)
-    loss = model.compiled_loss
-    for v, shape, name, part in zip(ys, out_shapes, outputs, loss.losses):
-        label = f"{y_name}[{name!r}]"
-        part.check_target(v.shape[1:], shape[1:], f"{method} ({label})")
-        _scan(v, chunk, lambda b: ~np.isfinite(b), label, method, nonfinite)
-        if part.target == "sparse":
-            classes = shape[-1]
-            _scan(
-                v,
-                chunk,
-                lambda b, classes=classes: (b != np.round(b)) | (b < 0) | (b >= classes),
-                label,
-                method,
-                f"must hold integer class indices in [0, {classes}) for loss '{part.name}'",
-            )
-    return x, _ArrayGroup(ys, "list"), out_shapes
-
-
-def _split(value, name: str, method: str) -> tuple:
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise ValueError(
-            f"{method}: `{name}` must be a tuple (x_val, y_val); sample weights are not "
-            f"supported. Received: {type(value).__name__}"
-            + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else "")
-        )
-    return value[0], value[1]
-
-
 # --------------------------------------------------------------------------- running metrics
 
 
@@ -449,7 +285,7 @@ def _as_list(model, y_pred):
 
 def _per_sample_shapes(y, output_shape) -> tuple:
     """The targets' and outputs' shapes without the batch axis (lists for several outputs)."""
-    if isinstance(y, _ArrayGroup):
+    if isinstance(y, ArrayGroup):
         return [a.shape[1:] for a in y.arrays], [s[1:] for s in output_shape]
     return y.shape[1:], output_shape[1:]
 
@@ -560,30 +396,6 @@ def _train_step(model, trainable, committer, x, y):
     return result(loss, None)
 
 
-def _validation(model, x, y, validation_split, validation_data, batch_size) -> tuple:
-    """``(x, y, x_val, y_val)``: ``validation_data`` checked, or the last
-    ``validation_split`` of the samples held out (before any shuffling), or no validation."""
-    validation_split = check_real(
-        validation_split, "fit", "validation_split", 0.0, 1.0, high_open=True
-    )
-    if validation_data is not None:
-        x_val, y_val = _split(validation_data, "validation_data", "fit")
-        names = ("validation_data[0]", "validation_data[1]")
-        x_val, y_val, _ = _check_data(model, x_val, y_val, "fit", batch_size, names)
-        return x, y, x_val, y_val
-    if not validation_split:
-        return x, y, None, None
-    split_at = math.floor(len(x) * (1.0 - validation_split))
-    if split_at in (0, len(x)):
-        raise ValueError(
-            f"fit: training data contains {len(x)} samples, which is not sufficient to split "
-            "it into a validation and training set as specified by "
-            f"`validation_split={validation_split}`. Either provide more data, or a different "
-            "value for the `validation_split` argument."
-        )
-    return x[:split_at], y[:split_at], x[split_at:], y[split_at:]
-
-
 def fit(
     model,
     x=None,
@@ -614,8 +426,8 @@ def fit(
     initial_epoch = check_int(initial_epoch, method, "initial_epoch", minimum=0)
     shuffle = check_bool(shuffle, method, "shuffle")
     callbacks = check_callbacks(callbacks, method)
-    x, y, output_shape = _check_data(model, x, y, method, batch_size)
-    x, y, x_val, y_val = _validation(model, x, y, validation_split, validation_data, batch_size)
+    x, y, output_shape = check_data(model, x, y, method, batch_size)
+    x, y, x_val, y_val = hold_out(model, x, y, validation_split, validation_data, batch_size)
     trainable = model.trainable_indices()
     all_weights = model.weight_arrays()
     model.optimizer.check_weights([all_weights[i] for i in trainable], method)
@@ -639,11 +451,11 @@ def fit(
             for step, part in enumerate(steps):
                 index = part if order is None else order[part]
                 hooks.on_train_batch_begin(step)
-                y_batch = _take(y, index)
+                y_batch = take(y, index)
                 # Overflow is detected and reported once below; numpy's warnings are noise.
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     loss, y_pred, parts, problem = _train_step(
-                        model, trainable, committer, _take(x, index), y_batch
+                        model, trainable, committer, take(x, index), y_batch
                     )
                 tracker.update(loss, y_batch, _as_list(model, y_pred), parts)
                 logs = tracker.logs()
@@ -691,8 +503,8 @@ def _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks=None):
         for step, part in enumerate(steps):
             if hooks:
                 hooks.on_test_batch_begin(step)
-            y_batch = _take(y, part)
-            y_pred = model.apply(weights, _take(x, part))
+            y_batch = take(y, part)
+            y_pred = model.apply(weights, take(x, part))
             loss_fn = model.compiled_loss
             if isinstance(loss_fn, _OutputLosses):
                 parts = loss_fn.parts(y_batch, y_pred)
@@ -716,7 +528,7 @@ def evaluate(
     batch_size = check_batch_size(batch_size, method)
     verbose = check_verbose(verbose, method)
     callbacks = check_callbacks(callbacks, method)
-    x, y, output_shape = _check_data(model, x, y, method, batch_size)
+    x, y, output_shape = check_data(model, x, y, method, batch_size)
     hooks = CallbackList(callbacks, model, {"verbose": verbose, "epochs": 1, "steps": None})
     hooks.on_test_begin()
     logs, names = _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks)
