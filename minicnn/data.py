@@ -110,52 +110,62 @@ def check_inputs(model, x, x_name: str, method: str):
 
 
 def check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple:
-    """Check ``x``/``y`` against the model and the loss before any step; returns
-    ``(x, y, output_shape)`` with the arrays uncopied. ``names`` are the arguments' names
-    in messages (``validation_data[0]``... for validation data)."""
+    """Check ``x``/``y`` against the model and its compiled loss(es) before any step;
+    returns ``(x, y, output_shape)`` with the arrays uncopied. For a model of several
+    outputs ``y`` is a list (output order) or a dict by output name, returned as an
+    ``ArrayGroup``, and ``output_shape`` lists the outputs' shapes. ``names`` are the
+    arguments' names in messages (``validation_data[0]``... for validation data)."""
     x_name, y_name = names
-    if model._output_keys is not None:
-        return check_outputs_data(model, x, y, method, chunk, names)
+    several = model._output_keys is not None
+    if several:
+        ys = _targets(model, y, y_name, method)
+        labels = [f"{y_name}[{name!r}]" for name in model.output_names]
+    else:
+        ys, labels = [as_array(y, y_name, method)], [y_name]
     x = check_inputs(model, x, x_name, method)
-    y = as_array(y, y_name, method)
     # Builds the model and checks the input shape.
     model.prepare_input(x[:1].batch() if isinstance(x, ArrayGroup) else x[:1], method)
-    if len(x) != len(y):
+    sizes = [len(v) for v in ys]
+    if len(set(sizes)) > 1 or sizes[0] != len(x):
         raise ValueError(
             f"{method}: data cardinality is ambiguous. Make sure all arrays contain the same "
-            f"number of samples. '{x_name}' sizes: {len(x)}, '{y_name}' sizes: {len(y)}."
+            f"number of samples. '{x_name}' sizes: {len(x)}, '{y_name}' sizes: "
+            f"{sizes if several else sizes[0]}."
         )
     if len(x) == 0:
         raise ValueError(f"{method}: `{x_name}` and `{y_name}` hold no samples.")
     if isinstance(x, ArrayGroup):
-        shapes = [(None, *a.shape[1:]) for a in x.arrays]
-        output_shape = model.compute_output_shape(model._pack_inputs(shapes))
+        in_shapes = model._pack_inputs([(None, *a.shape[1:]) for a in x.arrays])
     else:
-        output_shape = model.compute_output_shape((None, *x.shape[1:]))
-    loss = model.compiled_loss
-    where = method if names == ("x", "y") else f"{method} ({y_name})"
-    loss.check_target(y.shape[1:], output_shape[1:], where)
+        in_shapes = (None, *x.shape[1:])
+    output_shape = model.compute_output_shape(in_shapes)
+    out_shapes = model._unpack_outputs(output_shape) if several else [output_shape]
+    losses = model.compiled_loss.losses if several else [model.compiled_loss]
     nonfinite = "contains NaN or infinite values"
     for arr in x.arrays if isinstance(x, ArrayGroup) else [x]:
         scan(arr, chunk, lambda b: ~np.isfinite(b), x_name, method, nonfinite)
-    scan(y, chunk, lambda b: ~np.isfinite(b), y_name, method, nonfinite)
-    if loss.target == "sparse":
-        classes = output_shape[-1]
-        scan(
-            y,
-            chunk,
-            lambda b: (b != np.round(b)) | (b < 0) | (b >= classes),
-            y_name,
-            method,
-            f"must hold integer class indices in [0, {classes}) for loss '{loss.name}'",
-        )
-    return x, y, output_shape
+    for v, shape, label, loss in zip(ys, out_shapes, labels, losses):
+        where = method if names == ("x", "y") and not several else f"{method} ({label})"
+        loss.check_target(v.shape[1:], shape[1:], where)
+        scan(v, chunk, lambda b: ~np.isfinite(b), label, method, nonfinite)
+        if loss.target == "sparse":
+            classes = shape[-1]
+            scan(
+                v,
+                chunk,
+                lambda b, classes=classes: (b != np.round(b)) | (b < 0) | (b >= classes),
+                label,
+                method,
+                f"must hold integer class indices in [0, {classes}) for loss '{loss.name}'",
+            )
+    if several:
+        return x, ArrayGroup(ys, "list"), out_shapes
+    return x, ys[0], output_shape
 
 
-def check_outputs_data(model, x, y, method: str, chunk: int, names) -> tuple:
-    """``check_data`` for a model of several outputs: ``y`` is a list (output order) or a
-    dict by output name; returns ``y`` as ``ArrayGroup`` of one array per output."""
-    x_name, y_name = names
+def _targets(model, y, y_name: str, method: str) -> list:
+    """The targets of a model of several outputs, one array per output in output order,
+    from a list or a dict by output name."""
     outputs = model.output_names
     if isinstance(y, dict):
         if set(y) != set(outputs):
@@ -170,41 +180,7 @@ def check_outputs_data(model, x, y, method: str, chunk: int, names) -> tuple:
             f"must be a list of {len(outputs)} arrays or a dict by output name. Received: "
             f"{type(y).__name__}" + (f" of length {len(y)}" if isinstance(y, (list, tuple)) else "")
         )
-    ys = [as_array(v, f"{y_name}[{name!r}]", method) for v, name in zip(y, outputs)]
-    x = check_inputs(model, x, x_name, method)
-    model.prepare_input(x[:1].batch() if isinstance(x, ArrayGroup) else x[:1], method)
-    sizes = [len(v) for v in ys]
-    if len(set(sizes)) > 1 or sizes[0] != len(x):
-        raise ValueError(
-            f"{method}: data cardinality is ambiguous. Make sure all arrays contain the same "
-            f"number of samples. '{x_name}' sizes: {len(x)}, '{y_name}' sizes: {sizes}."
-        )
-    if len(x) == 0:
-        raise ValueError(f"{method}: `{x_name}` and `{y_name}` hold no samples.")
-    if isinstance(x, ArrayGroup):
-        in_shapes = model._pack_inputs([(None, *a.shape[1:]) for a in x.arrays])
-    else:
-        in_shapes = (None, *x.shape[1:])
-    out_shapes = model._unpack_outputs(model.compute_output_shape(in_shapes))
-    nonfinite = "contains NaN or infinite values"
-    for arr in x.arrays if isinstance(x, ArrayGroup) else [x]:
-        scan(arr, chunk, lambda b: ~np.isfinite(b), x_name, method, nonfinite)
-    loss = model.compiled_loss
-    for v, shape, name, part in zip(ys, out_shapes, outputs, loss.losses):
-        label = f"{y_name}[{name!r}]"
-        part.check_target(v.shape[1:], shape[1:], f"{method} ({label})")
-        scan(v, chunk, lambda b: ~np.isfinite(b), label, method, nonfinite)
-        if part.target == "sparse":
-            classes = shape[-1]
-            scan(
-                v,
-                chunk,
-                lambda b, classes=classes: (b != np.round(b)) | (b < 0) | (b >= classes),
-                label,
-                method,
-                f"must hold integer class indices in [0, {classes}) for loss '{part.name}'",
-            )
-    return x, ArrayGroup(ys, "list"), out_shapes
+    return [as_array(v, f"{y_name}[{name!r}]", method) for v, name in zip(y, outputs)]
 
 
 def split_pair(value, name: str, method: str) -> tuple:

@@ -183,34 +183,21 @@ class Concatenate(Layer):
         return {**super().get_config(), "axis": self.axis}
 
 
-def add(inputs, **kwargs):
-    """``Add(**kwargs)(inputs)``."""
-    return Add(**kwargs)(inputs)
+def _functional(cls):
+    """The function Keras gives each merge layer: ``add(inputs, **kwargs)`` is
+    ``Add(**kwargs)(inputs)``."""
+
+    def merge(inputs, **kwargs):
+        return cls(**kwargs)(inputs)
+
+    merge.__name__ = merge.__qualname__ = cls.__name__.lower()
+    merge.__doc__ = f"``{cls.__name__}(**kwargs)(inputs)``."
+    return merge
 
 
-def subtract(inputs, **kwargs):
-    """``Subtract(**kwargs)(inputs)``."""
-    return Subtract(**kwargs)(inputs)
-
-
-def multiply(inputs, **kwargs):
-    """``Multiply(**kwargs)(inputs)``."""
-    return Multiply(**kwargs)(inputs)
-
-
-def average(inputs, **kwargs):
-    """``Average(**kwargs)(inputs)``."""
-    return Average(**kwargs)(inputs)
-
-
-def maximum(inputs, **kwargs):
-    """``Maximum(**kwargs)(inputs)``."""
-    return Maximum(**kwargs)(inputs)
-
-
-def minimum(inputs, **kwargs):
-    """``Minimum(**kwargs)(inputs)``."""
-    return Minimum(**kwargs)(inputs)
+add, subtract, multiply, average, maximum, minimum = (
+    _functional(cls) for cls in (Add, Subtract, Multiply, Average, Maximum, Minimum)
+)
 
 
 def concatenate(inputs, axis=-1, **kwargs):
