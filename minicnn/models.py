@@ -31,6 +31,7 @@ from . import saving, training
 from .callbacks import PROGRESS_DELAY
 from .data import as_batch, as_input, batches
 from .explain import explain
+from .layer import is_symbolic
 from .layers import InputLayer, KerasTensor, Layer
 from .layers import deserialize as deserialize_layer
 from .receptive import receptive_field
@@ -92,6 +93,8 @@ class Model:
         self._output_values: list[int] = []
         self._input_keys = self._output_keys = None
         self.node_outputs: list[KerasTensor] = []  # the tensor each node makes
+        # This model's own calls on KerasTensors, when it is a layer of another model.
+        self._calls: list = []
         self.input_shape: tuple | None = None
         self.output_shape: tuple | None = None
         self.built = False
@@ -359,10 +362,14 @@ class Model:
         """``"layer/weight"`` for every weight, in ``get_weights()`` order."""
         return [f"{layer.name}/{name}" for layer in self.layers for name in layer.weight_names]
 
+    @property
+    def weight_trainable(self) -> tuple[bool, ...]:
+        """Per weight (``get_weights()`` order), whether training updates it."""
+        return tuple(t for layer in self.layers for t in layer.weight_trainable)
+
     def trainable_indices(self) -> list[int]:
         """Positions in the flat weight list of the weights training updates."""
-        flags = [t for layer in self.layers for t in layer.weight_trainable]
-        return [i for i, trainable in enumerate(flags) if trainable]
+        return [i for i, trainable in enumerate(self.weight_trainable) if trainable]
 
     @property
     def weights(self) -> list[np.ndarray]:
@@ -393,7 +400,13 @@ class Model:
 
     # ------------------------------------------------------------------ forward
     def forward(
-        self, weights: Sequence, x, training: bool = False, seed: int | None = None, values=None
+        self,
+        weights: Sequence,
+        x,
+        training: bool = False,
+        seed: int | None = None,
+        values=None,
+        state=None,
     ):
         """The model's one forward loop: yield ``(layer, output, updates)`` for every node
         in order, where ``updates`` are the layer's new non-trainable weights (see
@@ -403,23 +416,32 @@ class Model:
         numbers gets a generator derived from ``(seed, node number)``, so the same seed
         gives the same masks, and nothing is assigned. ``x`` is one array, or a list or
         dict for a model of several inputs; ``values``, when given, is filled with every
-        value (the inputs, then one per node).
+        value (the inputs, then one per node); ``state``, when given, with the weights as
+        the pass leaves them. Updates apply as soon as a node makes them, so a shared
+        layer's second call sees its first call's moving statistics, as in Keras, where
+        the first call assigns them before the second reads them.
         """
         slices = self._weight_slices()
         values = [] if values is None else values
         values[:] = self._input_values(x)
+        state = [] if state is None else state
+        state[:] = weights
         for k, node in enumerate(self.nodes):
             layer = node.layer
             rng = None
             if training and layer.needs_rng and seed is not None:
                 rng = np.random.default_rng((seed, k))
             sources = [values[i] for i in node.inputs]
+            where = slices[id(layer)]
             y, updates = layer.stateless_call(
-                weights[slices[id(layer)]],
+                state[where],
                 sources if layer._takes_list else sources[0],
                 training=training,
                 rng=rng,
             )
+            if updates:
+                # Updates replace the layer's trailing (non-trainable) weights.
+                state[where.stop - len(updates) : where.stop] = updates
             values.append(y)
             yield layer, y, updates
 
@@ -428,17 +450,22 @@ class Model:
             return values[-1]
         return _pack(self._output_keys, [values[i] for i in self._output_values])
 
-    def stateless_call(self, weights: Sequence, x, training: bool = False, seed=None):
+    def stateless_call(self, weights: Sequence, x, training: bool = False, seed=None, rng=None):
         """``(outputs, new_weights)``: the model's output and the flat weight list with the
         non-trainable weights that changed in this pass replaced (Keras's
-        ``stateless_call``). Pure; differentiable by autograd in ``weights`` and ``x``."""
-        new, slices, values = list(weights), self._weight_slices(), []
-        for layer, _, updates in self.forward(weights, x, training, seed, values):
-            if updates:
-                # Updates replace the layer's trailing (non-trainable) weights.
-                stop = slices[id(layer)].stop
-                new[stop - len(updates) : stop] = updates
-        return self._outputs_of(values), new
+        ``stateless_call``). Pure; differentiable by autograd in ``weights`` and ``x``.
+
+        As a layer of another model, the outer loop passes ``rng`` (a generator) instead
+        of ``seed``; the seed is drawn from it, so one outer seed fixes every mask inside.
+        ``new_weights`` then stands as the layer's updates: all of its weights, which the
+        outer loop puts back in place (``updates`` replace a layer's trailing weights).
+        """
+        if seed is None and rng is not None:
+            seed = int(rng.integers(2**63 - 1))
+        values, state = [], []
+        for _ in self.forward(weights, x, training, seed, values, state):
+            pass
+        return self._outputs_of(values), state
 
     def apply(self, weights: Sequence, x, training: bool = False, seed=None):
         """The model's output for batch ``x`` with ``weights`` (``get_weights()`` order).
@@ -523,7 +550,13 @@ class Model:
 
     def __call__(self, x, training: bool = False):
         """The model on a whole batch at once (no batching), as float32 arrays. In
-        training mode, randomness comes from minicnn's generator (``set_random_seed``)."""
+        training mode, randomness comes from minicnn's generator (``set_random_seed``).
+
+        On a ``KerasTensor`` (a list of them for several inputs) the model is a layer of
+        the functional model being built: the call is recorded and its output returned.
+        """
+        if is_symbolic(x):
+            return self._call_symbolic(x)
         x = self.prepare_input(x, "__call__")
         training = check_bool(training, f"'{self.name}'", "training")
         seed = draw_seed() if training and self.needs_rng else None
@@ -533,6 +566,55 @@ class Model:
         return _pack(
             self._output_keys, [np.asarray(y, np.float32) for y in _unpack(self._output_keys, ys)]
         )
+
+    # ------------------------------------------------------------------ as a layer
+    #: The model's inner geometry is not one mapping: receptive fields stop here.
+    spatial_mapping = None
+    window = None
+
+    @property
+    def _takes_list(self) -> bool:
+        """As a layer: called on a list of tensors (a model of several inputs)."""
+        return self._input_keys == "list"
+
+    def _call_symbolic(self, x):
+        """Record a call of this model on tensor(s) ``x`` as one node of an outer model
+        (Keras's nested models). Checked before anything is recorded."""
+        if isinstance(self._input_keys, tuple):
+            raise ValueError(
+                f"Model '{self.name}' takes a dict of inputs; minicnn nests only models of "
+                "one input or a list of inputs."
+            )
+        if self._output_keys is not None:
+            raise ValueError(
+                f"Model '{self.name}' has {len(self.outputs)} outputs packed as a "
+                f"{'list' if self._output_keys == 'list' else 'dict'}; minicnn nests only "
+                "models of one output tensor."
+            )
+        return Layer._call_symbolic(self, x)
+
+    @property
+    def output(self):
+        """The model's own output tensor(s), as Keras's ``model.output``."""
+        if not self.outputs:
+            raise AttributeError(
+                f"{type(self).__name__} '{self.name}' has no output tensor yet (it has not "
+                "been built on an input shape)."
+            )
+        return _pack(self._output_keys, list(self.outputs))
+
+    @property
+    def input(self):
+        """The model's own input tensor(s), as Keras's ``model.input``."""
+        if not self.inputs:
+            raise AttributeError(
+                f"{type(self).__name__} '{self.name}' has no input tensor yet (it has not "
+                "been built on an input shape)."
+            )
+        return _pack(self._input_keys, list(self.inputs))
+
+    def get_output_at(self, node_index: int) -> KerasTensor:
+        return self._calls[node_index].output
 
     # ------------------------------------------------------------------ seeing inside
     def feature_maps(self, x) -> dict[str, np.ndarray]:
@@ -593,10 +675,16 @@ class Sequential(Model):
         builds the model at once; later layers are built as they are added."""
         if isinstance(layer, KerasTensor) and isinstance(layer._history[0], InputLayer):
             layer = layer._history[0]  # keras.Input(...) as the first element
-        if not isinstance(layer, Layer):
+        if not isinstance(layer, (Layer, Model)):
             raise ValueError(
                 "Only instances of `minicnn.layers.Layer` can be added to a Sequential model. "
                 f"Received: {layer!r} (of type {type(layer).__name__})"
+            )
+        if isinstance(layer, Model) and not layer._single_io():
+            raise ValueError(
+                f"Sequential '{self.name}': a model added as a layer must have one input and "
+                f"one output; model '{layer.name}' has {len(layer.inputs)} inputs and "
+                f"{len(layer.outputs)} outputs."
             )
         if isinstance(layer, InputLayer):
             if self.layers or self.input_shape is not None:
@@ -616,9 +704,14 @@ class Sequential(Model):
                 "All layers added to a Sequential model should have unique names. Name "
                 f"'{layer.name}' is already the name of a layer in this model."
             )
-        declared = layer.input_shape_arg
+        # A model as the first layer declares its own input shape (Keras builds from it).
+        if isinstance(layer, Model):
+            declared = None if layer.input_shape is None else layer.input_shape[1:]
+        else:
+            declared = layer.input_shape_arg
         if declared is not None and not self.layers and self.input_shape is None:
-            self.input_shape = (layer.batch_size_arg, *declared)
+            batch = layer.input_shape[0] if isinstance(layer, Model) else layer.batch_size_arg
+            self.input_shape = (batch, *declared)
         if self.built or (not self.layers and self.input_shape is not None):
             # Build the new layer on the current output shape before adding it, so a
             # layer that cannot take it leaves the model unchanged.

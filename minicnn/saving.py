@@ -39,7 +39,7 @@ from .archives import (
     read_stored_member,
     write_npz,
 )
-from .layers import LAYERS, InputLayer
+from .layers import LAYERS, InputLayer, Layer
 from .registry import Registry
 from .utils import rng
 from .version import __version__
@@ -152,6 +152,15 @@ def _config_json(model) -> bytes:
     """Architecture, compile settings and optimizer step count as JSON; a ValueError naming
     what cannot be saved (a Python callable is code, not data)."""
     for layer in model.layers:
+        if not isinstance(layer, Layer):
+            # A model used as a layer: its file layout (Keras's nested configs and weight
+            # paths) is not written yet, and a file that cannot be loaded back is worse
+            # than none.
+            raise ValueError(
+                f"save: layer '{layer.name}' is a model ({type(layer).__name__}); saving a "
+                "model that contains models is not supported by minicnn yet. `save_weights` "
+                "and `load_weights` work on it."
+            )
         try:
             json.dumps(layer.get_config())
         except (TypeError, ValueError) as err:

@@ -10,6 +10,13 @@ from .receptive import summary_columns
 from .validation import format_shape
 
 
+def type_name(layer) -> str:
+    """The type column's name: a functional model nested in another shows as Keras's
+    class for it, ``Functional`` (minicnn's functional models are plain ``Model``)."""
+    kind = type(layer).__name__
+    return "Functional" if kind == "Model" else kind
+
+
 def print_summary(model, print_fn=None, show_receptive_field: bool = False) -> None:
     """Print Keras's table: ``Layer (type) | Output Shape | Param #`` and the totals;
     ``show_receptive_field`` adds each layer's receptive-field size and jump."""
@@ -19,7 +26,7 @@ def print_summary(model, print_fn=None, show_receptive_field: bool = False) -> N
     for layer in model.layers:
         shape = format_shape(layer.output_shape) if layer.built else "?"
         params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
-        row = (f"{layer.name} ({type(layer).__name__})", shape, params)
+        row = (f"{layer.name} ({type_name(layer)})", shape, params)
         rows.append(row + ((connections(model, layer),) if connected else ()))
     if show_receptive_field:
         if connected:

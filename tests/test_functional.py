@@ -386,3 +386,149 @@ def test_residual_demo_learns_the_line_task_and_explains_the_skip_connection():
     assert accuracy >= 95
     assert "joins 'lines', 'branch' at this position" in text
     assert "Connected to" in text and "lines[0][0]," in text
+
+
+# --------------------------------------------------------------------------- nested models
+def dense_block(name="block"):
+    """x + Dense(tanh(Dense(x))): a functional model to nest."""
+    x = keras.Input((4,))
+    h = L.Dense(4, name=f"{name}_out")(L.Dense(3, activation="tanh", name=f"{name}_in")(x))
+    return Model(x, L.add([h, x]), name=name)
+
+
+def nested_net():
+    block = dense_block()
+    head = Sequential([L.Dense(2, name="logits")], name="head")
+    x = keras.Input((4,))
+    return Model(x, head(block(L.Dense(4, name="mix")(block(x))))), block, head
+
+
+def numpy_nested(w, x):
+    def block(v):
+        return np.tanh(v @ w[0] + w[1]) @ w[2] + w[3] + v
+
+    return block(block(x) @ w[4] + w[5]) @ w[6] + w[7]
+
+
+def test_a_nested_model_is_one_layer_holding_its_weights_in_keras_order():
+    model, block, head = nested_net()
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "InputLayer",
+        "Model",
+        "Dense",
+        "Sequential",
+    ]
+    assert [layer.name for layer in model.layers[1:]] == ["block", "mix", "head"]
+    assert model.weight_names == [
+        "block/block_in/kernel",
+        "block/block_in/bias",
+        "block/block_out/kernel",
+        "block/block_out/bias",
+        "mix/kernel",
+        "mix/bias",
+        "head/logits/kernel",
+        "head/logits/bias",
+    ]
+    x = RNG.normal(size=(5, 4)).astype(np.float32)
+    want = numpy_nested([w.astype(np.float64) for w in model.get_weights()], x)
+    np.testing.assert_allclose(model.predict(x, verbose=0), want, rtol=1e-5, atol=1e-5)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "│ block (Functional)  │ (None, 4)         │         31 │" in lines[0]
+    assert "│ head (Sequential)   │ (None, 2)         │         10 │ block[1][0]  " in lines[0]
+    assert block.output is block.outputs[0] and block.input is block.inputs[0]
+
+
+def test_gradients_flow_through_a_nested_model_called_twice():
+    model, _, _ = nested_net()
+    report = minicnn.gradcheck(model, RNG.normal(size=(3, 4)))
+    assert report.passed, str(report)
+
+
+def test_training_the_outer_model_trains_the_nested_one_in_place():
+    model, block, head = nested_net()
+    before = block.get_weights()
+    model.compile(minicnn.optimizers.SGD(0.1), "mse")
+    x, y = RNG.normal(size=(8, 4)), RNG.normal(size=(8, 2))
+    model.fit(x, y, epochs=2, verbose=0)
+    assert all(np.abs(a - b).max() > 0 for a, b in zip(block.get_weights(), before))
+    # The nested model is the same object: alone, it computes with what training left.
+    w = [v.astype(np.float64) for v in model.get_weights()]
+    np.testing.assert_allclose(
+        block.predict(x, verbose=0),
+        np.tanh(x @ w[0] + w[1]) @ w[2] + w[3] + x,
+        rtol=1e-5,
+        atol=1e-5,
+    )
+
+
+def test_a_shared_batchnorm_updates_its_moving_statistics_once_per_call_in_order():
+    a, b = keras.Input((3,)), keras.Input((3,))
+    bn = L.BatchNormalization(momentum=0.5)
+    model = Model([a, b], L.add([bn(a), bn(b)]))
+    xa, xb = RNG.normal(size=(6, 3)), RNG.normal(1.0, 2.0, size=(6, 3))
+    weights = model.get_weights()
+    _, new = model.stateless_call(weights, [xa, xb], training=True)
+    mean, var = weights[2], weights[3]
+    for batch in (xa, xb):  # Keras: the second call reads what the first call assigned
+        mean = 0.5 * mean + 0.5 * batch.mean(axis=0)
+        var = 0.5 * var + 0.5 * batch.var(axis=0)
+    np.testing.assert_allclose(new[2], mean, rtol=1e-5)
+    np.testing.assert_allclose(new[3], var, rtol=1e-5)
+
+
+def test_a_nested_batchnorm_trains_its_moving_statistics():
+    inner = keras.Input((3,))
+    block = Model(inner, L.BatchNormalization(momentum=0.0)(inner), name="bn_block")
+    x = keras.Input((3,))
+    model = Model(x, L.Dense(1)(block(x)))
+    data = RNG.normal(2.0, 3.0, size=(16, 3))
+    model.compile(minicnn.optimizers.SGD(0.0), "mse")
+    model.fit(data, np.zeros((16, 1)), batch_size=16, epochs=1, shuffle=False, verbose=0)
+    moving_mean, moving_var = block.get_weights()[2:]
+    np.testing.assert_allclose(moving_mean, data.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(moving_var, data.var(axis=0), rtol=1e-4)
+
+
+def test_models_that_cannot_be_nested_say_why_before_anything_is_recorded():
+    two = two_heads()
+    with pytest.raises(ValueError, match="nests only models of one output tensor"):
+        two(keras.Input(two.inputs[0].shape[1:]))
+    assert two._calls == []
+    a = keras.Input((2,), name="a")
+    keyed = Model({"a": a}, L.Dense(1)(a))
+    with pytest.raises(ValueError, match="takes a dict of inputs"):
+        keyed(keras.Input((2,)))
+    # Receptive fields stop at a nested model, naming it, rather than guess its geometry.
+    inner = keras.Input((6, 6, 1))
+    x = keras.Input((6, 6, 1))
+    block = Model(inner, L.Conv2D(1, 3)(inner), name="blk")
+    model = Model(x, L.Conv2D(1, 1, name="top")(block(x)))
+    with pytest.raises(ValueError, match="layer 'blk' .* `spatial_mapping` is None"):
+        model.receptive_field("top", (0, 0))
+
+
+def test_a_sequential_takes_models_as_layers_built_from_the_first_ones_input():
+    block = dense_block()
+    model = Sequential([block, Sequential([L.Dense(2, name="logits")], name="head")])
+    assert model.built and model.input_shape == (None, 4) and model.output_shape == (None, 2)
+    assert model.weight_names[-2:] == ["head/logits/kernel", "head/logits/bias"]
+    x = RNG.normal(size=(3, 4)).astype(np.float32)
+    w = [v.astype(np.float64) for v in model.get_weights()]
+    want = (np.tanh(x @ w[0] + w[1]) @ w[2] + w[3] + x) @ w[4] + w[5]
+    np.testing.assert_allclose(model.predict(x, verbose=0), want, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="must have one input and one output"):
+        Sequential([two_heads()])
+
+
+def test_saving_a_model_that_contains_models_refuses_before_writing(tmp_path):
+    model = Sequential([keras.Input((3,)), Sequential([L.Dense(2)], name="inner")])
+    path = tmp_path / "nested.minicnn"
+    with pytest.raises(ValueError, match="layer 'inner' is a model"):
+        model.save(path)
+    assert not path.exists()
+    model.save_weights(tmp_path / "nested.weights.npz")
+    other = Sequential([keras.Input((3,)), Sequential([L.Dense(2)], name="inner")])
+    other.load_weights(tmp_path / "nested.weights.npz")
+    for a, b in zip(other.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

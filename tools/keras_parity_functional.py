@@ -9,11 +9,13 @@ Each model is written once, against a module pair ``(api, layers)`` that is eith
 ``keras, keras.layers`` or ``minicnn, minicnn.layers``: a VGG block, a naive and a
 projected Inception module, ResNet identity and projection blocks (the blocks of the
 "How to Develop VGG, Inception and ResNet Modules" tutorial, shrunk), a two-input model,
-a shared layer, and ``--random`` random DAGs of convs and merges. For each: layer names
-in order, weight shapes in ``get_weights()`` order, outputs for the same weights and
-inputs, the gradients of ``sum(out * R)`` with respect to every weight, and a short
-training run's History (every key, per-output losses included; several outputs get a loss
-each and random ``loss_weights``).
+a shared layer (a Dense, and a BatchNormalization in training), nested models (a
+functional block called twice and a Sequential head), and ``--random`` random DAGs of
+convs and merges. For each: layer names in order, weight shapes in ``get_weights()``
+order, outputs for the same weights and inputs, the gradients of ``sum(out * R)`` with
+respect to every weight, and a short training run's History (every key, per-output losses
+included; several outputs get a loss each and random ``loss_weights``) and the weights it
+leaves (moving statistics included).
 """
 
 from __future__ import annotations
@@ -87,6 +89,26 @@ def shared(api, L):
     return [a, b], L.subtract([dense(a), dense(b)])
 
 
+def shared_batchnorm(api, L):
+    # One BatchNormalization called twice: in training the second call reads the moving
+    # statistics the first call left.
+    a, b = api.Input((5, 5, 2)), api.Input((5, 5, 2))
+    bn = L.BatchNormalization(momentum=0.5)
+    joined = L.concatenate([bn(L.Conv2D(2, 3)(a)), bn(L.Conv2D(2, 1, strides=2)(b))], axis=1)
+    return [a, b], L.Dense(1)(L.Flatten()(joined))
+
+
+def nested(api, L):
+    # A functional residual block (with BatchNormalization) used twice, then a
+    # Sequential head: models as layers of a model.
+    inner = api.Input((6, 6, 2))
+    h = L.BatchNormalization()(L.Conv2D(2, 3, padding="same", activation="relu")(inner))
+    block = api.Model(inner, L.add([h, inner]), name="block")
+    head = api.Sequential([L.GlobalAveragePooling2D(), L.Dense(2)], name="head")
+    x = api.Input((6, 6, 2))
+    return x, head(block(L.Conv2D(2, 1)(block(x))))
+
+
 def random_dag(seed):
     """A random DAG of same-padded convs, merges and poolings over (8, 8, 2) inputs."""
 
@@ -122,7 +144,9 @@ def compare(name, build, rng):
     k = keras.Model(kin, kout)
     min_, mout = build(minicnn, mlayers)
     m = MModel(min_, mout)
-    assert [type(a).__name__ for a in k.layers] == [type(a).__name__ for a in m.layers], name
+    # Keras's functional models are of class Functional, minicnn's of class Model.
+    kinds = [type(a).__name__.replace("Functional", "Model") for a in k.layers]
+    assert kinds == [type(a).__name__ for a in m.layers], name
     weights = [rng.normal(size=w.shape).astype(np.float32) for w in k.get_weights()]
     if any("moving_variance" in w.path for w in k.weights):
         for i, w in enumerate(k.weights):
@@ -152,11 +176,15 @@ def compare(name, build, rng):
     kh, mh = k.fit(x_in, y_in, **fit).history, m.fit(x_in, y_in, **fit).history
     assert sorted(kh) == sorted(mh), (sorted(kh), sorted(mh))
     history = max(abs(a - b) / max(abs(b), 1e-12) for key in kh for a, b in zip(mh[key], kh[key]))
-    history = f"{history:.1e}"
-    print(
-        f"{name:24} {len(m.layers):3d} layers  outputs {out:.1e}  grads {grads:.1e}  fit {history}"
+    trained = max(
+        float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-6))
+        for a, b in zip(m.get_weights(), k.get_weights())
     )
-    return max(out, grads)
+    print(
+        f"{name:24} {len(m.layers):3d} layers  outputs {out:.1e}  grads {grads:.1e}  "
+        f"fit {history:.1e}  weights {trained:.1e}"
+    )
+    return max(out, grads, history, trained)
 
 
 def gradient_difference(k, m, weights, x_in, rs):
@@ -200,6 +228,8 @@ def main() -> int:
         ("residual projection", residual_projection),
         ("two inputs, two outputs", two_inputs),
         ("shared layer", shared),
+        ("shared batchnorm", shared_batchnorm),
+        ("nested models", nested),
     ] + [(f"random dag {i}", random_dag(args.seed * 1000 + i)) for i in range(args.random)]
     worst = max(compare(name, build, rng) for name, build in cases)
     print(f"\n{len(cases)} models; largest relative difference {worst:.1e}")
