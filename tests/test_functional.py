@@ -532,3 +532,24 @@ def test_saving_a_model_that_contains_models_refuses_before_writing(tmp_path):
     other.load_weights(tmp_path / "nested.weights.npz")
     for a, b in zip(other.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_frozen_nested_model_keeps_its_weights_while_the_outer_layers_train():
+    model, block, head = nested_net()
+    block.trainable = False
+    assert model.trainable_indices() == [4, 5, 6, 7]  # mix and head only
+    before, head_before = block.get_weights(), head.get_weights()
+    model.compile(minicnn.optimizers.SGD(0.1), "mse")
+    model.fit(RNG.normal(size=(8, 4)), RNG.normal(size=(8, 2)), verbose=0)
+    for a, b in zip(block.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert all(np.abs(a - b).max() > 0 for a, b in zip(head.get_weights(), head_before))
+
+
+def test_explain_reads_a_layer_fed_by_a_nested_model():
+    model, block, _ = nested_net()
+    x = RNG.normal(size=(1, 4)).astype(np.float32)
+    explanation = model.explain(x, "mix", (0, 1))
+    kernel, bias = model.get_layer("mix").get_weights()
+    fed = block.predict(x, verbose=0)[0]
+    assert explanation.value == pytest.approx(float(fed @ kernel[:, 1] + bias[1]), abs=1e-5)
