@@ -31,6 +31,7 @@ from . import saving, training
 from .callbacks import PROGRESS_DELAY
 from .data import as_batch, as_input, batches
 from .explain import explain
+from .graph_config import graph_config, parse_graph
 from .layer import is_symbolic
 from .layers import InputLayer, KerasTensor, Layer
 from .layers import deserialize as deserialize_layer
@@ -632,14 +633,21 @@ class Model:
     # ------------------------------------------------------------------ summary
     summary = print_summary
 
+    #: The class name Keras's configs and summaries give this kind of model.
+    keras_class = "Functional"
+
     def get_config(self) -> dict:
-        """A functional model's config is not implemented yet, so neither is ``save``
-        (``save_weights`` and ``load_weights`` work on every model)."""
-        raise ValueError(
-            f"Model '{self.name}': saving a functional model's architecture (`save`, "
-            "`get_config`) is not supported by minicnn yet; `save_weights` and `load_weights` "
-            "work, and a Sequential model saves whole."
-        )
+        """The architecture as plain data, in Keras 3's functional schema (layers with
+        their ``inbound_nodes``, ``input_layers``, ``output_layers``); ``from_config``
+        rebuilds it and ``save`` writes it."""
+        return graph_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """A new functional model (fresh weights) from ``get_config()``'s output; every
+        field is checked and only minicnn's own layer classes are built."""
+        where = f"{cls.__name__}.from_config"
+        return parse_graph(config, saving.layer_from_config, where, saving.MAX_LAYERS).build(cls)
 
     def __repr__(self) -> str:
         return (
@@ -654,6 +662,8 @@ class Sequential(Model):
     >>> model = Sequential()
     >>> model.add(Conv1D(1, 3, input_shape=(8, 1)))   # built here: set_weights works
     """
+
+    keras_class = "Sequential"
 
     def __init__(self, layers: Sequence[Layer] | None = None, name: str | None = None):
         super().__init__(name=name)
@@ -806,6 +816,7 @@ class Sequential(Model):
 
 
 saving.MODEL_CLASSES.register(Sequential)
+saving.MODEL_CLASSES.register(Model, "Functional")
 
 
 def _flatten(what: str, tensors) -> tuple:

@@ -39,6 +39,7 @@ from .archives import (
     read_stored_member,
     write_npz,
 )
+from .graph_config import parse_graph
 from .layers import LAYERS, InputLayer, Layer
 from .registry import Registry
 from .utils import rng
@@ -171,7 +172,7 @@ def _config_json(model) -> bytes:
             ) from None
     compiled = model.get_compile_config()
     config = {
-        "class_name": "Sequential",
+        "class_name": model.keras_class,
         "config": model.get_config(),
         "compile_config": compiled,
         "optimizer_state": None
@@ -273,11 +274,21 @@ def load_model(filepath, compile: bool = True):
     _check_members(archive, source)
     _check_metadata(_read_json(archive, METADATA, source), source)
     config = _read_json(archive, CONFIG, source)
-    layers, name, input_shape = _parse_config(config, source)
-    expected = _expected_weights(layers, input_shape, source)
+    if isinstance(config, dict) and config.get("class_name") == "Functional":
+        graph = parse_graph(
+            config.get("config"), layer_from_config, f"{source}: {CONFIG}", MAX_LAYERS
+        )
+        expected = graph.expected
+    else:
+        layers, name, input_shape = _parse_config(config, source)
+        expected = _expected_weights(layers, input_shape, source)
+    # Names and shapes are checked against the file's headers before anything is built.
     arrays = read_npz(read_stored_member(archive, WEIGHTS, source), source, expected)
     with _random_state_kept():
-        model = _build(layers, name, input_shape, source)
+        if isinstance(config, dict) and config.get("class_name") == "Functional":
+            model = graph.build(MODEL_CLASSES.lookup("Functional"))
+        else:
+            model = _build(layers, name, input_shape, source)
     model.set_weights(arrays)
     if compile and config.get("compile_config") is not None:
         _compile(model, config, archive, source)
@@ -349,7 +360,7 @@ def _parse_config(config, source: str):
     """
     where = f"{source}: {CONFIG}"
     if not isinstance(config, dict) or config.get("class_name") != "Sequential":
-        raise ValueError(f"{where} must describe a Sequential model ('class_name').")
+        raise ValueError(f"{where} must describe a Sequential or Functional model ('class_name').")
     body = config.get("config")
     if not isinstance(body, dict) or not {"name", "layers"} <= set(body):
         raise ValueError(f"{where}: 'config' must be a dict with 'name' and 'layers'.")
@@ -370,7 +381,7 @@ def _parse_config(config, source: str):
             f"{where}: 'input_shape' must be null or a list of integers >= 0 or nulls. "
             f"Received: {input_shape!r:.80}"
         )
-    layers = [_layer_from_config(entry, i, where) for i, entry in enumerate(entries)]
+    layers = [layer_from_config(entry, i, where) for i, entry in enumerate(entries)]
     names = [layer.name for layer in layers]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -378,8 +389,10 @@ def _parse_config(config, source: str):
     return layers, name, None if input_shape is None else tuple(input_shape)
 
 
-def _layer_from_config(entry, index: int, where: str):
-    """One layer from ``{"class_name": ..., "config": {...}}``; only known classes."""
+def layer_from_config(entry, index: int, where: str, inputs: bool = False):
+    """One layer from ``{"class_name": ..., "config": {...}}``; only known classes, and
+    ``InputLayer`` only with ``inputs=True`` (a functional config lists its inputs; a
+    Sequential config never does)."""
     if not isinstance(entry, dict) or set(entry) != {"class_name", "config"}:
         raise ValueError(
             f"{where}: layer {index} must be a dict with keys 'class_name' and 'config'. "
@@ -387,8 +400,8 @@ def _layer_from_config(entry, index: int, where: str):
         )
     class_name, config = entry["class_name"], entry["config"]
     cls = LAYERS.get(class_name) if isinstance(class_name, str) else None
-    if cls is None or cls is InputLayer:
-        known = sorted(n for n, c in LAYERS.items() if c is not InputLayer)
+    if cls is None or (cls is InputLayer and not inputs):
+        known = sorted(n for n, c in LAYERS.items() if inputs or c is not InputLayer)
         raise ValueError(
             f"{where}: layer {index} has unknown class_name {class_name!r:.80}; minicnn "
             f"rebuilds only its own layers: {known}."

@@ -11,10 +11,9 @@ from .validation import format_shape
 
 
 def type_name(layer) -> str:
-    """The type column's name: a functional model nested in another shows as Keras's
-    class for it, ``Functional`` (minicnn's functional models are plain ``Model``)."""
-    kind = type(layer).__name__
-    return "Functional" if kind == "Model" else kind
+    """The type column's name: a model nested in another shows as Keras's class for it
+    (``Functional`` for minicnn's functional ``Model``)."""
+    return getattr(layer, "keras_class", type(layer).__name__)
 
 
 def print_summary(model, print_fn=None, show_receptive_field: bool = False) -> None:

@@ -177,11 +177,15 @@ def get_compile_config(model) -> dict | None:
     """
     if not model.compiled:
         return None
-    if isinstance(model.compiled_loss, _OutputLosses):
-        raise ValueError(
-            f"Model '{model.name}': the compile settings of a model of several outputs cannot "
-            "be saved yet."
-        )
+    if model._output_keys is not None:
+        # Several outputs: one entry per output, in output order (Keras's list form).
+        per = model.compiled_loss
+        return {
+            "optimizer": optimizers.serialize(model.optimizer),
+            "loss": None if per is None else [losses.serialize(v) for v in per.losses],
+            "loss_weights": None if per is None else list(per.weights),
+            "metrics": [[metrics_module.serialize(m) for m in ms] for ms in model.compiled_metrics],
+        }
     loss = model.loss
     if loss is not None and not isinstance(loss, str):
         loss = losses.serialize(model.compiled_loss)
@@ -193,26 +197,44 @@ def get_compile_config(model) -> dict | None:
 
 
 def compile_from_config(model, config: dict) -> None:
-    """Compile ``model`` from ``get_compile_config``'s output."""
-    if not isinstance(config, dict) or set(config) != {"optimizer", "loss", "metrics"}:
+    """Compile ``model`` from ``get_compile_config``'s output (with ``loss_weights``, and
+    a loss and a metric list per output, for a model of several outputs)."""
+    several = model._output_keys is not None
+    keys = {"optimizer", "loss", "metrics"} | ({"loss_weights"} if several else set())
+    if not isinstance(config, dict) or set(config) != keys:
         raise ValueError(
-            "compile_from_config: expected a dict with keys 'optimizer', 'loss' and 'metrics'. "
+            f"compile_from_config: expected a dict with keys {sorted(keys)}. "
             f"Received: {config!r:.200}"
         )
-    loss = config["loss"]
-    if isinstance(loss, dict):
-        loss = losses.deserialize(loss)
     metric_list = config["metrics"]
-    if not isinstance(metric_list, list):
+    if not isinstance(metric_list, list) or (
+        several and not all(isinstance(m, list) for m in metric_list)
+    ):
         raise ValueError(
-            f"compile_from_config: 'metrics' must be a list. Received: {metric_list!r}"
+            "compile_from_config: 'metrics' must be a list"
+            + (" of lists (one per output)" if several else "")
+            + f". Received: {metric_list!r:.200}"
         )
-    compile(
-        model,
-        optimizers.deserialize(config["optimizer"]),
-        loss,
-        [metrics_module.deserialize(m) for m in metric_list],
-    )
+    loss = config["loss"]
+    if several:
+        if loss is not None and not isinstance(loss, list):
+            raise ValueError(
+                "compile_from_config: 'loss' must be a list (one per output) or null. "
+                f"Received: {loss!r:.200}"
+            )
+        loss = None if loss is None else [_loss_entry(v) for v in loss]
+        metrics = [[metrics_module.deserialize(m) for m in ms] for ms in metric_list]
+        extra = {"loss_weights": config["loss_weights"]}
+    else:
+        loss = _loss_entry(loss)
+        metrics = [metrics_module.deserialize(m) for m in metric_list]
+        extra = {}
+    compile(model, optimizers.deserialize(config["optimizer"]), loss, metrics, **extra)
+
+
+def _loss_entry(value):
+    """A saved loss: a built-in name stays a name, a serialized loss is rebuilt."""
+    return losses.deserialize(value) if isinstance(value, dict) else value
 
 
 # --------------------------------------------------------------------------- checks

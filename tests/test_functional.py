@@ -366,9 +366,190 @@ def test_a_two_input_model_trains_exactly_like_its_one_input_twin():
         two.fit({"a": xa, "b": xb[:19]}, y, verbose=0)
 
 
-def test_saving_a_functional_model_says_what_works():
-    with pytest.raises(ValueError, match="save_weights"):
-        branchy().get_config()
+def test_get_config_writes_keras_functional_schema():
+    config = branchy().get_config()
+    assert set(config) == {"name", "trainable", "layers", "input_layers", "output_layers"}
+    by_name = {entry["name"]: entry for entry in config["layers"]}
+    assert by_name[config["layers"][0]["name"]]["inbound_nodes"] == []  # the InputLayer
+    add = by_name["add"]
+    assert add["class_name"] == "Add" and add["config"]["name"] == "add"
+    # A merge reads a list of tensors, each named by [layer, node index, 0], as Keras writes.
+    (node,) = add["inbound_nodes"]
+    assert node["kwargs"] == {} and len(node["args"]) == 1
+    assert [t["keras_history"] for t in (a["config"] for a in node["args"][0])] == [
+        ["c1", 0, 0],
+        ["c2", 0, 0],
+    ]
+    assert node["args"][0][0] == {
+        "class_name": "__keras_tensor__",
+        "config": {"shape": [None, 8, 8, 2], "dtype": "float32", "keras_history": ["c1", 0, 0]},
+    }
+    # A layer called twice has two nodes; outputs pack as the model was built (a list).
+    shared = [e for e in config["layers"] if len(e["inbound_nodes"]) == 2]
+    assert [e["name"] for e in shared] == ["d"]
+    assert config["output_layers"] == [["d", 0, 0], ["d", 1, 0]]
+
+
+@pytest.mark.parametrize("build", [branchy, two_heads, residual_net])
+def test_from_config_rebuilds_the_same_graph(build):
+    model = build()
+    copy = Model.from_config(model.get_config())
+    assert copy.get_config() == model.get_config()
+    assert copy.weight_names == model.weight_names
+    copy.set_weights(model.get_weights())
+    xs = [RNG.normal(size=(3, *t.shape[1:])).astype(np.float32) for t in model.inputs]
+    x = model._pack_inputs(xs)
+    want, got = model.predict(x, verbose=0), copy.predict(x, verbose=0)
+    for a, b in zip(model._unpack_outputs(got), model._unpack_outputs(want), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_dict_inputs_and_outputs_survive_the_config():
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    joined = L.concatenate([a, b])
+    model = Model({"a": a, "b": b}, {"y": L.Dense(1, name="y")(joined), "z": joined})
+    config = model.get_config()
+    assert config["input_layers"] == {"a": ["a", 0, 0], "b": ["b", 0, 0]}
+    copy = Model.from_config(config)
+    assert copy.output_names == ["y", "z"] and copy._input_keys == ("a", "b")
+
+
+def test_training_a_loaded_functional_model_resumes_exactly(tmp_path):
+    from minicnn.models import load_model
+
+    def make():
+        minicnn.set_random_seed(5)
+        x = keras.Input((6, 6, 1), name="image")
+        h = L.BatchNormalization(momentum=0.7)(L.Conv2D(3, 3, use_bias=False)(x))
+        h = L.Dropout(0.25)(L.ReLU()(h))
+        flat = L.Flatten()(h)
+        model = Model(
+            x, [L.Dense(2, name="reg")(flat), L.Dense(1, activation="sigmoid", name="cls")(flat)]
+        )
+        model.compile(
+            "adam",
+            ["mse", "binary_crossentropy"],
+            loss_weights=[0.5, 2.0],
+            metrics=[[], ["accuracy"]],
+        )
+        return model
+
+    x = RNG.normal(size=(20, 6, 6, 1))
+    y = [RNG.normal(size=(20, 2)), (RNG.random((20, 1)) > 0.5).astype(np.float32)]
+    straight = make()
+    want = straight.fit(x, y, epochs=3, batch_size=8, verbose=0).history
+    first = make()
+    first.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    first.save(tmp_path / "f.minicnn")
+    resumed = load_model(tmp_path / "f.minicnn")
+    assert resumed.get_compile_config() == first.get_compile_config()
+    got = resumed.fit(x, y, epochs=3, initial_epoch=2, batch_size=8, verbose=0).history
+    assert sorted(got) == sorted(want) and "cls_accuracy" in got
+    for key in want:
+        assert got[key] == [want[key][-1]]
+    for a, b in zip(straight.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # moving statistics and Dropout masks included
+
+
+def good_config():
+    return branchy().get_config()
+
+
+def mutate(path, value):
+    def change(config):
+        target = config
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        return config
+
+    return change
+
+
+def layer_named(config, name):
+    return next(e for e in config["layers"] if e["name"] == name)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c.pop("output_layers") and c, "'output_layers'"),
+        (mutate(["name"], 3), "model name must be a string"),
+        (mutate(["trainable"], "yes"), "'trainable' must be a bool"),
+        (mutate(["layers"], {"a": 1}), "'layers' must be a list"),
+        (lambda c: c["layers"][1].update(extra=1) or c, "must be a dict with keys"),
+        (lambda c: c["layers"][1].update(class_name="Lambda") or c, "unknown class_name 'Lambda'"),
+        (lambda c: c["layers"][1].update(name="other") or c, "named 'other'"),
+        (lambda c: layer_named(c, "add").update(inbound_nodes={}) or c, "must be a list"),
+        (
+            lambda c: (
+                layer_named(c, "add")["inbound_nodes"][0].update(kwargs={"training": True}) or c
+            ),
+            "take no call arguments",
+        ),
+        (
+            lambda c: (
+                layer_named(c, "add")["inbound_nodes"][0]["args"][0][0]["config"].update(
+                    keras_history=["c1", 0, 1]
+                )
+                or c
+            ),
+            "not a tensor reference",
+        ),
+        (
+            lambda c: (
+                layer_named(c, "add")["inbound_nodes"][0]["args"][0][0]["config"].update(
+                    keras_history=["nowhere", 0, 0]
+                )
+                or c
+            ),
+            r"reads tensor \['nowhere', 0\] that no layer",
+        ),
+        (
+            lambda c: (
+                layer_named(c, "add")["inbound_nodes"][0]["args"][0][1]["config"].update(
+                    keras_history=["add", 0, 0]
+                )
+                or c
+            ),
+            "form a cycle",
+        ),
+        (mutate(["output_layers"], [["d", 7, 0]]), "does not name a tensor"),
+        (mutate(["input_layers"], "x"), "must each be a tensor reference"),
+        (
+            lambda c: layer_named(c, "c2")["config"].update(kernel_size=[50, 50]) or c,
+            "layer 'c2' cannot take its inputs",
+        ),
+    ],
+)
+def test_from_config_rejects_what_is_not_a_valid_graph(change, message):
+    with pytest.raises(ValueError, match=message):
+        Model.from_config(change(good_config()))
+
+
+def test_a_loaded_file_whose_layers_are_out_of_graph_order_is_refused(tmp_path):
+    import json
+    import zipfile
+
+    model = branchy()
+    model.save(tmp_path / "b.minicnn")
+    with zipfile.ZipFile(tmp_path / "b.minicnn") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(members["config.json"])
+    layers = config["config"]["layers"]
+    # Swap two layers in the list: their weights are then expected in an order that is
+    # not the graph's, which must be refused rather than assigned by position.
+    first, second = layer_named(config["config"], "c1"), layer_named(config["config"], "c2")
+    i, j = layers.index(first), layers.index(second)
+    layers[i], layers[j] = second, first
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(tmp_path / "swapped.minicnn", "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    from minicnn.models import load_model
+
+    with pytest.raises(ValueError, match="not listed in the order"):
+        load_model(tmp_path / "swapped.minicnn")
 
 
 def test_residual_demo_learns_the_line_task_and_explains_the_skip_connection():
@@ -553,3 +734,16 @@ def test_explain_reads_a_layer_fed_by_a_nested_model():
     kernel, bias = model.get_layer("mix").get_weights()
     fed = block.predict(x, verbose=0)[0]
     assert explanation.value == pytest.approx(float(fed @ kernel[:, 1] + bias[1]), abs=1e-5)
+
+
+def test_from_config_takes_the_layers_in_any_order_in_linear_time():
+    x = keras.Input((4,))
+    h = x
+    for _ in range(300):
+        h = L.ReLU()(h)
+    model = Model(x, L.Dense(2)(h))
+    config = model.get_config()
+    # Reversed: every call's input is made by a layer listed after it.
+    config["layers"] = config["layers"][:1] + config["layers"][:0:-1]
+    copy = Model.from_config(config)
+    assert [layer.name for layer in copy.layers] == [layer.name for layer in model.layers]

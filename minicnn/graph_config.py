@@ -1,0 +1,304 @@
+"""A functional model's architecture as plain data, in Keras 3's schema, and back.
+
+``graph_config(model)`` writes what Keras's ``Functional.get_config`` writes: the model's
+``name`` and ``trainable``, its ``layers`` in ``model.layers`` order, each with its class,
+config, name and ``inbound_nodes`` (one per call: the tensors it read, each named by
+``keras_history = [layer name, node index, 0]``), and ``input_layers`` /
+``output_layers`` packed as the model was built (one reference, a list, or a dict).
+
+``parse_graph(config, build_layer, where)`` reads it back without trusting it: every field
+is checked, layers are constructed only through ``build_layer`` (saving's registry-bound
+builder, so a config cannot name its way to arbitrary code), and the calls are replayed
+on *shapes* first. That pass yields every weight's name and shape before a single weight
+is allocated, so a file asking for a huge model fails cheaply; ``Graph.build`` then
+replays the calls on tensors and makes the model.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import NamedTuple
+
+from .layer import InputLayer, KerasTensor, Layer
+
+TENSOR = "__keras_tensor__"
+LAYER_KEYS = {"class_name", "config", "name", "inbound_nodes"}
+
+
+# --------------------------------------------------------------------------- writing
+def graph_config(model) -> dict:
+    """``model`` (a functional model of minicnn layers) as Keras's functional config."""
+    calls: dict[int, list[int]] = {}  # per layer, its calls that belong to this model
+    for node, tensor in zip(model.nodes, model.node_outputs):
+        calls.setdefault(id(node.layer), []).append(tensor._history[1])
+    # Keras renumbers a layer's nodes within the model (a layer may also have been called
+    # in other models); node k of a layer is its k-th call here.
+    renumber = {
+        (key, call): k for key, numbers in calls.items() for k, call in enumerate(sorted(numbers))
+    }
+
+    def ref(t: KerasTensor) -> list:
+        layer, call = t._history
+        return [layer.name, 0 if isinstance(layer, InputLayer) else renumber[(id(layer), call)], 0]
+
+    def tensor(t: KerasTensor) -> dict:
+        config = {"shape": list(t.shape), "dtype": "float32", "keras_history": ref(t)}
+        return {"class_name": TENSOR, "config": config}
+
+    layers = []
+    for layer in model.layers:
+        if not isinstance(layer, Layer):
+            raise ValueError(
+                f"Model '{model.name}': layer '{layer.name}' is a model "
+                f"({type(layer).__name__}); the config of a model that contains models is "
+                "not supported by minicnn yet (`save_weights` and `load_weights` work)."
+            )
+        nodes = []
+        for call in sorted(calls.get(id(layer), [])):
+            inputs = layer._calls[call].inputs
+            arg = [tensor(t) for t in inputs] if layer._takes_list else tensor(inputs[0])
+            nodes.append({"args": [arg], "kwargs": {}})
+        layers.append(
+            {
+                "class_name": type(layer).__name__,
+                "config": layer.get_config(),
+                "name": layer.name,
+                "inbound_nodes": nodes,
+            }
+        )
+    return {
+        "name": model.name,
+        "trainable": model.trainable,
+        "layers": layers,
+        "input_layers": _pack_refs(model._input_keys, [ref(t) for t in model.inputs]),
+        "output_layers": _pack_refs(model._output_keys, [ref(t) for t in model.outputs]),
+    }
+
+
+def _pack_refs(keys, refs: list):
+    if keys is None:
+        return refs[0]
+    if keys == "list":
+        return refs
+    return dict(zip(keys, refs))
+
+
+# --------------------------------------------------------------------------- reading
+class Graph(NamedTuple):
+    """A parsed functional config: constructed (unbuilt) layers, each layer's calls as
+    references, the packed input and output references, and every weight's
+    ``(name, shape)`` in ``model.layers`` order (what the weights file must hold)."""
+
+    name: str
+    trainable: bool
+    layers: list
+    calls: dict  # layer name -> list of arguments (a reference, or a list of them)
+    inputs: object
+    outputs: object
+    expected: list[tuple[str, tuple]]
+    where: str
+
+    def build(self, model_class):
+        """The model, its layers called on tensors as the config says."""
+        made = _replay(self, lambda layer: layer.output, lambda layer, arg: layer(arg))
+        try:
+            model = model_class(
+                _unpack_refs(self.inputs, made, self.where),
+                _unpack_refs(self.outputs, made, self.where),
+                name=self.name,
+            )
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{self.where} describes an invalid model: {err}") from None
+        found = list(zip(model.weight_names, (w.shape for w in model.weight_arrays())))
+        if found != self.expected:
+            raise ValueError(
+                f"{self.where}: the layers are not listed in the order the model's graph "
+                "gives them (Keras's order), so its weights could not be matched."
+            )
+        if not self.trainable:
+            model.trainable = False
+        return model
+
+
+def parse_graph(config, build_layer: Callable, where: str, max_layers: int) -> Graph:
+    """A ``Graph`` from a functional config, every field checked; see the module docstring.
+    ``build_layer(entry, index, where, inputs=True)`` constructs one layer (InputLayer
+    included) from its class and config."""
+    required = {"name", "layers", "input_layers", "output_layers"}
+    if not isinstance(config, dict) or not required <= set(config):
+        raise ValueError(
+            f"{where}: a functional config is a dict with 'name', 'layers', 'input_layers' "
+            f"and 'output_layers'. Received: {config!r:.80}"
+        )
+    name, entries, trainable = config["name"], config["layers"], config.get("trainable", True)
+    if not isinstance(name, str):
+        raise ValueError(f"{where}: the model name must be a string. Received: {name!r:.80}")
+    if type(trainable) is not bool:
+        raise ValueError(f"{where}: 'trainable' must be a bool. Received: {trainable!r:.80}")
+    if not isinstance(entries, list) or len(entries) > max_layers:
+        raise ValueError(
+            f"{where}: 'layers' must be a list of at most {max_layers} layers. "
+            f"Received: {entries!r:.80}"
+        )
+    layers, calls = [], {}
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or set(entry) != LAYER_KEYS:
+            raise ValueError(
+                f"{where}: layer {i} must be a dict with keys {sorted(LAYER_KEYS)}. "
+                f"Received: {entry!r:.80}"
+            )
+        layer_entry = {"class_name": entry["class_name"], "config": entry["config"]}
+        layer = build_layer(layer_entry, i, where, inputs=True)
+        if layer.name != entry["name"] or layer.name in calls:
+            raise ValueError(
+                f"{where}: layer {i} is named {entry['name']!r:.80} but its config names it "
+                f"{layer.name!r}, or another layer has that name."
+            )
+        nodes = entry["inbound_nodes"]
+        if not isinstance(nodes, list) or (isinstance(layer, InputLayer) and nodes):
+            raise ValueError(
+                f"{where}: the 'inbound_nodes' of layer '{layer.name}' must be a list (empty "
+                f"for an InputLayer). Received: {nodes!r:.80}"
+            )
+        calls[layer.name] = [_node_argument(node, layer, where) for node in nodes]
+        layers.append(layer)
+    inputs, outputs = config["input_layers"], config["output_layers"]
+    graph = Graph(name, trainable, layers, calls, inputs, outputs, [], where)
+    specs: dict[str, list] = {}
+
+    def shape_call(layer, shape):
+        if layer.name not in specs:  # a shared layer's weights come from its first call
+            weights = layer.weight_specs(shape)
+            specs[layer.name] = [(f"{layer.name}/{w.name}", w.shape) for w in weights]
+        return layer.compute_output_shape(shape)
+
+    made = _replay(graph, lambda layer: layer.output.shape, shape_call)
+    _unpack_refs(graph.inputs, made, where)
+    _unpack_refs(graph.outputs, made, where)
+    graph.expected.extend(w for layer in layers for w in specs.get(layer.name, []))
+    return graph
+
+
+def _node_argument(node, layer, where: str):
+    """The tensor reference (or list of them, for a merge) one call of ``layer`` reads."""
+    if not isinstance(node, dict) or set(node) != {"args", "kwargs"} or node["kwargs"] != {}:
+        raise ValueError(
+            f"{where}: a node of layer '{layer.name}' must be {{'args': [...], 'kwargs': {{}}}} "
+            f"(minicnn's layers take no call arguments). Received: {node!r:.80}"
+        )
+    args = node["args"]
+    if not isinstance(args, list) or len(args) != 1:
+        raise ValueError(
+            f"{where}: a node of layer '{layer.name}' must pass one argument (a tensor, or a "
+            f"list of tensors for a merge). Received: {args!r:.80}"
+        )
+    arg = args[0]
+    if layer._takes_list:
+        if not isinstance(arg, list) or not arg:
+            raise ValueError(
+                f"{where}: layer '{layer.name}' is called on a list of tensors. "
+                f"Received: {arg!r:.80}"
+            )
+        return [_tensor_ref(t, layer, where) for t in arg]
+    return _tensor_ref(arg, layer, where)
+
+
+def _tensor_ref(t, layer, where: str) -> tuple[str, int]:
+    is_tensor = isinstance(t, dict) and t.get("class_name") == TENSOR
+    config = t.get("config") if is_tensor else None
+    history = config.get("keras_history") if isinstance(config, dict) else None
+    if not _is_ref(history):
+        raise ValueError(
+            f"{where}: layer '{layer.name}' reads something that is not a tensor reference "
+            f"({{'class_name': '{TENSOR}', 'config': {{'keras_history': [layer, node, 0]}}}}). "
+            f"Received: {t!r:.80}"
+        )
+    return history[0], history[1]
+
+
+def _is_ref(value) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[0], str)
+        and all(type(v) is int and v >= 0 for v in value[1:])
+        and value[2] == 0  # minicnn's layers make one tensor per call
+    )
+
+
+def _replay(graph: Graph, start: Callable, call: Callable) -> dict:
+    """Every call of the graph, each once its inputs exist (a shared layer's later calls
+    may read layers listed after it, as in Keras's ``functional_from_config``), and a
+    layer's node k after its node k - 1: ``{(layer name, node index): what call made}``.
+    ``start(input_layer)`` gives an input's value; ``call(layer, argument)`` makes a
+    call's. Each call waits on a count of missing inputs, so the work stays linear in the
+    number of calls however the config orders them."""
+    made, layers, missing, waiting, ready = {}, {}, {}, {}, deque()
+    for layer in graph.layers:
+        if isinstance(layer, InputLayer):
+            made[(layer.name, 0)] = start(layer)
+            continue
+        layers[layer.name] = layer
+        for k, arg in enumerate(graph.calls[layer.name]):
+            key = (layer.name, k)
+            needs = {r for r in _refs(arg) if r not in made} | (
+                {(layer.name, k - 1)} if k else set()
+            )
+            missing[key] = needs
+            for need in needs:
+                waiting.setdefault(need, []).append(key)
+            if not needs:
+                ready.append(key)
+    while ready:
+        key = ready.popleft()
+        layer, arg = layers[key[0]], graph.calls[key[0]][key[1]]
+        value = [made[r] for r in arg] if isinstance(arg, list) else made[arg]
+        try:
+            made[key] = call(layer, value)
+        except (ValueError, TypeError) as err:
+            raise ValueError(
+                f"{graph.where}: layer '{layer.name}' cannot take its inputs: {err}"
+            ) from None
+        for other in waiting.pop(key, []):
+            missing[other].discard(key)
+            if not missing[other]:
+                ready.append(other)
+    for key, needs in missing.items():
+        if key not in made:
+            absent = sorted(
+                n for n in needs if n[0] not in layers or n[1] >= len(graph.calls[n[0]])
+            )
+            raise ValueError(
+                f"{graph.where}: layer '{key[0]}' reads tensor "
+                f"{list(absent[0] if absent else sorted(needs)[0])} that no layer of the config "
+                "makes (or the calls form a cycle)."
+            )
+    return made
+
+
+def _refs(arg) -> list:
+    return arg if isinstance(arg, list) else [arg]
+
+
+def _unpack_refs(packed, made: dict, where: str):
+    """``input_layers`` / ``output_layers`` as the values ``made`` holds for them."""
+
+    def value(ref):
+        if not _is_ref(ref) or (ref[0], ref[1]) not in made:
+            raise ValueError(
+                f"{where}: {ref!r:.80} does not name a tensor of the model "
+                "([layer name, node index, 0])."
+            )
+        return made[(ref[0], ref[1])]
+
+    if _is_ref(packed):
+        return value(packed)
+    if isinstance(packed, list) and packed:
+        return [value(r) for r in packed]
+    if isinstance(packed, dict) and packed and all(isinstance(k, str) for k in packed):
+        return {k: value(r) for k, r in packed.items()}
+    raise ValueError(
+        f"{where}: 'input_layers' and 'output_layers' must each be a tensor reference, a "
+        f"list or a dict of them. Received: {packed!r:.80}"
+    )
