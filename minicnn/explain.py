@@ -114,6 +114,12 @@ def explain(model, x, layer, index: Sequence[int]) -> Explanation:
     for _ in model.forward(model.weight_arrays(), sample, values=values):
         pass
     value = float(np.asarray(values[len(inputs) + k])[(0, *index[1:])])
+    if not isinstance(target, L.Layer):  # a model nested as a layer
+        raise ValueError(
+            f"{func}: layer '{target.name}' is a model ({target.keras_class}); explain one "
+            f"of its own layers with `{target.name}.explain(its input, layer, index)` (its "
+            "input is the feature map of the layer that feeds it, from `feature_maps`)."
+        )
     if target._takes_list:
         if not isinstance(target, (L.Add, L.Subtract, L.Average)):
             raise ValueError(

@@ -734,6 +734,9 @@ def test_explain_reads_a_layer_fed_by_a_nested_model():
     kernel, bias = model.get_layer("mix").get_weights()
     fed = block.predict(x, verbose=0)[0]
     assert explanation.value == pytest.approx(float(fed @ kernel[:, 1] + bias[1]), abs=1e-5)
+    # A nested model is not explained as one cell: the message says how to look inside.
+    with pytest.raises(ValueError, match=r"'head' is a model \(Sequential\).*head\.explain"):
+        model.explain(x, "head", (0, 0))
 
 
 def test_from_config_takes_the_layers_in_any_order_in_linear_time():

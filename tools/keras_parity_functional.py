@@ -13,10 +13,11 @@ a shared layer (a Dense, and a BatchNormalization in training), nested models (a
 functional block called twice and a Sequential head), and ``--random`` random DAGs of
 convs and merges. For each: layer names in order, the config's graph (every layer's
 ``inbound_nodes`` and the ``input_layers``/``output_layers`` references, layers named by
-position), weight shapes in ``get_weights()`` order, outputs for the same weights and inputs, the gradients of ``sum(out * R)`` with
-respect to every weight, and a short training run's History (every key, per-output losses
-included; several outputs get a loss each and random ``loss_weights``) and the weights it
-leaves (moving statistics included).
+position), weight shapes in ``get_weights()`` order, outputs for the same weights and
+inputs, the gradients of ``sum(out * R)`` with respect to every weight, and a short
+training run's History (every key, per-output losses included; several outputs get a
+loss each and random ``loss_weights``) and the weights it leaves (moving statistics
+included).
 """
 
 from __future__ import annotations
