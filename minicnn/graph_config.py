@@ -110,6 +110,13 @@ class Graph(NamedTuple):
             )
         except (ValueError, TypeError) as err:
             raise ValueError(f"{self.where} describes an invalid model: {err}") from None
+        unused = sorted({layer.name for layer in self.layers} - {l.name for l in model.layers})
+        if unused:
+            raise ValueError(
+                f"{self.where}: layers {unused} are called but lead to none of the "
+                "'output_layers' (or read none of the 'input_layers'); a file lists only the "
+                "layers of its model."
+            )
         found = list(zip(model.weight_names, (w.shape for w in model.weight_arrays())))
         if found != self.expected:
             raise ValueError(
@@ -156,10 +163,12 @@ def parse_graph(config, build_layer: Callable, where: str, max_layers: int) -> G
                 f"{layer.name!r}, or another layer has that name."
             )
         nodes = entry["inbound_nodes"]
-        if not isinstance(nodes, list) or (isinstance(layer, InputLayer) and nodes):
+        is_input = isinstance(layer, InputLayer)
+        if not isinstance(nodes, list) or (is_input == bool(nodes)):
             raise ValueError(
-                f"{where}: the 'inbound_nodes' of layer '{layer.name}' must be a list (empty "
-                f"for an InputLayer). Received: {nodes!r:.80}"
+                f"{where}: the 'inbound_nodes' of layer '{layer.name}' must be a list, empty "
+                "for an InputLayer and not empty for any other layer (a layer never called "
+                f"is not part of the model). Received: {nodes!r:.80}"
             )
         calls[layer.name] = [_node_argument(node, layer, where) for node in nodes]
         layers.append(layer)

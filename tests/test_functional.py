@@ -515,6 +515,8 @@ def layer_named(config, name):
             "form a cycle",
         ),
         (mutate(["output_layers"], [["d", 7, 0]]), "does not name a tensor"),
+        (lambda c: layer_named(c, "add").update(inbound_nodes=[]) or c, "not empty for any"),
+        (mutate(["output_layers"], [["d", 0, 0]]), r"layers \['g'\] are called but lead"),
         (mutate(["input_layers"], "x"), "must each be a tensor reference"),
         (
             lambda c: layer_named(c, "c2")["config"].update(kernel_size=[50, 50]) or c,
