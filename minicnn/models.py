@@ -690,6 +690,11 @@ class Sequential(Model):
                 "Only instances of `minicnn.layers.Layer` can be added to a Sequential model. "
                 f"Received: {layer!r} (of type {type(layer).__name__})"
             )
+        if isinstance(layer, Model) and _contains(layer, self):
+            raise ValueError(
+                f"Sequential '{self.name}': model '{layer.name}' cannot be added to it, since "
+                f"it is '{self.name}' or contains it (a model cannot be its own layer)."
+            )
         if isinstance(layer, Model) and not layer._single_io():
             raise ValueError(
                 f"Sequential '{self.name}': a model added as a layer must have one input and "
@@ -817,6 +822,17 @@ class Sequential(Model):
 
 saving.MODEL_CLASSES.register(Sequential)
 saving.MODEL_CLASSES.register(Model, "Functional")
+
+
+def _contains(model: Model, target: Model) -> bool:
+    """Whether ``model`` is ``target`` or holds it among its (nested) layers."""
+    stack = [model]
+    while stack:
+        current = stack.pop()
+        if current is target:
+            return True
+        stack.extend(layer for layer in current.layers if isinstance(layer, Model))
+    return False
 
 
 def _flatten(what: str, tensors) -> tuple:

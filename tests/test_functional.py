@@ -702,6 +702,12 @@ def test_a_sequential_takes_models_as_layers_built_from_the_first_ones_input():
     np.testing.assert_allclose(model.predict(x, verbose=0), want, rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="must have one input and one output"):
         Sequential([two_heads()])
+    outer = Sequential([keras.Input((4,)), L.Dense(4)], name="outer")
+    inner = Sequential([outer], name="inner")
+    for model in (outer, inner):
+        with pytest.raises(ValueError, match="a model cannot be its own layer"):
+            outer.add(model)
+    assert len(outer.layers) == 1
 
 
 def test_saving_a_model_that_contains_models_refuses_before_writing(tmp_path):
