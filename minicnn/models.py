@@ -673,16 +673,27 @@ class Sequential(Model):
                     f"Sequential: `layers` must be a list of layers. Received: {layers!r}"
                 )
             for layer in layers:
-                self.add(layer)
+                self.add(layer, rebuild=False)
+            if self.built:
+                self._rebuilt()
 
     @classmethod
     def default_name(cls) -> str:
         return "sequential"
 
+    def _rebuilt(self) -> None:
+        """Keras's Sequential makes an inner functional model each time it (re)builds,
+        and that model takes the next automatic "functional" name; take it too, so that
+        automatic model names (and summary headers) match Keras's in the same program."""
+        unique_name("functional")
+
     # ------------------------------------------------------------------ building
-    def add(self, layer: Layer) -> None:
+    def add(self, layer: Layer, rebuild: bool = True) -> None:
         """Append a layer. An ``Input``, or a first layer declaring ``input_shape``,
-        builds the model at once; later layers are built as they are added."""
+        builds the model at once; later layers are built as they are added.
+        ``rebuild=False`` (Keras's argument) defers Keras's rebuild, which here only
+        decides when an automatic name is taken (see ``_rebuilt``)."""
+        rebuild = check_bool(rebuild, f"Sequential '{self.name}'", "rebuild")
         if isinstance(layer, KerasTensor) and isinstance(layer._history[0], InputLayer):
             layer = layer._history[0]  # keras.Input(...) as the first element
         if not isinstance(layer, (Layer, Model)):
@@ -738,6 +749,8 @@ class Sequential(Model):
         self.nodes.append(Node(layer, (len(self.nodes),)))
         if self.built:
             self._extend_symbolic([layer])
+            if rebuild:
+                self._rebuilt()
 
     def _extend_symbolic(self, layers) -> None:
         """Call ``layers`` on the model's symbolic output, so ``inputs``, ``outputs`` and
@@ -772,6 +785,8 @@ class Sequential(Model):
             self.outputs = [self.layers[-1]._calls[-1].output] if self.layers else []
         self.output_shape = self.layers[-1].output_shape if self.layers else self.input_shape
         self.built = bool(self.layers) and self.built
+        if self.built:
+            self._rebuilt()
         return layer
 
     def build(self, input_shape: Sequence | None = None) -> None:
@@ -798,6 +813,7 @@ class Sequential(Model):
         self.built = True
         if not self.outputs:
             self._extend_symbolic(self.layers)
+        self._rebuilt()
 
     def get_config(self) -> dict:
         """``{"name", "input_shape", "layers": [{"class_name", "config"}, ...]}``."""

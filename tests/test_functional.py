@@ -758,3 +758,72 @@ def test_from_config_takes_the_layers_in_any_order_in_linear_time():
     config["layers"] = config["layers"][:1] + config["layers"][:0:-1]
     copy = Model.from_config(config)
     assert [layer.name for layer in copy.layers] == [layer.name for layer in model.layers]
+
+
+def test_automatic_model_names_follow_keras_through_sequential_rebuilds():
+    """Keras 3.15's Sequential takes a "functional" name each time it (re)builds; the
+    expected names were printed by real Keras running this same program."""
+    from minicnn.utils import clear_session
+
+    clear_session()
+    out = []
+
+    def next_name():
+        y = keras.Input((3,))
+        return Model(y, L.Dense(2)(y)).name
+
+    out.append(next_name())
+    s = Sequential([L.Dense(2)])
+    s.build((None, 3))
+    out.append(next_name())
+    Sequential([L.Dense(2)]).predict(np.ones((1, 3)), verbose=0)
+    out.append(next_name())
+    s = Sequential([keras.Input((3,)), L.Dense(2)])
+    out.append(next_name())
+    s.add(L.Dense(1))
+    out.append(next_name())
+    s = Sequential()
+    s.add(keras.Input((3,)))
+    s.add(L.Dense(2))
+    s.add(L.Dense(2))
+    out.append(next_name())
+    Sequential([L.Dense(2)])(keras.Input((3,)))
+    out.append(next_name())
+    Sequential([L.Dense(2, input_shape=(3,))])
+    out.append(next_name())
+    s = Sequential([keras.Input((3,)), L.Dense(2), L.Dense(2)])
+    out.append(next_name())
+    s.pop()
+    out.append(next_name())
+    s.pop()
+    out.append(next_name())
+    s = Sequential([L.Dense(2)])
+    s.build((None, 3))
+    s.build((None, 3))
+    out.append(next_name())
+    s(keras.Input((3,)))
+    out.append(next_name())
+    s.predict(np.ones((1, 3)), verbose=0)
+    out.append(next_name())
+    s.summary(print_fn=lambda *a, **k: None)
+    out.append(next_name())
+    s = Sequential([keras.Input((3,)), L.Dense(2)])
+    out.append(Model(s.inputs, s.layers[0].output).name)  # the feature-map recipe
+    assert out == [
+        "functional",
+        "functional_2",
+        "functional_4",
+        "functional_6",
+        "functional_8",
+        "functional_11",
+        "functional_13",
+        "functional_15",
+        "functional_17",
+        "functional_19",
+        "functional_20",
+        "functional_23",
+        "functional_24",
+        "functional_25",
+        "functional_26",
+        "functional_28",
+    ]
