@@ -1,0 +1,703 @@
+"""The model engine: layers wired into a graph of nodes, with one data path.
+
+``Model`` is the engine. Its ``nodes`` list each call of a layer in topological order,
+with the values it reads (the model's inputs, or earlier nodes' outputs); ``forward`` is
+the one loop that runs them, and everything that computes goes through it:
+``apply`` / ``stateless_call`` (the pure functions of a flat weight list that autograd
+differentiates), ``predict``, ``__call__``, ``fit``/``evaluate`` (``minicnn.training``),
+``feature_maps``, ``explain`` and ``gradcheck``. ``Sequential`` is the special case of a
+chain, one node per layer, built as layers are added (``minicnn.sequential``).
+
+The model owns the listing of its weights: ``weight_arrays()`` (flat, in ``get_weights()``
+order: layer by layer, each layer's trainable weights then its non-trainable ones, as in
+Keras 3), ``weight_names`` (``"conv2d/kernel"``...) and ``trainable_indices()``. A shared
+layer's weights appear once.
+
+``compile``/``fit``/``evaluate`` come from ``minicnn.training`` and ``save``/
+``save_weights``/``load_weights`` from ``minicnn.saving``: written once there, bound here
+as methods.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import saving, training
+from .callbacks import PROGRESS_DELAY
+from .data import as_batch, as_input, batches
+from .explain import explain
+from .graph_config import graph_config, parse_graph
+from .layer import is_symbolic
+from .layers import InputLayer, KerasTensor, Layer
+from .receptive import receptive_field
+from .summary import print_summary
+from .utils import draw_seed, unique_name
+from .validation import (
+    check_batch_size,
+    check_bool,
+    check_name,
+    check_verbose,
+    check_weights,
+    format_shape,
+)
+
+
+class Node(NamedTuple):
+    """One call of ``layer`` in a model: it reads the values numbered ``inputs`` (the
+    model's inputs come first, then one value per node in order) and makes one value."""
+
+    layer: Layer
+    inputs: tuple[int, ...]
+
+
+class Model:
+    """A graph of layers with one forward loop; see the module docstring.
+
+    Subclasses define how the graph is built (``Sequential`` appends a chain) by setting
+    ``layers``, ``nodes``, ``input_shape``, ``output_shape`` and ``built``.
+    """
+
+    # Written once in their modules, bound here as methods.
+    compile = training.compile
+    fit = training.fit
+    evaluate = training.evaluate
+    get_compile_config = training.get_compile_config
+    compile_from_config = training.compile_from_config
+    save = saving.save_model
+    save_weights = saving.save_weights
+    load_weights = saving.load_weights
+
+    def __init__(self, inputs=None, outputs=None, name: str | None = None):
+        """``Model(inputs, outputs)``: the functional model from ``Input`` tensors to the
+        tensors layers made from them (each a KerasTensor, a list, or a dict of them)."""
+        kind = type(self).__name__
+        if type(self) is Model and (inputs is None or outputs is None):
+            raise TypeError(
+                "Model: pass `inputs` and `outputs` (KerasTensors from `Input()` and from "
+                "layers called on them); minicnn has no subclassed models."
+            )
+        default = "functional" if type(self) is Model else self.default_name()
+        self.name = unique_name(default) if name is None else check_name(name, kind)
+        self.layers: list[Layer] = []
+        self.nodes: list[Node] = []
+        self.inputs: list[KerasTensor] = []
+        self.outputs: list[KerasTensor] = []
+        # Value numbers (inputs first, then one per node) of the outputs, and how inputs
+        # and outputs are packed: None (one tensor), "list", or a tuple of dict keys.
+        self._output_values: list[int] = []
+        self._input_keys = self._output_keys = None
+        self.node_outputs: list[KerasTensor] = []  # the tensor each node makes
+        # This model's own calls on KerasTensors, when it is a layer of another model.
+        self._calls: list = []
+        self.input_shape: tuple | None = None
+        self.output_shape: tuple | None = None
+        self.built = False
+        # Set by compile and fit: what to train with and what happened.
+        self.compiled = False
+        self.optimizer = None
+        self.loss = None
+        self.compiled_loss = None
+        self.compiled_metrics: list = []
+        self.metric_directions: dict[str, str | None] = {}
+        self.history = None
+        self.stop_training = False
+        if inputs is not None:
+            self._build_graph(inputs, outputs)
+
+    @classmethod
+    def default_name(cls) -> str:
+        return "model"
+
+    # ------------------------------------------------------------------ the graph
+    def _build_graph(self, inputs, outputs) -> None:
+        """Nodes, layers and value numbers from the tensors' call records, in Keras's
+        order (``Functional``'s ``map_graph``): nodes by decreasing depth from the outputs,
+        each layer where its first node falls; a shared layer once."""
+        in_keys, in_list = _flatten("inputs", inputs)
+        out_keys, out_list = _flatten("outputs", outputs)
+        for t in in_list:
+            if not isinstance(t._history[0], InputLayer):
+                raise ValueError(
+                    f"Model: every entry of `inputs` must come from `Input()`; {t!r} was made "
+                    f"by layer '{t._history[0].name}'."
+                )
+        if len({id(t) for t in in_list}) != len(in_list):
+            raise ValueError("Model: the same Input tensor appears twice in `inputs`.")
+        order, seen = [], set()
+        for i, tensor in enumerate(out_list):
+            path = f"{i}" if out_keys is None or out_keys == "list" else repr(out_keys[i])
+            # Depth-first from each output, producers before their consumers (post-order);
+            # a stack rather than recursion, so deep models do not meet Python's limit.
+            stack = [(tensor, False)]
+            while stack:
+                t, expanded = stack.pop()
+                layer, call = t._history
+                key = (id(layer), call)
+                if expanded:
+                    order.append((layer, call))
+                    continue
+                if isinstance(layer, InputLayer) and not any(t is s for s in in_list):
+                    raise ValueError(
+                        f"Output {path} is not connected to `inputs`: it depends on Input "
+                        f"'{layer.name}', which is not among the model's inputs."
+                    )
+                if key in seen:
+                    continue
+                seen.add(key)
+                stack.append((t, True))
+                stack.extend((source, False) for source in reversed(layer._calls[call].inputs))
+        depth = {}
+        for layer, call in reversed(order):  # consumers before producers
+            d = depth.setdefault((id(layer), call), 0)
+            for source in layer._calls[call].inputs:
+                key = (id(source._history[0]), source._history[1])
+                depth[key] = max(depth.get(key, 0), d + 1)
+        order.sort(key=lambda node: -depth[(id(node[0]), node[1])])
+        value_of = {id(t): i for i, t in enumerate(in_list)}
+        layers, nodes = [], []
+        for layer, call in order:
+            if not any(layer is seen_layer for seen_layer in layers):
+                layers.append(layer)
+            if isinstance(layer, InputLayer):
+                continue
+            record = layer._calls[call]
+            nodes.append(Node(layer, tuple(value_of[id(t)] for t in record.inputs)))
+            value_of[id(record.output)] = len(in_list) + len(nodes) - 1
+            self.node_outputs.append(record.output)
+        names = [layer.name for layer in layers]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(
+                f"Model: all layers of a model need unique names; {twice} name several layers."
+            )
+        self.layers, self.nodes = layers, nodes
+        self.inputs, self.outputs = in_list, out_list
+        self._input_keys, self._output_keys = in_keys, out_keys
+        self._output_values = [value_of[id(t)] for t in out_list]
+        self.input_shape = _pack(in_keys, [t.shape for t in in_list])
+        self.output_shape = _pack(out_keys, [t.shape for t in out_list])
+        self.built = True
+
+    def _input_values(self, x) -> list:
+        """The model's inputs as a list in ``inputs`` order, from one array, a list or a
+        dict (as the model was built)."""
+        if self._input_keys is None:
+            return [x]
+        if self._input_keys == "list":
+            if len(self.inputs) == 1 and not isinstance(x, (list, tuple)):
+                return [x]  # one input given as a list: its array alone, as Keras takes it
+            if not isinstance(x, (list, tuple)) or len(x) != len(self.inputs):
+                raise ValueError(
+                    f"Model '{self.name}' expects a list of {len(self.inputs)} inputs; "
+                    f"received {type(x).__name__}"
+                    + (f" of length {len(x)}" if isinstance(x, (list, tuple)) else "")
+                    + "."
+                )
+            return list(x)
+        if not isinstance(x, dict) or set(x) != set(self._input_keys):
+            raise ValueError(
+                f"Model '{self.name}' expects a dict with keys {list(self._input_keys)}; "
+                f"received {list(x) if isinstance(x, dict) else type(x).__name__}."
+            )
+        return [x[k] for k in self._input_keys]
+
+    def node_of(self, layer) -> int:
+        """The node (call) number of ``layer`` (anything ``locate_layer`` takes) in this
+        model; a ValueError for an Input or a layer the model calls more than once."""
+        target = self.layers[self.locate_layer(layer)]
+        calls = [k for k, node in enumerate(self.nodes) if node.layer is target]
+        if len(calls) != 1:
+            what = "is an Input" if not calls else f"is called {len(calls)} times (shared)"
+            raise ValueError(
+                f"Layer '{target.name}' {what} in model '{self.name}'; ask about a layer with "
+                "exactly one call."
+            )
+        return calls[0]
+
+    @property
+    def output_names(self) -> list[str]:
+        """Each output's name, as Keras gives them: the dict keys of dict outputs, else the
+        name of the layer that makes each output."""
+        if isinstance(self._output_keys, tuple):
+            return list(self._output_keys)
+        if not self.outputs:
+            return [self.layers[-1].name] if self.layers else []
+        return [t._history[0].name for t in self.outputs]
+
+    def _pack_inputs(self, arrays: list):
+        """One array per input (in ``inputs`` order) as the model takes them."""
+        return _pack(self._input_keys, arrays)
+
+    def _unpack_outputs(self, outputs) -> list:
+        """The model's outputs (as ``apply`` returns them) as a list."""
+        return _unpack(self._output_keys, outputs)
+
+    def _single_io(self) -> bool:
+        """One input array and one output array (a Sequential, or a functional model of
+        one Input and one output tensor)."""
+        return self._input_keys is None and self._output_keys is None
+
+    # ------------------------------------------------------------------ layers
+    @property
+    def trainable(self) -> bool:
+        """False only when every layer is frozen; setting it sets every layer's, as Keras."""
+        return any(layer.trainable for layer in self.layers) or not self.layers
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        value = check_bool(value, f"Model '{self.name}'", "trainable")
+        for layer in self.layers:
+            layer.trainable = value
+
+    @property
+    def needs_rng(self) -> bool:
+        """Whether some layer draws random numbers in training (``apply`` then needs a seed)."""
+        return any(layer.needs_rng for layer in self.layers)
+
+    def locate_layer(self, layer) -> int:
+        """The position in ``layers`` of ``layer``, given as an index (negative counts from
+        the end), a name, or the layer itself: the one look-up behind ``get_layer``,
+        ``explain``, ``receptive_field`` and the pictures."""
+        names = [lay.name for lay in self.layers]
+        n = len(names)
+        if isinstance(layer, Layer):
+            for i, candidate in enumerate(self.layers):
+                if candidate is layer:
+                    return i
+            raise ValueError(
+                f"Layer '{layer.name}' is not in model '{self.name}'. Existing layers are: {names}."
+            )
+        if isinstance(layer, numbers.Integral) and not isinstance(layer, bool):
+            if not -n <= layer < n:
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {layer} but model only has {n} "
+                    f"layers (`layer` must be in {-n}..{n - 1}, or a name in {names})."
+                )
+            return int(layer) % n
+        if isinstance(layer, str):
+            if layer not in names:
+                raise ValueError(f"No such layer: {layer}. Existing layers are: {names}.")
+            return names.index(layer)
+        raise TypeError(
+            "`layer` must be an int index, a layer name or a layer of the model. "
+            f"Received: {layer!r} (of type {type(layer).__name__})"
+        )
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called ``name``, or the one at position ``index`` in ``layers``
+        (negative counts from the end), with Keras's messages when there is none."""
+        if name is not None and index is not None:
+            raise ValueError(
+                f"Provide only a layer name or a layer index. Received: index={index}, name={name}."
+            )
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+                raise TypeError(f"get_layer: `index` must be an integer. Received: {index!r}")
+            return self.layers[self.locate_layer(index)]
+        if name is not None:
+            return self.layers[self.locate_layer(str(name))]
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+    # ------------------------------------------------------------------ shapes
+    def output_shapes(self, input_shape) -> list[tuple]:
+        """Every node's output shape for inputs of ``input_shape`` (batch axis first; a
+        list or dict of shapes for several inputs): the single place where an input is
+        checked against the model. Raises ValueError naming the layer that cannot take it."""
+        shapes = [tuple(s) for s in self._input_values(input_shape)]
+        declared = [t.shape for t in self.inputs] or [self.input_shape]
+        for i, (shape, want) in enumerate(zip(shapes, declared)):
+            if want is not None and len(shape) != len(want):
+                word = "min_ndim" if len(shape) < len(want) else "ndim"
+                first = self.nodes[0].layer.name if self._single_io() and self.nodes else self.name
+                raise ValueError(
+                    f"Input {i} of layer '{first}' is incompatible with the layer: expected "
+                    f"{word}={len(want)}, found ndim={len(shape)}. Full shape received: "
+                    f"{format_shape(shape)}"
+                )
+        values, out = list(shapes), []
+        for node in self.nodes:
+            sources = [values[i] for i in node.inputs]
+            shape = sources if node.layer._takes_list else sources[0]
+            values.append(node.layer.compute_output_shape(shape))
+            out.append(values[-1])
+        return out
+
+    def _model_output_shape(self, input_shape):
+        """The model's output shape(s) for ``input_shape``, packed like its outputs."""
+        shapes = self.output_shapes(input_shape)
+        if not self._output_values:  # a Sequential: its last node
+            return shapes[-1]
+        values = [None] * len(self.inputs) + shapes
+        return _pack(self._output_keys, [values[i] for i in self._output_values])
+
+    def compute_output_shape(self, input_shape: Sequence) -> tuple:
+        """The model's output shape for inputs of ``input_shape`` (batch axis first);
+        a ValueError naming the first layer that cannot take it."""
+        if not self.layers:
+            raise ValueError(f"{type(self).__name__} '{self.name}' has no layers.")
+        return self._model_output_shape(input_shape)
+
+    # ------------------------------------------------------------------ weights
+    def _weight_slices(self) -> dict[int, slice]:
+        """Per layer (by ``id``), its weights' place in the flat list."""
+        out, start = {}, 0
+        for layer in self.layers:
+            out[id(layer)] = slice(start, start + len(layer.weight_names))
+            start = out[id(layer)].stop
+        return out
+
+    def weight_arrays(self) -> list[np.ndarray]:
+        """The stored weights themselves (no copies), flat in ``get_weights()`` order: what
+        ``predict`` and ``fit`` hand to ``apply``. Treat them as read-only."""
+        return [w for layer in self.layers for w in layer.weight_arrays()]
+
+    @property
+    def weight_names(self) -> list[str]:
+        """``"layer/weight"`` for every weight, in ``get_weights()`` order."""
+        return [f"{layer.name}/{name}" for layer in self.layers for name in layer.weight_names]
+
+    @property
+    def weight_trainable(self) -> tuple[bool, ...]:
+        """Per weight (``get_weights()`` order), whether training updates it."""
+        return tuple(t for layer in self.layers for t in layer.weight_trainable)
+
+    def trainable_indices(self) -> list[int]:
+        """Positions in the flat weight list of the weights training updates."""
+        return [i for i, trainable in enumerate(self.weight_trainable) if trainable]
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return self.get_weights()
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of all weights, ``[kernel1, bias1, kernel2, bias2, ...]``, float32."""
+        return [w.copy() for w in self.weight_arrays()]
+
+    def set_weights(self, weights: Sequence) -> None:
+        """Replace all weights; the count and every shape are checked before any change."""
+        self.assign_weights(check_weights(self.name, self.weight_arrays(), weights))
+
+    def assign_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Store a flat list of float32 arrays of the right shapes (``get_weights()``
+        order), without copying: how a training step commits."""
+        if len(weights) != sum(len(layer.weight_names) for layer in self.layers):
+            raise ValueError(
+                f"Model '{self.name}'.assign_weights: expected {len(self.weight_names)} "
+                f"arrays, received {len(weights)}."
+            )
+        slices = self._weight_slices()
+        for layer in self.layers:
+            layer.assign_weights(weights[slices[id(layer)]])
+
+    def count_params(self) -> int:
+        return sum(layer.count_params() for layer in self.layers)
+
+    # ------------------------------------------------------------------ forward
+    def forward(
+        self,
+        weights: Sequence,
+        x,
+        training: bool = False,
+        seed: int | None = None,
+        values=None,
+        state=None,
+    ):
+        """The model's one forward loop: yield ``(layer, output, updates)`` for every node
+        in order, where ``updates`` are the layer's new non-trainable weights (see
+        ``Layer.stateless_call``).
+
+        Pure in ``weights``, ``x``, ``training`` and ``seed``: a layer that draws random
+        numbers gets a generator derived from ``(seed, node number)``, so the same seed
+        gives the same masks, and nothing is assigned. ``x`` is one array, or a list or
+        dict for a model of several inputs; ``values``, when given, is filled with every
+        value (the inputs, then one per node); ``state``, when given, with the weights as
+        the pass leaves them. Updates apply as soon as a node makes them, so a shared
+        layer's second call sees its first call's moving statistics, as in Keras, where
+        the first call assigns them before the second reads them.
+        """
+        slices = self._weight_slices()
+        values = [] if values is None else values
+        values[:] = self._input_values(x)
+        state = [] if state is None else state
+        state[:] = weights
+        for k, node in enumerate(self.nodes):
+            layer = node.layer
+            rng = None
+            if training and layer.needs_rng and seed is not None:
+                rng = np.random.default_rng((seed, k))
+            sources = [values[i] for i in node.inputs]
+            where = slices[id(layer)]
+            y, updates = layer.stateless_call(
+                state[where],
+                sources if layer._takes_list else sources[0],
+                training=training,
+                rng=rng,
+            )
+            if updates:
+                # Updates replace the layer's trailing (non-trainable) weights.
+                state[where.stop - len(updates) : where.stop] = updates
+            values.append(y)
+            yield layer, y, updates
+
+    def _outputs_of(self, values):
+        if not self._output_values:  # a Sequential: its last node
+            return values[-1]
+        return _pack(self._output_keys, [values[i] for i in self._output_values])
+
+    def stateless_call(self, weights: Sequence, x, training: bool = False, seed=None, rng=None):
+        """``(outputs, new_weights)``: the model's output and the flat weight list with the
+        non-trainable weights that changed in this pass replaced (Keras's
+        ``stateless_call``). Pure; differentiable by autograd in ``weights`` and ``x``.
+
+        As a layer of another model, the outer loop passes ``rng`` (a generator) instead
+        of ``seed``; the seed is drawn from it, so one outer seed fixes every mask inside.
+        ``new_weights`` then stands as the layer's updates: all of its weights, which the
+        outer loop puts back in place (``updates`` replace a layer's trailing weights).
+        """
+        if seed is None and rng is not None:
+            seed = int(rng.integers(2**63 - 1))
+        values, state = [], []
+        for _ in self.forward(weights, x, training, seed, values, state):
+            pass
+        return self._outputs_of(values), state
+
+    def apply(self, weights: Sequence, x, training: bool = False, seed=None):
+        """The model's output for batch ``x`` with ``weights`` (``get_weights()`` order).
+
+        Pure and differentiable by autograd in ``weights`` and ``x``. Computes in the
+        dtype it is given (float64 stays float64, for gradient checks); no shape checks
+        here beyond what the math needs: ``predict`` and ``fit`` check at their entry.
+        ``training=True`` runs training behaviour; ``seed`` fixes its randomness.
+        """
+        values = []
+        for _ in self.forward(weights, x, training, seed, values):
+            pass
+        return self._outputs_of(values)
+
+    def layer_outputs(self, weights: Sequence, x, training: bool = False, seed=None):
+        """Yield ``(layer, output)`` for every node in order (``forward`` without the
+        updates), for ``feature_maps`` and ``explain``."""
+        for layer, y, _ in self.forward(weights, x, training, seed):
+            yield layer, y
+
+    def prepare_input(self, x, method: str = "predict", cast: bool = True):
+        """``x`` as float32 (``cast=False``: any numeric dtype, uncopied), with the model
+        built for it and its shape checked; a list or dict of arrays for several inputs."""
+        if not self.layers:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' has no layers; add some before {method}."
+            )
+        if not self._single_io():
+            arrays = [
+                as_input(a, f"'{self.name}' input {i}", cast)
+                for i, a in enumerate(self._input_values(x))
+            ]
+            if len({len(a) for a in arrays if a.ndim}) > 1:
+                raise ValueError(
+                    f"{method}: the inputs of '{self.name}' hold different numbers of samples: "
+                    f"{[len(a) for a in arrays]}."
+                )
+            self.output_shapes(_pack(self._input_keys, [a.shape for a in arrays]))
+            return _pack(self._input_keys, arrays)
+        x = as_input(x, f"'{self.name}'", cast)
+        if not self.built:
+            if x.ndim < 1:
+                raise ValueError(f"{method}: expected a batch of samples; received a scalar.")
+            self.build((None, *x.shape[1:]))
+        self.output_shapes(x.shape)
+        return x
+
+    def predict(self, x, batch_size: int | None = None, verbose="auto"):
+        """Outputs for every sample of ``x``, computed ``batch_size`` (default 32) at a time.
+
+        Returns a float32 array of shape ``(len(x), *output_shape[1:])`` (a list or dict of
+        them for several outputs). A progress bar appears (``verbose`` 1 or "auto") only if
+        the work outlasts a short delay.
+        """
+        batch_size = check_batch_size(batch_size, "predict")
+        verbose = check_verbose(verbose, "predict")
+        # Cast batch by batch and fill one result array, so memory beyond the result grows
+        # with batch_size, not with len(x) (a uint8 image set is not copied as float32).
+        x = self.prepare_input(x, cast=False)
+        inputs = self._input_values(x)
+        n = len(inputs[0])
+        shapes = self._input_values(_pack(self._input_keys, [(n, *a.shape[1:]) for a in inputs]))
+        out_shapes = self._model_output_shape(_pack(self._input_keys, shapes))
+        flat_shapes = (
+            [out_shapes] if self._output_keys is None else _unpack(self._output_keys, out_shapes)
+        )
+        outs = [np.empty(shape, dtype=np.float32) for shape in flat_shapes]
+        weights = self.weight_arrays()
+        steps = batches(n, batch_size)
+        with tqdm(
+            total=len(steps), unit="step", disable=verbose == 0, delay=PROGRESS_DELAY, leave=False
+        ) as bar:
+            for step in steps:
+                batch = _pack(self._input_keys, [as_batch(a, step) for a in inputs])
+                ys = self.apply(weights, batch)
+                for out, y in zip(
+                    outs, [ys] if self._output_keys is None else _unpack(self._output_keys, ys)
+                ):
+                    out[step] = y
+                bar.update()
+        return outs[0] if self._output_keys is None else _pack(self._output_keys, outs)
+
+    def __call__(self, x, training: bool = False):
+        """The model on a whole batch at once (no batching), as float32 arrays. In
+        training mode, randomness comes from minicnn's generator (``set_random_seed``).
+
+        On a ``KerasTensor`` (a list of them for several inputs) the model is a layer of
+        the functional model being built: the call is recorded and its output returned.
+        """
+        if is_symbolic(x):
+            return self._call_symbolic(x)
+        x = self.prepare_input(x, "__call__")
+        training = check_bool(training, f"'{self.name}'", "training")
+        seed = draw_seed() if training and self.needs_rng else None
+        ys = self.apply(self.weight_arrays(), x, training, seed)
+        if self._output_keys is None:
+            return np.asarray(ys, dtype=np.float32)
+        return _pack(
+            self._output_keys, [np.asarray(y, np.float32) for y in _unpack(self._output_keys, ys)]
+        )
+
+    # ------------------------------------------------------------------ as a layer
+    #: The model's inner geometry is not one mapping: receptive fields stop here.
+    spatial_mapping = None
+    window = None
+
+    @property
+    def _takes_list(self) -> bool:
+        """As a layer: called on a list of tensors (a model of several inputs)."""
+        return self._input_keys == "list"
+
+    def _call_symbolic(self, x):
+        """Record a call of this model on tensor(s) ``x`` as one node of an outer model
+        (Keras's nested models). Checked before anything is recorded."""
+        if isinstance(self._input_keys, tuple):
+            raise ValueError(
+                f"Model '{self.name}' takes a dict of inputs; minicnn nests only models of "
+                "one input or a list of inputs."
+            )
+        if self._output_keys is not None:
+            raise ValueError(
+                f"Model '{self.name}' has {len(self.outputs)} outputs packed as a "
+                f"{'list' if self._output_keys == 'list' else 'dict'}; minicnn nests only "
+                "models of one output tensor."
+            )
+        return Layer._call_symbolic(self, x)
+
+    @property
+    def output(self):
+        """The model's own output tensor(s), as Keras's ``model.output``."""
+        if not self.outputs:
+            raise AttributeError(
+                f"{type(self).__name__} '{self.name}' has no output tensor yet (it has not "
+                "been built on an input shape)."
+            )
+        return _pack(self._output_keys, list(self.outputs))
+
+    @property
+    def input(self):
+        """The model's own input tensor(s), as Keras's ``model.input``."""
+        if not self.inputs:
+            raise AttributeError(
+                f"{type(self).__name__} '{self.name}' has no input tensor yet (it has not "
+                "been built on an input shape)."
+            )
+        return _pack(self._input_keys, list(self.inputs))
+
+    def get_output_at(self, node_index: int) -> KerasTensor:
+        return self._calls[node_index].output
+
+    # ------------------------------------------------------------------ seeing inside
+    def feature_maps(self, x) -> dict[str, np.ndarray]:
+        """Every layer's output for batch ``x``: ``{layer name: float32 array}`` in layer
+        order, from the same loop as ``apply``."""
+        x = self.prepare_input(x, "feature_maps")
+        return {
+            layer.name: np.asarray(y, dtype=np.float32)
+            for layer, y in self.layer_outputs(self.weight_arrays(), x)
+        }
+
+    explain = explain
+    receptive_field = receptive_field
+
+    # ------------------------------------------------------------------ summary
+    summary = print_summary
+
+    #: The class name Keras's configs and summaries give this kind of model.
+    keras_class = "Functional"
+
+    def get_config(self) -> dict:
+        """The architecture as plain data, in Keras 3's functional schema (layers with
+        their ``inbound_nodes``, ``input_layers``, ``output_layers``); ``from_config``
+        rebuilds it and ``save`` writes it."""
+        return graph_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """A new functional model (fresh weights) from ``get_config()``'s output; every
+        field is checked and only minicnn's own layer classes are built."""
+        where = f"{cls.__name__}.from_config"
+        return parse_graph(config, saving.layer_from_config, where, saving.MAX_LAYERS).build(cls)
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} name={self.name!r}, layers={len(self.layers)}, "
+            f"built={self.built}>"
+        )
+
+
+def contains(model: Model, target: Model) -> bool:
+    """Whether ``model`` is ``target`` or holds it among its (nested) layers."""
+    stack = [model]
+    while stack:
+        current = stack.pop()
+        if current is target:
+            return True
+        stack.extend(layer for layer in current.layers if isinstance(layer, Model))
+    return False
+
+
+def _flatten(what: str, tensors) -> tuple:
+    """``(keys, list)`` for a KerasTensor (keys None), a list ("list") or a dict (its
+    keys); anything else is a TypeError naming the argument."""
+    if isinstance(tensors, KerasTensor):
+        return None, [tensors]
+    if isinstance(tensors, dict):
+        keys, items = tuple(tensors), list(tensors.values())
+    elif isinstance(tensors, (list, tuple)):
+        keys, items = "list", list(tensors)
+    else:
+        keys, items = None, [tensors]
+    bad = [t for t in items if not isinstance(t, KerasTensor)]
+    if bad or not items:
+        raise TypeError(
+            f"Model: `{what}` must be a KerasTensor, or a non-empty list or dict of them. "
+            f"Received: {tensors!r:.120}"
+        )
+    return keys, items
+
+
+def _pack(keys, items: list):
+    """The inverse of ``_flatten`` for values: one item, a list, or a dict."""
+    if keys is None:
+        return items[0]
+    if keys == "list":
+        return list(items)
+    return dict(zip(keys, items))
+
+
+def _unpack(keys, packed) -> list:
+    if keys is None:
+        return [packed]
+    return list(packed) if keys == "list" else [packed[k] for k in keys]
+
+
+__all__ = ["Model"]
