@@ -595,22 +595,20 @@ class Model:
     @property
     def output(self):
         """The model's own output tensor(s), as Keras's ``model.output``."""
-        if not self.outputs:
-            raise AttributeError(
-                f"{type(self).__name__} '{self.name}' has no output tensor yet (it has not "
-                "been built on an input shape)."
-            )
-        return _pack(self._output_keys, list(self.outputs))
+        return self._own_tensors("output", self.outputs, self._output_keys)
 
     @property
     def input(self):
         """The model's own input tensor(s), as Keras's ``model.input``."""
-        if not self.inputs:
+        return self._own_tensors("input", self.inputs, self._input_keys)
+
+    def _own_tensors(self, what: str, tensors: list, keys):
+        if not tensors:
             raise AttributeError(
-                f"{type(self).__name__} '{self.name}' has no input tensor yet (it has not "
+                f"{type(self).__name__} '{self.name}' has no {what} tensor yet (it has not "
                 "been built on an input shape)."
             )
-        return _pack(self._input_keys, list(self.inputs))
+        return _pack(keys, list(tensors))
 
     def get_output_at(self, node_index: int) -> KerasTensor:
         return self._calls[node_index].output

@@ -274,7 +274,8 @@ def load_model(filepath, compile: bool = True):
     _check_members(archive, source)
     _check_metadata(_read_json(archive, METADATA, source), source)
     config = _read_json(archive, CONFIG, source)
-    if isinstance(config, dict) and config.get("class_name") == "Functional":
+    functional = isinstance(config, dict) and config.get("class_name") == "Functional"
+    if functional:
         graph = parse_graph(
             config.get("config"), layer_from_config, f"{source}: {CONFIG}", MAX_LAYERS
         )
@@ -285,7 +286,7 @@ def load_model(filepath, compile: bool = True):
     # Names and shapes are checked against the file's headers before anything is built.
     arrays = read_npz(read_stored_member(archive, WEIGHTS, source), source, expected)
     with _random_state_kept():
-        if isinstance(config, dict) and config.get("class_name") == "Functional":
+        if functional:
             model = graph.build(MODEL_CLASSES.lookup("Functional"))
         else:
             model = _build(layers, name, input_shape, source)
