@@ -36,8 +36,11 @@ class Dense(KernelLayer):
         activity_regularizer=None,
         kernel_constraint=None,
         bias_constraint=None,
+        quantization_config=None,
         **kwargs,
     ):
+        # Keras 3.15 records quantization_config in every Dense config.
+        not_supported("Dense", quantization_config=quantization_config)
         if not (is_int(units) or (isinstance(units, float) and units.is_integer())) or units <= 0:
             raise ValueError(
                 "Received an invalid value for `units`, expected a positive integer. "

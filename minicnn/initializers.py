@@ -13,7 +13,7 @@ import numpy as np
 
 from .registry import Configurable, Registry
 from .utils import rng
-from .validation import check_choice, check_real, check_seed
+from .validation import check_choice, check_real, check_seed, not_supported
 
 
 def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -114,8 +114,20 @@ class TruncatedNormal(RandomNormal):
 class VarianceScaling(Initializer):
     """Keras's ``VarianceScaling``: variance ``scale / n`` with ``n`` a fan or their mean."""
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(
+        self,
+        scale=1.0,
+        mode="fan_in",
+        distribution="truncated_normal",
+        seed=None,
+        input_axes=None,
+        output_axes=None,
+    ):
         owner = "VarianceScaling"
+        # Keras 3.15's fans over chosen axes (for einsum kernels); every minicnn kernel
+        # uses the default fans, so only None is accepted (and recorded, as Keras does).
+        not_supported(owner, input_axes=input_axes, output_axes=output_axes)
+        self.input_axes = self.output_axes = None
         self.mode = check_choice(mode, owner, "mode", ("fan_in", "fan_out", "fan_avg"))
         self.distribution = check_choice(
             distribution,
@@ -142,11 +154,12 @@ class VarianceScaling(Initializer):
 def _preset(name: str, scale: float, mode: str, distribution: str, doc: str):
     """A named VarianceScaling configuration, as Keras defines GlorotUniform and friends."""
 
-    def __init__(self, seed: int | None = None):
+    def __init__(self, seed: int | None = None, input_axes=None, output_axes=None):
+        not_supported(name, input_axes=input_axes, output_axes=output_axes)
         VarianceScaling.__init__(self, scale, mode, distribution, seed)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": None, "output_axes": None}
 
     return type(
         name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config, "__doc__": doc}

@@ -425,8 +425,24 @@ class InputLayer(Layer):
     """
 
     def __init__(
-        self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None, **kwargs
+        self,
+        shape=None,
+        batch_size=None,
+        dtype=None,
+        batch_shape=None,
+        name=None,
+        sparse=None,
+        ragged=None,
+        optional=False,
+        **kwargs,
     ):
+        # Keras records these in every InputLayer config; minicnn has dense tensors only.
+        for option, value in (("sparse", sparse), ("ragged", ragged), ("optional", optional)):
+            if value not in (None, False):
+                raise ValueError(
+                    f"InputLayer: `{option}` inputs are not supported by minicnn (dense "
+                    f"tensors only). Received: {option}={value!r}"
+                )
         if (shape is None) == (batch_shape is None):
             raise ValueError(
                 "InputLayer: pass either `shape` (per sample) or `batch_shape`. Received: "

@@ -11,10 +11,13 @@ operation for operation: hyper-parameters enter as float32 scalars, the step cou
 ``iterations`` counts completed updates (Adam's bias correction uses ``iterations + 1``).
 
 State, for saving and resuming (``get_state``/``set_state``): ``iterations`` and
-``variables``, the list of float32 slot arrays in Keras's order (all first slots for every
+``variables``, the list of float32 slot arrays slot by slot (all first slots for every
 weight, then all second slots): SGD ``[momentum...]`` (only when momentum > 0), Adam
 ``[momentum..., velocity...]`` (+ ``velocity_hat...`` with amsgrad), RMSprop
-``[velocity..., momentum... (momentum > 0), average_gradient... (centered)]``.
+``[velocity..., momentum... (momentum > 0), average_gradient... (centered)]``. Keras 3.15
+orders its ``optimizer.variables`` (after ``iteration`` and ``learning_rate``) a little
+differently: Adam keeps each weight's momentum and velocity side by side.
+``keras_order`` maps one order to the other for Keras's files.
 """
 
 from __future__ import annotations
@@ -28,6 +31,23 @@ from .registry import Configurable, Registry
 from .validation import check_bool, check_name, check_real
 
 f32 = np.float32
+#: Options of Keras's base optimizer that minicnn does not implement, with the default
+#: values Keras's ``get_config`` records (and the only values minicnn accepts).
+KERAS_DEFAULTS = {
+    "weight_decay": None,
+    "clipnorm": None,
+    "global_clipnorm": None,
+    "clipvalue": None,
+    "use_ema": False,
+    "ema_momentum": 0.99,
+    "ema_overwrite_frequency": None,
+    "loss_scale_factor": None,
+    "gradient_accumulation_steps": None,
+}
+
+
+def _same(value, default) -> bool:
+    return value is default if default is None or isinstance(default, bool) else value == default
 
 
 class Optimizer(Configurable):
@@ -48,6 +68,10 @@ class Optimizer(Configurable):
     def __init__(self, learning_rate: float, name: str, **kwargs):
         kind = type(self).__name__
         own = {key: kwargs.pop(key) for key in (*self.hyper, *self.flags) if key in kwargs}
+        for key, default in KERAS_DEFAULTS.items():
+            # Keras's config records these; at their defaults they change nothing.
+            if key in kwargs and _same(kwargs[key], default):
+                del kwargs[key]
         if kwargs:
             # Keras's clipnorm, weight_decay, use_ema... are not implemented; refusing them
             # is better than silently training differently.
@@ -78,8 +102,22 @@ class Optimizer(Configurable):
         """The slot kinds this configuration keeps (e.g. no momentum slot at momentum 0)."""
         return self.slots
 
+    #: Keras's order of the slot variables: groups of slot kinds, each group weight by
+    #: weight with its kinds side by side (``add_optimizer_variables(vars, [kinds])``).
+    keras_layout: tuple[tuple[str, ...], ...] = ()
+
+    def keras_order(self, n_weights: int) -> list[int]:
+        """For ``n_weights`` trainable weights, the positions in ``variables`` of Keras's
+        slot variables, in Keras's order."""
+        active = self.active_slots()
+        order = []
+        for group in self.keras_layout:
+            kinds = [active.index(kind) for kind in group if kind in active]
+            order.extend(k * n_weights + i for i in range(n_weights) for k in kinds)
+        return order
+
     def initial_variables(self, weights: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Zero slots for ``weights`` (the trainable weights, in order), in Keras's order."""
+        """Zero slots for ``weights`` (the trainable weights, in order), slot by slot."""
         return [np.zeros(np.shape(w), dtype=f32) for _ in self.active_slots() for w in weights]
 
     def build(self, weights: Sequence[np.ndarray]) -> None:
@@ -255,6 +293,8 @@ class SGD(Optimizer):
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
         super().__init__(learning_rate, name, momentum=momentum, nesterov=nesterov, **kwargs)
 
+    keras_layout = (("momentum",),)
+
     def active_slots(self):
         return ("momentum",) if self.momentum != 0 else ()
 
@@ -299,6 +339,8 @@ class Adam(Optimizer):
             amsgrad=amsgrad,
             **kwargs,
         )
+
+    keras_layout = (("momentum", "velocity"), ("velocity_hat",))
 
     def active_slots(self):
         return (
@@ -350,6 +392,8 @@ class RMSprop(Optimizer):
             centered=centered,
             **kwargs,
         )
+
+    keras_layout = (("velocity",), ("momentum",), ("average_gradient",))
 
     def active_slots(self):
         return (

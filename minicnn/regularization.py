@@ -12,7 +12,7 @@ import autograd.numpy as anp
 import numpy as np
 
 from .layer import Layer
-from .validation import check_seed, format_shape, is_int, is_real
+from .validation import check_seed, format_shape, is_int, is_real, standardize_data_format
 
 
 class Dropout(Layer):
@@ -104,8 +104,10 @@ class _SpatialDropout(Dropout):
         return (x_shape[0], *(1,) * self.rank, x_shape[-1])
 
     def get_config(self):
+        # Keras's SpatialDropout configs have neither noise_shape nor trainable (and its
+        # constructor refuses trainable).
         config = super().get_config()
-        del config["noise_shape"]
+        del config["noise_shape"], config["trainable"]
         return config
 
 
@@ -119,3 +121,12 @@ class SpatialDropout2D(_SpatialDropout):
     """Dropout of whole channels of ``(batch, rows, cols, channels)``."""
 
     rank = 2
+
+    def __init__(self, rate, data_format=None, seed=None, name=None, dtype=None, **kwargs):
+        # Keras's 2D version takes (and its config records) a data_format; only
+        # channels_last exists here.
+        self.data_format = standardize_data_format(data_format)
+        super().__init__(rate, seed=seed, name=name, dtype=dtype, **kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
