@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import saving, training
+from . import config_io, saving, training
 from .callbacks import PROGRESS_DELAY
 from .data import as_batch, as_input, batches
 from .explain import explain
@@ -643,7 +643,7 @@ class Model:
         """A new functional model (fresh weights) from ``get_config()``'s output; every
         field is checked and only minicnn's own layer classes are built."""
         where = f"{cls.__name__}.from_config"
-        return parse_graph(config, saving.layer_from_config, where, saving.MAX_LAYERS).build(cls)
+        return parse_graph(config, saving.layer_from_config, where, config_io.MAX_LAYERS).build(cls)
 
     def __repr__(self) -> str:
         return (

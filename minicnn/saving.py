@@ -18,64 +18,56 @@ only means the file could not be opened or read.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import io
 import json
-import os
 import zipfile
-from collections.abc import Iterator
 
 import numpy as np
 
+from . import config_io, keras_files
 from .archives import (
     atomic_write,
-    damaged,
     escapes_archive,
     open_zip,
     read_bytes,
-    read_member,
     read_npz,
     read_stored_member,
     write_npz,
 )
+from .config_io import (
+    CONFIG,
+    MODEL_CLASSES,
+    as_path,
+    build_sequential,
+    check_built,
+    expected_weights,
+    layer_from_config,
+    parse_sequential,
+    random_state_kept,
+    read_json,
+)
 from .graph_config import parse_graph
-from .layers import LAYERS, InputLayer, Layer
-from .registry import Registry
-from .utils import rng
+from .layers import Layer
 from .version import __version__
 
 WEIGHTS_SUFFIX = ".weights.npz"
 MODEL_SUFFIX = ".minicnn"
-METADATA, CONFIG, WEIGHTS = "metadata.json", "config.json", "model.weights.npz"
+KERAS_WEIGHTS_SUFFIX, KERAS_SUFFIX, LEGACY_SUFFIXES = ".weights.h5", ".keras", (".h5", ".hdf5")
+METADATA, WEIGHTS = "metadata.json", "model.weights.npz"
 OPTIMIZER = "optimizer.weights.npz"
 FORMAT, FORMAT_VERSION = "minicnn.Sequential", 1
-# Bounds on what a model file may ask for: far above any real model, low enough that a
-# hostile file fails fast instead of exhausting memory.
-MAX_JSON_BYTES = 16 * 2**20
-MAX_LAYERS = 10_000
-#: The model classes a file may name; ``minicnn.models`` registers its own.
-MODEL_CLASSES = Registry("models", "model")
+
 
 # --------------------------------------------------------------------------- paths
-
-
-def as_path(filepath, method: str) -> str:
-    """``filepath`` (a str or path-like object) as a ``str``; a TypeError otherwise."""
-    if not isinstance(filepath, (str, os.PathLike)):
-        raise TypeError(
-            f"{method}: `filepath` must be a str or a path-like object. "
-            f"Received: filepath={filepath!r} (of type {type(filepath).__name__})"
-        )
-    return os.fsdecode(os.fspath(filepath))
-
-
 def weights_path(filepath, method: str) -> str:
-    """Keras's rule for weights files, with minicnn's suffix."""
+    """Keras's rule for weights files: ``.weights.h5`` (Keras's format) or minicnn's
+    ``.weights.npz``."""
     path = as_path(filepath, method)
-    if not path.endswith(WEIGHTS_SUFFIX):
+    if not path.endswith((KERAS_WEIGHTS_SUFFIX, WEIGHTS_SUFFIX)):
         raise ValueError(
-            f"{method}: the filename must end in `{WEIGHTS_SUFFIX}`. Received: filepath={path}"
+            f"{method}: the filename must end in `{KERAS_WEIGHTS_SUFFIX}` (Keras's format) or "
+            f"`{WEIGHTS_SUFFIX}` (minicnn's, no h5py needed). Received: filepath={path}"
         )
     return path
 
@@ -99,42 +91,47 @@ def _storable(arrays: dict[str, np.ndarray], method: str) -> dict[str, np.ndarra
     return arrays
 
 
-def _check_built(model, method: str) -> None:
-    unbuilt = [layer.name for layer in model.layers if not layer.built]
-    if unbuilt:
-        raise ValueError(
-            f"{method}: model '{model.name}' is not built (layers {unbuilt} have no weights "
-            "yet); build it, call it on data, or give the first layer an `input_shape`."
-        )
-
-
 def save_weights(model, filepath, overwrite: bool = True) -> None:
-    """Write every weight of the model to ``filepath`` (must end in ``.weights.npz``),
-    atomically.
+    """Write every weight of the model to ``filepath``, atomically.
 
-    Keras 3 writes ``.weights.h5``; minicnn writes the same content (each weight under
-    ``layer_name/weight_name``) as an uncompressed ``.npz``. ``overwrite=False`` raises
+    ``.weights.h5`` is Keras 3's file (``keras_files``; needs h5py), which Keras's
+    ``load_weights`` reads; ``.weights.npz`` is minicnn's, the same weights under
+    ``layer_name/weight_name`` in an uncompressed ``.npz``. ``overwrite=False`` raises
     ``FileExistsError`` for an existing file (Keras asks on the terminal instead).
     """
     path = weights_path(filepath, "save_weights")
-    _check_built(model, "save_weights")
+    check_built(model, "save_weights")
+    if path.endswith(KERAS_WEIGHTS_SUFFIX):
+        keras_files.save_weights_h5(model, path, overwrite)
+        return
     arrays = _storable(named_weights(model), "save_weights")
     atomic_write(path, lambda f: write_npz(f, arrays), overwrite)
 
 
 def load_weights(model, filepath) -> None:
-    """Set every weight of ``model`` from a file written by ``save_weights`` (or from the
-    weights inside a ``.minicnn`` model file, as Keras reads a ``.keras`` file), all or
-    nothing.
+    """Set every weight of ``model`` from a weights file (``.weights.h5`` or
+    ``.weights.npz``) or from the weights inside a model file (``.keras``, ``.minicnn``),
+    all or nothing. Keras's files are matched by structure (each layer's class and
+    position), as Keras matches them.
 
     Raises ``FileNotFoundError`` (or another ``OSError``) if the file cannot be read and a
     ``ValueError`` naming the file and the problem if its content does not fit the model;
     in both cases the model keeps its weights.
     """
     path = as_path(filepath, "load_weights")
-    if not path.endswith(MODEL_SUFFIX):
+    legacy = path.endswith(LEGACY_SUFFIXES) and not path.endswith(KERAS_WEIGHTS_SUFFIX)
+    if not path.endswith((MODEL_SUFFIX, KERAS_SUFFIX)) and not legacy:
         path = weights_path(filepath, "load_weights")
-    _check_built(model, "load_weights")
+    check_built(model, "load_weights")
+    if path.endswith(KERAS_WEIGHTS_SUFFIX):
+        keras_files.load_weights_h5(model, path)
+        return
+    if path.endswith(KERAS_SUFFIX):
+        keras_files.load_keras_weights(model, path)
+        return
+    if legacy:
+        keras_files.load_legacy_weights(model, path)
+        return
     expected = [(name, weight.shape) for name, weight in named_weights(model).items()]
     if path.endswith(MODEL_SUFFIX):
         source = f"Model file '{path}'"
@@ -149,9 +146,9 @@ def load_weights(model, filepath) -> None:
 # --------------------------------------------------------------------------- whole models
 
 
-def _config_json(model) -> bytes:
-    """Architecture, compile settings and optimizer step count as JSON; a ValueError naming
-    what cannot be saved (a Python callable is code, not data)."""
+def check_savable(model) -> None:
+    """A ValueError naming what in ``model`` cannot be saved (a Python callable is code,
+    not data), before any file is touched."""
     for layer in model.layers:
         if not isinstance(layer, Layer):
             # A model used as a layer: its file layout (Keras's nested configs and weight
@@ -170,6 +167,11 @@ def _config_json(model) -> bytes:
                 f"({err}). A Python callable (e.g. an activation function) cannot be stored; "
                 "use a built-in name such as 'relu'."
             ) from None
+
+
+def _config_json(model) -> bytes:
+    """Architecture, compile settings and optimizer step count as JSON."""
+    check_savable(model)
     compiled = model.get_compile_config()
     config = {
         "class_name": model.keras_class,
@@ -208,9 +210,17 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
     optimizer's slots, e.g. Adam's ``momentum/conv2d/kernel``), so training resumes exactly.
     """
     path = as_path(filepath, "save")
+    if path.endswith((KERAS_SUFFIX, *LEGACY_SUFFIXES)):
+        check_built(model, "save")
+        check_savable(model)
+        save = keras_files.save_keras if path.endswith(KERAS_SUFFIX) else keras_files.save_legacy_h5
+        save(model, path, overwrite)
+        return
     if not path.endswith(MODEL_SUFFIX):
         raise ValueError(
-            "Invalid filepath extension for saving. Please add a `.minicnn` extension. "
+            "Invalid filepath extension for saving. Please add either a `.keras` extension "
+            "for the native Keras format (recommended; needs h5py), a `.h5` extension for "
+            "Keras's legacy format, or `.minicnn` for minicnn's own format (numpy only). "
             f"Received: filepath={path}"
         )
     metadata = {
@@ -262,34 +272,43 @@ def load_model(filepath, compile: bool = True):
             f"File format not supported: filepath={path} is a weights file; build the model "
             "and call `model.load_weights` on it."
         )
-    if not path.endswith(MODEL_SUFFIX):
+    if path.endswith(KERAS_WEIGHTS_SUFFIX):
         raise ValueError(
-            f"File format not supported: filepath={path}. minicnn loads `.minicnn` files "
-            "written by `model.save`."
+            f"File format not supported: filepath={path} is a weights file; build the model "
+            "and call `model.load_weights` on it."
+        )
+    if not path.endswith((MODEL_SUFFIX, KERAS_SUFFIX, *LEGACY_SUFFIXES)):
+        raise ValueError(
+            f"File format not supported: filepath={path}. minicnn loads `.keras` and legacy "
+            "`.h5` files (from Keras or minicnn) and `.minicnn` files."
         )
     if not isinstance(compile, (bool, np.bool_)):
         raise TypeError(f"load_model: `compile` must be a bool. Received: compile={compile!r}")
+    if path.endswith(KERAS_SUFFIX):
+        return keras_files.load_keras(path, bool(compile))
+    if path.endswith(LEGACY_SUFFIXES):
+        return keras_files.load_legacy_h5(path, bool(compile))
     source = f"Model file '{path}'"
     archive = open_zip(read_bytes(path), source)
     _check_members(archive, source)
-    _check_metadata(_read_json(archive, METADATA, source), source)
-    config = _read_json(archive, CONFIG, source)
+    _check_metadata(read_json(archive, METADATA, source), source)
+    config = read_json(archive, CONFIG, source)
     functional = isinstance(config, dict) and config.get("class_name") == "Functional"
     if functional:
         graph = parse_graph(
-            config.get("config"), layer_from_config, f"{source}: {CONFIG}", MAX_LAYERS
+            config.get("config"), layer_from_config, f"{source}: {CONFIG}", config_io.MAX_LAYERS
         )
         expected = graph.expected
     else:
-        layers, name, input_shape = _parse_config(config, source)
-        expected = _expected_weights(layers, input_shape, source)
+        layers, name, input_shape = parse_sequential(config, f"{source}: {CONFIG}")
+        expected = expected_weights(layers, input_shape, f"{source}: {CONFIG}")
     # Names and shapes are checked against the file's headers before anything is built.
     arrays = read_npz(read_stored_member(archive, WEIGHTS, source), source, expected)
-    with _random_state_kept():
+    with random_state_kept():
         if functional:
             model = graph.build(MODEL_CLASSES.lookup("Functional"))
         else:
-            model = _build(layers, name, input_shape, source)
+            model = build_sequential(layers, name, input_shape, f"{source}: {CONFIG}")
     model.set_weights(arrays)
     if compile and config.get("compile_config") is not None:
         _compile(model, config, archive, source)
@@ -337,12 +356,6 @@ def _compile(model, config: dict, archive: zipfile.ZipFile, source: str) -> None
             raise ValueError(f"{source}: the optimizer state does not fit: {err}") from None
 
 
-def _read_json(archive: zipfile.ZipFile, member: str, source: str):
-    raw = read_member(archive, member, source, MAX_JSON_BYTES)
-    with damaged(source, f"{member} is not valid JSON"):
-        return json.loads(raw)
-
-
 def _check_metadata(metadata, source: str) -> None:
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise ValueError(f"{source}: {METADATA} does not describe a minicnn model file.")
@@ -352,116 +365,6 @@ def _check_metadata(metadata, source: str) -> None:
             f"{source} has format_version {version!r}; this minicnn reads version "
             f"{FORMAT_VERSION} (a newer minicnn wrote it?)."
         )
-
-
-def _parse_config(config, source: str):
-    """``(layers, model name, input_shape or None)`` from ``config.json``, every field checked.
-
-    Layers are constructed (which validates their arguments) but not built.
-    """
-    where = f"{source}: {CONFIG}"
-    if not isinstance(config, dict) or config.get("class_name") != "Sequential":
-        raise ValueError(f"{where} must describe a Sequential or Functional model ('class_name').")
-    body = config.get("config")
-    if not isinstance(body, dict) or not {"name", "layers"} <= set(body):
-        raise ValueError(f"{where}: 'config' must be a dict with 'name' and 'layers'.")
-    name, entries, input_shape = body["name"], body["layers"], body.get("input_shape")
-    if not isinstance(name, str):
-        raise ValueError(f"{where}: the model name must be a string. Received: {name!r:.80}")
-    if not isinstance(entries, list):
-        raise ValueError(f"{where}: 'layers' must be a list. Received: {entries!r:.80}")
-    if len(entries) > MAX_LAYERS:
-        raise ValueError(
-            f"{where} lists {len(entries)} layers; minicnn reads at most {MAX_LAYERS}."
-        )
-    if input_shape is not None and (
-        not isinstance(input_shape, list)
-        or not all(d is None or (type(d) is int and d >= 0) for d in input_shape)
-    ):
-        raise ValueError(
-            f"{where}: 'input_shape' must be null or a list of integers >= 0 or nulls. "
-            f"Received: {input_shape!r:.80}"
-        )
-    layers = [layer_from_config(entry, i, where) for i, entry in enumerate(entries)]
-    names = [layer.name for layer in layers]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise ValueError(f"{where}: several layers are named {twice}.")
-    return layers, name, None if input_shape is None else tuple(input_shape)
-
-
-def layer_from_config(entry, index: int, where: str, inputs: bool = False):
-    """One layer from ``{"class_name": ..., "config": {...}}``; only known classes, and
-    ``InputLayer`` only with ``inputs=True`` (a functional config lists its inputs; a
-    Sequential config never does)."""
-    if not isinstance(entry, dict) or set(entry) != {"class_name", "config"}:
-        raise ValueError(
-            f"{where}: layer {index} must be a dict with keys 'class_name' and 'config'. "
-            f"Received: {entry!r:.80}"
-        )
-    class_name, config = entry["class_name"], entry["config"]
-    cls = LAYERS.get(class_name) if isinstance(class_name, str) else None
-    if cls is None or (cls is InputLayer and not inputs):
-        known = sorted(n for n, c in LAYERS.items() if inputs or c is not InputLayer)
-        raise ValueError(
-            f"{where}: layer {index} has unknown class_name {class_name!r:.80}; minicnn "
-            f"rebuilds only its own layers: {known}."
-        )
-    if not isinstance(config, dict):
-        raise ValueError(f"{where}: the config of layer {index} ({class_name}) must be a dict.")
-    try:
-        return cls.from_config(config)
-    except (ValueError, TypeError) as err:
-        raise ValueError(
-            f"{where}: layer {index} ({class_name}) cannot be rebuilt from its config: {err}"
-        ) from None
-
-
-def _expected_weights(layers, input_shape, source: str) -> list[tuple[str, tuple]]:
-    """``(name, shape)`` of every weight the architecture has, computed without building."""
-    declared = layers[0].input_shape_arg if layers else None
-    if input_shape is None:
-        input_shape = declared
-    if input_shape is None:
-        return []
-    if declared is not None and declared != input_shape:
-        raise ValueError(
-            f"{source}: {CONFIG} gives input_shape {input_shape} but its first layer declares "
-            f"{declared}."
-        )
-    shape, out = (None, *input_shape), []
-    for layer in layers:
-        try:
-            output = layer.compute_output_shape(shape)
-        except (ValueError, TypeError) as err:
-            raise ValueError(
-                f"{source}: {CONFIG} describes layers that do not fit: {err}"
-            ) from None
-        out.extend((f"{layer.name}/{spec.name}", spec.shape) for spec in layer.weight_specs(shape))
-        shape = output
-    return out
-
-
-def _build(layers, name, input_shape, source: str):
-    try:
-        model = MODEL_CLASSES.lookup("Sequential")(layers, name=name)
-        if input_shape is not None and not model.built:
-            model.build((None, *input_shape))
-    except (ValueError, TypeError) as err:
-        raise ValueError(f"{source}: {CONFIG} describes an invalid model: {err}") from None
-    return model
-
-
-@contextlib.contextmanager
-def _random_state_kept() -> Iterator[None]:
-    """Building draws initial weights, which loading then replaces: put the generator back
-    so that a run that saves and reloads shuffles exactly like one that does not."""
-    generator = rng()
-    state = generator.bit_generator.state
-    try:
-        yield
-    finally:
-        generator.bit_generator.state = state
 
 
 __all__ = ["save_weights", "load_weights", "save_model", "load_model"]

@@ -16,7 +16,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from minicnn import archives, saving
+from minicnn import archives, config_io, saving
 from minicnn.layers import Conv2D, Dense, Flatten, MaxPooling2D
 from minicnn.models import Sequential, load_model
 
@@ -128,14 +128,19 @@ def test_weight_file_permissions_follow_the_umask_like_open(tmp_path):
 # --------------------------------------------------------------------------- paths
 
 
-@pytest.mark.parametrize("name", ["m.h5", "m.npz", "m.weights.h5", "m.keras", "m"])
-def test_weights_need_the_weights_npz_suffix(tmp_path, name):
+@pytest.mark.parametrize("name", ["m.h5", "m.npz", "m.keras", "m"])
+def test_weights_need_a_weights_suffix(tmp_path, name):
     model = small_model()
-    with pytest.raises(ValueError, match=r"must end in `\.weights\.npz`"):
+    with pytest.raises(ValueError, match=r"must end in `\.weights\.h5`.*or `\.weights\.npz`"):
         model.save_weights(tmp_path / name)
     assert not (tmp_path / name).exists()
-    with pytest.raises(ValueError, match=r"must end in `\.weights\.npz`"):
-        model.load_weights(tmp_path / name)
+
+
+@pytest.mark.parametrize("name", ["m.npz", "m"])
+def test_load_weights_needs_a_weights_or_model_suffix(tmp_path, name):
+    # Keras's load_weights also reads .keras and legacy .h5 model files.
+    with pytest.raises(ValueError, match=r"must end in `\.weights\.h5`"):
+        small_model().load_weights(tmp_path / name)
 
 
 @pytest.mark.parametrize("filepath", [None, 3, b"x", ["m.weights.npz"]])
@@ -568,8 +573,8 @@ def test_loading_a_model_does_not_advance_the_random_generator(tmp_path):
     assert rng().bit_generator.state == state
 
 
-@pytest.mark.parametrize("name", ["m.keras", "m.zip", "m.weights.npz", "m"])
-def test_model_needs_the_minicnn_suffix(tmp_path, name):
+@pytest.mark.parametrize("name", ["m.zip", "m.weights.npz", "m"])
+def test_model_needs_a_model_suffix(tmp_path, name):
     with pytest.raises(ValueError, match="extension"):
         small_model().save(tmp_path / name)
     assert not (tmp_path / name).exists()
@@ -677,14 +682,14 @@ def test_bad_json_member_is_refused(tmp_path, member, content, word):
 
 def test_config_json_larger_than_the_limit_is_refused(tmp_path, monkeypatch):
     members = saved_model_members(tmp_path)
-    monkeypatch.setattr(saving, "MAX_JSON_BYTES", len(members["config.json"]) - 1)
+    monkeypatch.setattr(config_io, "MAX_JSON_BYTES", len(members["config.json"]) - 1)
     path = tmp_path / "m.minicnn"
     write_zip(path, members)
     assert_model_rejected(path, "'config.json'", "at most")
 
 
 def test_compressed_config_bomb_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(saving, "MAX_JSON_BYTES", 10_000)
+    monkeypatch.setattr(config_io, "MAX_JSON_BYTES", 10_000)
     members = saved_model_members(tmp_path)
     members["config.json"] = b" " * 10_000_000 + members["config.json"]
     path = tmp_path / "m.minicnn"
@@ -707,7 +712,7 @@ def test_config_naming_an_unknown_layer_is_refused(tmp_path, class_name):
 
 
 def test_too_many_layers_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(saving, "MAX_LAYERS", 3)
+    monkeypatch.setattr(config_io, "MAX_LAYERS", 3)
     path = tmp_path / "m.minicnn"
     write_zip(path, saved_model_members(tmp_path))
     assert_model_rejected(path, "lists 4 layers", "at most 3")
