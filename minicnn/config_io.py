@@ -101,6 +101,8 @@ def layer_from_config(entry, index: int, where: str, inputs: bool = False):
         )
     class_name, config = entry["class_name"], entry["config"]
     cls = LAYERS.get(class_name) if isinstance(class_name, str) else None
+    if cls is None and isinstance(class_name, str) and MODEL_CLASSES.lookup(class_name):
+        return _nested_model(class_name, config, index, where)
     if cls is None or (cls is InputLayer and not inputs):
         known = sorted(n for n, c in LAYERS.items() if inputs or c is not InputLayer)
         raise ValueError(
@@ -117,9 +119,37 @@ def layer_from_config(entry, index: int, where: str, inputs: bool = False):
         ) from None
 
 
+def _nested_model(class_name: str, config, index: int, where: str):
+    """A model used as a layer (Keras's nested models), rebuilt and built from its own
+    config; nesting is bounded so a hostile file cannot recurse without end."""
+    if _nesting[0] >= MAX_NESTING:
+        raise ValueError(f"{where}: models nest deeper than {MAX_NESTING} levels.")
+    if not isinstance(config, dict):
+        raise ValueError(f"{where}: the config of layer {index} ({class_name}) must be a dict.")
+    _nesting[0] += 1
+    try:
+        model = MODEL_CLASSES.lookup(class_name).from_config(config)
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"{where}: layer {index} (a {class_name} model) cannot be rebuilt: {err}"
+        ) from None
+    finally:
+        _nesting[0] -= 1
+    if not model.built:
+        raise ValueError(
+            f"{where}: layer {index} (a {class_name} model) has no input shape; a nested "
+            "model must declare its input (Keras writes its InputLayer)."
+        )
+    return model
+
+
+MAX_NESTING = 16
+_nesting = [0]  # models being rebuilt inside one another right now
+
+
 def expected_weights(layers, input_shape, where: str) -> list[tuple[str, tuple]]:
     """``(name, shape)`` of every weight the architecture has, computed without building."""
-    declared = layers[0].input_shape_arg if layers else None
+    declared = getattr(layers[0], "input_shape_arg", None) if layers else None
     if input_shape is None:
         input_shape = declared
     if input_shape is None:

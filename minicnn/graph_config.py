@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import NamedTuple
 
-from .layer import InputLayer, KerasTensor, Layer
+from .layer import InputLayer, KerasTensor, class_name
 
 TENSOR = "__keras_tensor__"
 LAYER_KEYS = {"class_name", "config", "name", "inbound_nodes"}
@@ -48,12 +48,6 @@ def graph_config(model) -> dict:
 
     layers = []
     for layer in model.layers:
-        if not isinstance(layer, Layer):
-            raise ValueError(
-                f"Model '{model.name}': layer '{layer.name}' is a model "
-                f"({type(layer).__name__}); the config of a model that contains models is "
-                "not supported by minicnn yet (`save_weights` and `load_weights` work)."
-            )
         nodes = []
         for call in sorted(calls.get(id(layer), [])):
             inputs = layer._calls[call].inputs
@@ -61,7 +55,7 @@ def graph_config(model) -> dict:
             nodes.append({"args": [arg], "kwargs": {}})
         layers.append(
             {
-                "class_name": type(layer).__name__,
+                "class_name": class_name(layer),
                 "config": layer.get_config(),
                 "name": layer.name,
                 "inbound_nodes": nodes,

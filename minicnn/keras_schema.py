@@ -85,6 +85,10 @@ def export_layer_config(layer) -> dict:
 
 
 def export_layer(layer, class_name: str) -> dict:
+    if hasattr(layer, "nodes"):  # a model used as a layer: its own config, uncompiled
+        entry = export_model(layer)
+        del entry["compile_config"]
+        return entry
     entry = {
         "module": MODULES["layers"],
         "class_name": class_name,
@@ -162,12 +166,7 @@ def import_model(config, where: str):
         )
     compiled = config.get("compile_config")
     entry = plain(config, where)
-    body = entry["config"]
-    if not isinstance(body, dict):
-        raise ValueError(f"{where}: the model's 'config' must be a dict.")
-    if entry["class_name"] == "Sequential":
-        body = _sequential(body, where)
-    return entry["class_name"], body, compiled
+    return entry["class_name"], entry["config"], compiled
 
 
 def _sequential(body: dict, where: str) -> dict:
@@ -286,6 +285,10 @@ def _plain_entry(entry: dict, where: str, depth: int):
             raise ValueError(f"{where}: a DTypePolicy config must name its dtype.")
         return name  # the layer constructor accepts "float32" only
     out = {"class_name": class_name, "config": plain(config, where, depth + 1)}
+    if class_name == "Sequential":  # Keras lists its InputLayer; minicnn gives input_shape
+        if not isinstance(out["config"], dict):
+            raise ValueError(f"{where}: a Sequential model's 'config' must be a dict.")
+        out["config"] = _sequential(out["config"], where)
     for key in ("name", "inbound_nodes"):
         if key in entry:
             out[key] = plain(entry[key], where, depth + 1)

@@ -468,6 +468,12 @@ class InputLayer(Layer):
         return config
 
 
+def class_name(layer) -> str:
+    """The class name Keras's configs and summaries give ``layer``: its class, or for a
+    model used as a layer Keras's class for it (``Functional`` for minicnn's ``Model``)."""
+    return getattr(layer, "keras_class", type(layer).__name__)
+
+
 def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None) -> KerasTensor:
     """A model's input, as Keras 3's ``keras.Input``: the KerasTensor of a new
     ``InputLayer``. Start a functional model from it (``Model(inputs, outputs)``) or put

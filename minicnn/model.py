@@ -342,6 +342,20 @@ class Model:
             raise ValueError(f"{type(self).__name__} '{self.name}' has no layers.")
         return self._model_output_shape(input_shape)
 
+    def weight_specs(self, input_shape: Sequence) -> list:
+        """As a layer: its weights (every layer's, named ``layer/weight``) for inputs of
+        ``input_shape``; a model's weights are fixed when it is built, so ``input_shape``
+        must be one it takes."""
+        self.compute_output_shape(input_shape)
+        return self._named_specs()
+
+    def _named_specs(self) -> list:
+        out = []
+        for layer in self.layers:
+            inner = layer._named_specs() if hasattr(layer, "nodes") else layer._specs
+            out.extend(s._replace(name=f"{layer.name}/{s.name}") for s in inner)
+        return out
+
     # ------------------------------------------------------------------ weights
     def _weight_slices(self) -> dict[int, slice]:
         """Per layer (by ``id``), its weights' place in the flat list."""

@@ -48,7 +48,6 @@ from .config_io import (
     read_json,
 )
 from .graph_config import parse_graph
-from .layers import Layer
 from .version import __version__
 
 WEIGHTS_SUFFIX = ".weights.npz"
@@ -148,17 +147,11 @@ def load_weights(model, filepath) -> None:
 
 def check_savable(model) -> None:
     """A ValueError naming what in ``model`` cannot be saved (a Python callable is code,
-    not data), before any file is touched."""
+    not data), before any file is touched; nested models are checked layer by layer."""
     for layer in model.layers:
-        if not isinstance(layer, Layer):
-            # A model used as a layer: its file layout (Keras's nested configs and weight
-            # paths) is not written yet, and a file that cannot be loaded back is worse
-            # than none.
-            raise ValueError(
-                f"save: layer '{layer.name}' is a model ({type(layer).__name__}); saving a "
-                "model that contains models is not supported by minicnn yet. `save_weights` "
-                "and `load_weights` work on it."
-            )
+        if hasattr(layer, "nodes"):  # a model used as a layer
+            check_savable(layer)
+            continue
         try:
             json.dumps(layer.get_config())
         except (TypeError, ValueError) as err:

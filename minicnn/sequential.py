@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .config_io import layer_from_config
+from .layer import class_name
 from .layers import InputLayer, KerasTensor, Layer
-from .layers import deserialize as deserialize_layer
 from .model import Model, Node, contains
 from .utils import unique_name
 from .validation import check_bool, format_shape
@@ -177,7 +178,7 @@ class Sequential(Model):
             "name": self.name,
             "input_shape": None if self.input_shape is None else list(self.input_shape[1:]),
             "layers": [
-                {"class_name": type(layer).__name__, "config": layer.get_config()}
+                {"class_name": class_name(layer), "config": layer.get_config()}
                 for layer in self.layers
             ],
         }
@@ -186,7 +187,20 @@ class Sequential(Model):
     def from_config(cls, config: dict) -> Sequential:
         """A new model from ``get_config()``'s output (layers rebuilt by class name, built
         when the input shape is known)."""
-        model = cls([deserialize_layer(entry) for entry in config["layers"]], name=config["name"])
+        where = f"{cls.__name__}.from_config"
+        if (
+            not isinstance(config, dict)
+            or not isinstance(config.get("layers"), list)
+            or not isinstance(config.get("name"), str)
+        ):
+            raise ValueError(
+                f"{where}: expected a dict with 'name' (a str) and 'layers' (a list), as "
+                f"`get_config()` returns. Received: {config!r:.120}"
+            )
+        layers = [layer_from_config(entry, i, where) for i, entry in enumerate(config["layers"])]
+        model = cls(layers, name=config["name"])
+        if config.get("trainable", True) is not True:  # Keras's configs record a frozen model
+            model.trainable = config["trainable"]
         if config.get("input_shape") is not None and not model.built:
             model.build((None, *config["input_shape"]))
         return model

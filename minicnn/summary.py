@@ -6,14 +6,9 @@ from __future__ import annotations
 
 import textwrap
 
+from .layer import class_name
 from .receptive import summary_columns
 from .validation import format_shape
-
-
-def type_name(layer) -> str:
-    """The type column's name: a model nested in another shows as Keras's class for it
-    (``Functional`` for minicnn's functional ``Model``)."""
-    return getattr(layer, "keras_class", type(layer).__name__)
 
 
 def print_summary(model, print_fn=None, show_receptive_field: bool = False) -> None:
@@ -25,7 +20,7 @@ def print_summary(model, print_fn=None, show_receptive_field: bool = False) -> N
     for layer in model.layers:
         shape = format_shape(layer.output_shape) if layer.built else "?"
         params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
-        row = (f"{layer.name} ({type_name(layer)})", shape, params)
+        row = (f"{layer.name} ({class_name(layer)})", shape, params)
         rows.append(row + ((connections(model, layer),) if connected else ()))
     if show_receptive_field:
         if connected:

@@ -10,7 +10,7 @@ import pytest
 import minicnn
 import minicnn as keras
 from minicnn import layers as L
-from minicnn.models import Model, Sequential
+from minicnn.models import Model, Sequential, load_model
 
 RNG = np.random.default_rng(0)
 
@@ -415,7 +415,6 @@ def test_dict_inputs_and_outputs_survive_the_config():
 
 
 def test_training_a_loaded_functional_model_resumes_exactly(tmp_path):
-    from minicnn.models import load_model
 
     def make():
         minicnn.set_random_seed(5)
@@ -548,7 +547,6 @@ def test_a_loaded_file_whose_layers_are_out_of_graph_order_is_refused(tmp_path):
     with zipfile.ZipFile(tmp_path / "swapped.minicnn", "w") as archive:
         for name, data in members.items():
             archive.writestr(name, data)
-    from minicnn.models import load_model
 
     with pytest.raises(ValueError, match="not listed in the order"):
         load_model(tmp_path / "swapped.minicnn")
@@ -710,12 +708,14 @@ def test_a_sequential_takes_models_as_layers_built_from_the_first_ones_input():
     assert len(outer.layers) == 1
 
 
-def test_saving_a_model_that_contains_models_refuses_before_writing(tmp_path):
+def test_a_model_that_contains_models_saves_and_loads_whole(tmp_path):
     model = Sequential([keras.Input((3,)), Sequential([L.Dense(2)], name="inner")])
-    path = tmp_path / "nested.minicnn"
-    with pytest.raises(ValueError, match="layer 'inner' is a model"):
-        model.save(path)
-    assert not path.exists()
+    model.save(tmp_path / "nested.minicnn")
+    loaded = load_model(tmp_path / "nested.minicnn")
+    assert [type(layer).__name__ for layer in loaded.layers] == ["Sequential"]
+    assert loaded.layers[0].name == "inner"
+    for a, b in zip(loaded.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
     model.save_weights(tmp_path / "nested.weights.npz")
     other = Sequential([keras.Input((3,)), Sequential([L.Dense(2)], name="inner")])
     other.load_weights(tmp_path / "nested.weights.npz")

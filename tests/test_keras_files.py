@@ -27,6 +27,7 @@ NAMES = [
     "conv3d",
     "merges",
     "shared_residual",
+    "nested",  # a functional model holding a Sequential and a functional model
 ]
 
 
@@ -330,12 +331,35 @@ def test_missing_h5py_names_the_extra(tmp_path, monkeypatch):
     assert not (tmp_path / "m.keras").exists()
 
 
-def test_nested_models_are_refused_with_a_clear_message(tmp_path):
-    inner = Sequential([Input((3,)), Dense(2)])
+@pytest.mark.parametrize("suffix", [".keras", ".h5", ".minicnn"])
+def test_nested_models_round_trip(tmp_path, suffix):
+    inner = Sequential([Input((3,)), Dense(2, activation="relu")])
+    a = Input((2,))
+    head = Model(a, Dense(2)(a))
     x = Input((3,))
-    outer = Model(x, Dense(1)(inner(x)))
-    with pytest.raises(ValueError, match="contains models"):
-        outer.save(tmp_path / "m.keras")
-    outer.save_weights(tmp_path / "m.weights.h5")  # weights files handle nesting
-    again = Model(x, outer.outputs)
-    again.load_weights(tmp_path / "m.weights.h5")
+    outer = Model(x, Dense(1)(head(inner(x))))
+    outer.compile(optimizer="adam", loss="mse")
+    data = np.random.default_rng(2).normal(size=(6, 3)).astype("float32")
+    outer.fit(data, data[:, :1], batch_size=3, verbose=0)
+    outer.save(tmp_path / f"m{suffix}")
+    loaded = load_model(tmp_path / f"m{suffix}")
+    assert [type(layer).__name__ for layer in loaded.layers] == [
+        "InputLayer",
+        "Sequential",
+        "Model",
+        "Dense",
+    ]
+    np.testing.assert_array_equal(loaded.predict(data, verbose=0), outer.predict(data, verbose=0))
+    assert loaded.weight_names == outer.weight_names
+    assert loaded.optimizer.iterations == 2
+    for p, q in zip(loaded.optimizer.variables, outer.optimizer.variables):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_models_nest_only_so_deep(tmp_path):
+    model = Sequential([Input((2,)), Dense(2)])
+    for _ in range(20):
+        model = Sequential([Input((2,)), model])
+    config = model.get_config()
+    with pytest.raises(ValueError, match="nest deeper than"):
+        Sequential.from_config(config)

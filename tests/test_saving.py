@@ -700,7 +700,7 @@ def test_compressed_config_bomb_is_refused(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "class_name",
-    ["Lambda", "os.system", "__import__", "Layer", "InputLayer", "Sequential", None, 3, ""],
+    ["Lambda", "os.system", "__import__", "Layer", "InputLayer", None, 3, ""],
 )
 def test_config_naming_an_unknown_layer_is_refused(tmp_path, class_name):
     def edit(config):
@@ -709,6 +709,16 @@ def test_config_naming_an_unknown_layer_is_refused(tmp_path, class_name):
     path = tmp_path / "m.minicnn"
     write_zip(path, with_config(saved_model_members(tmp_path), edit))
     assert_model_rejected(path, "layer 1 has unknown class_name", "Conv2D")
+
+
+def test_config_naming_a_model_with_a_layer_config_is_refused(tmp_path):
+    # A model class is a valid layer (nested models), but only with a model's config.
+    def edit(config):
+        config["config"]["layers"][1]["class_name"] = "Sequential"
+
+    path = tmp_path / "m.minicnn"
+    write_zip(path, with_config(saved_model_members(tmp_path), edit))
+    assert_model_rejected(path, "layer 1 (a Sequential model) cannot be rebuilt", "'layers'")
 
 
 def test_too_many_layers_are_refused(tmp_path, monkeypatch):

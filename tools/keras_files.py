@@ -134,7 +134,15 @@ def architectures(L, Input, Model, Sequential):
         x = L.Flatten()(x)
         return Model(a, L.Dense(2)(x))
 
+    def nested():
+        inner = Sequential([Input((6, 6, 1)), L.Conv2D(2, 3, activation="relu"), L.Flatten()])
+        a = Input((32,))
+        head = Model(a, L.Dense(3, activation="tanh")(a))
+        x = Input((6, 6, 1))
+        return Model(x, L.Dense(1)(head(inner(x))))
+
     return {
+        "nested": (nested, (6, 6, 1), [(1,)], "mse"),
         "conv2d_stack": (conv2d_stack, (8, 8, 2), [(3,)], "categorical_crossentropy"),
         "conv1d_stack": (conv1d_stack, (12, 2), [(2,)], "mse"),
         "dense_and_activations": (dense_and_activations, (3, 4), [(1,)], "mae"),
@@ -266,6 +274,7 @@ def make_fixtures(folder: str, seed: int) -> None:
             "conv3d",
             "merges",
             "shared_residual",
+            "nested",
         )
     ):
         k, x, y, loss = build("keras", name, seed)
