@@ -363,3 +363,41 @@ def test_models_nest_only_so_deep(tmp_path):
     config = model.get_config()
     with pytest.raises(ValueError, match="nest deeper than"):
         Sequential.from_config(config)
+
+
+def test_config_json_over_the_limit_is_refused(tmp_path, monkeypatch):
+    from minicnn import config_io
+
+    members = keras_members()
+    monkeypatch.setattr(config_io, "MAX_JSON_BYTES", len(members["config.json"]) - 1)
+    write_zip(tmp_path / "m.keras", members)
+    refused(tmp_path / "m.keras", "'config.json'", "at most")
+
+
+def test_legacy_file_without_a_model_config_is_refused(tmp_path):
+    small_model().save_weights(tmp_path / "w.weights.h5")
+    (tmp_path / "w.h5").write_bytes((tmp_path / "w.weights.h5").read_bytes())
+    refused(tmp_path / "w.h5", "no 'model_config'", "load_weights")
+
+
+def test_load_weights_reads_keras_legacy_and_keras_model_files():
+    x, outs, _ = expected("merges")
+    for source in ("merges.h5", "merges.keras"):
+        model = load_model(FIXTURES / "merges.keras", compile=False)
+        model.set_weights([np.zeros_like(w) for w in model.get_weights()])
+        model.load_weights(FIXTURES / source)
+        for mine, keras_out in zip(model.predict(x, verbose=0), outs):
+            np.testing.assert_allclose(mine, keras_out, rtol=1e-5, atol=1e-6)
+
+
+def test_optimizer_state_of_the_wrong_size_is_refused(tmp_path):
+    members = keras_members()
+    buffer = io.BytesIO(members["model.weights.h5"])
+    with h5py.File(buffer, "a") as f:
+        last = str(len(f["optimizer/vars"]) - 1)
+        del f["optimizer/vars/" + last]
+    members["model.weights.h5"] = buffer.getvalue()
+    write_zip(tmp_path / "m.keras", members)
+    refused(tmp_path / "m.keras", "slot variables")
+    # Without compiling there is no optimizer to give the state to: the model loads.
+    assert not load_model(tmp_path / "m.keras", compile=False).compiled
