@@ -186,6 +186,10 @@ def _sequential(body: dict, where: str) -> dict:
         first_config = first.get("config")
         if not isinstance(first_config, dict):
             raise ValueError(f"{where}: the InputLayer's config must be a dict.")
+        try:  # checks its dtype and sparse/ragged/optional, which minicnn cannot honour
+            InputLayer.from_config(first_config)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{where}: the model's InputLayer: {err}") from None
         batch_shape = first_config.get("batch_shape", batch_shape)
     if batch_shape is not None and (not isinstance(batch_shape, list) or not batch_shape):
         raise ValueError(

@@ -401,3 +401,11 @@ def test_optimizer_state_of_the_wrong_size_is_refused(tmp_path):
     refused(tmp_path / "m.keras", "slot variables")
     # Without compiling there is no optimizer to give the state to: the model loads.
     assert not load_model(tmp_path / "m.keras", compile=False).compiled
+
+
+def test_sparse_input_is_refused_not_ignored(tmp_path):
+    def edit(c):
+        c["config"]["layers"][0]["config"]["sparse"] = True
+
+    write_zip(tmp_path / "m.keras", edited_config(edit))
+    refused(tmp_path / "m.keras", "InputLayer", "sparse")

@@ -142,13 +142,13 @@ def architectures(L, Input, Model, Sequential):
         return Model(x, L.Dense(1)(head(inner(x))))
 
     return {
-        "nested": (nested, (6, 6, 1), [(1,)], "mse"),
         "conv2d_stack": (conv2d_stack, (8, 8, 2), [(3,)], "categorical_crossentropy"),
         "conv1d_stack": (conv1d_stack, (12, 2), [(2,)], "mse"),
         "dense_and_activations": (dense_and_activations, (3, 4), [(1,)], "mae"),
         "conv3d": (conv3d_pools, (4, 4, 4, 1), [(2,)], "mse"),
         "merges": (merges, (6, 6, 2), [(2,), (1,)], ["mse", "mae"]),
         "shared_residual": (shared_residual, (5, 5, 3), [(2,)], "mse"),
+        "nested": (nested, (6, 6, 1), [(1,)], "mse"),
     }
 
 
@@ -192,91 +192,58 @@ def max_diff(a, b) -> float:
     )
 
 
+def save(model, path: str) -> None:
+    (model.save_weights if path.endswith(".weights.h5") else model.save)(path)
+
+
+def load(lib: str, path: str, name: str, seed: int):
+    """``path`` opened by ``lib``: a model file loaded, a weights file into a new model."""
+    if path.endswith(".weights.h5"):
+        model, *_ = build(lib, name, seed)
+        model.load_weights(path)
+        return model
+    if lib == "minicnn":
+        return mmodels.load_model(path)
+    # Keras 3.15 cannot rebuild the loss of its own legacy files when it is a string alias
+    # ("mse": "Could not deserialize 'keras.metrics.mse'"), so its legacy loads skip
+    # compiling; minicnn's loads compile.
+    return keras.saving.load_model(path, compile=path.endswith(".keras"))
+
+
 def cross(name: str, optimizer: str, folder: str, seed: int) -> list[tuple]:
     rows = []
     k, m, x, y, loss = fresh_pair(name, seed)
     compile_both(k, m, loss, optimizer)
-    k.fit(x, y, batch_size=3, epochs=1, shuffle=False, verbose=0)
-    m.fit(x, y, batch_size=3, epochs=1, shuffle=False, verbose=0)
+    fit = {"batch_size": 3, "epochs": 1, "shuffle": False, "verbose": 0}
+    k.fit(x, y, **fit)
+    m.fit(x, y, **fit)
+    sides = (("minicnn", m, "keras", "Keras"), ("keras", k, "minicnn", "minicnn"))
     # Resumption across the file: the other side trains on from the saved state.
-    path = os.path.join(folder, f"{name}_resume.keras")
-    m.save(path)
-    other = keras.saving.load_model(path)
-    m.fit(x, y, batch_size=3, epochs=1, shuffle=False, verbose=0)
-    other.fit(x, y, batch_size=3, epochs=1, shuffle=False, verbose=0)
-    rows.append(
-        (
-            name,
-            f"minicnn .keras -> Keras, train on ({optimizer})",
-            max_diff(m.get_weights(), other.get_weights()),
-        )
-    )
-    k.save(path)
-    mine = mmodels.load_model(path)
-    k.fit(x, y, batch_size=3, epochs=1, shuffle=False, verbose=0)
-    mine.fit(x, y, batch_size=3, epochs=1, shuffle=False, verbose=0)
-    rows.append(
-        (
-            name,
-            f"Keras .keras -> minicnn, train on ({optimizer})",
-            max_diff(k.get_weights(), mine.get_weights()),
-        )
-    )
+    for lib, source, other_lib, other_name in sides:
+        path = os.path.join(folder, f"{name}_{lib}_resume.keras")
+        save(source, path)
+        other = load(other_lib, path, name, seed)
+        source.fit(x, y, **fit)
+        other.fit(x, y, **fit)
+        what = f"{lib} .keras -> {other_name}, train on ({optimizer})"
+        rows.append((name, what, max_diff(source.get_weights(), other.get_weights())))
     # Keras 3.15's legacy .h5 save drops the optimizer from the model's compile config,
     # so that format goes last.
     for suffix in (".keras", ".weights.h5", ".h5"):
-        # minicnn -> Keras
-        path = os.path.join(folder, f"{name}_m{suffix}")
-        if suffix == ".weights.h5":
-            m.save_weights(path)
-            target, *_ = build("keras", name, seed)
-            target.load_weights(path)
-        else:
-            m.save(path)
-            # Keras 3.15 cannot rebuild the loss of its own legacy files when it is a
-            # string alias ("mse": "Could not deserialize 'keras.metrics.mse'"), so its
-            # legacy loads skip compiling; minicnn's loads compile.
-            target = keras.saving.load_model(path, compile=suffix == ".keras")
-        rows.append(
-            (
-                name,
-                f"minicnn -> Keras {suffix}",
-                max_diff(m.predict(x, verbose=0), target.predict(x, verbose=0)),
-            )
-        )
-        # Keras -> minicnn
-        path = os.path.join(folder, f"{name}_k{suffix}")
-        if suffix == ".weights.h5":
-            k.save_weights(path)
-            mine, *_ = build("minicnn", name, seed)
-            mine.load_weights(path)
-        else:
-            k.save(path)
-            mine = mmodels.load_model(path)
-        rows.append(
-            (
-                name,
-                f"Keras -> minicnn {suffix}",
-                max_diff(k.predict(x, verbose=0), mine.predict(x, verbose=0)),
-            )
-        )
+        for lib, source, other_lib, other_name in sides:
+            path = os.path.join(folder, f"{name}_{lib}{suffix}")
+            save(source, path)
+            other = load(other_lib, path, name, seed)
+            diff = max_diff(source.predict(x, verbose=0), other.predict(x, verbose=0))
+            rows.append((name, f"{lib} -> {other_name} {suffix}", diff))
     return rows
 
 
 def make_fixtures(folder: str, seed: int) -> None:
     """Small Keras-written files for the test suite, plus the inputs and Keras's outputs."""
     os.makedirs(folder, exist_ok=True)
-    for i, name in enumerate(
-        (
-            "conv2d_stack",
-            "conv1d_stack",
-            "dense_and_activations",
-            "conv3d",
-            "merges",
-            "shared_residual",
-            "nested",
-        )
-    ):
+    names = architectures(mlayers, mlayers.Input, mmodels.Model, mmodels.Sequential)
+    for i, name in enumerate(names):
         k, x, y, loss = build("keras", name, seed)
         optimizer = ("adam", "sgd", "rmsprop")[i % 3]
         k.compile(optimizer=optimizer, loss=loss)
