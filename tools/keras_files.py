@@ -217,6 +217,7 @@ def cross(name: str, optimizer: str, folder: str, seed: int) -> list[tuple]:
     fit = {"batch_size": 3, "epochs": 1, "shuffle": False, "verbose": 0}
     k.fit(x, y, **fit)
     m.fit(x, y, **fit)
+    label = {"minicnn": "minicnn", "keras": "Keras"}
     sides = (("minicnn", m, "keras", "Keras"), ("keras", k, "minicnn", "minicnn"))
     # Resumption across the file: the other side trains on from the saved state.
     for lib, source, other_lib, other_name in sides:
@@ -225,7 +226,7 @@ def cross(name: str, optimizer: str, folder: str, seed: int) -> list[tuple]:
         other = load(other_lib, path, name, seed)
         source.fit(x, y, **fit)
         other.fit(x, y, **fit)
-        what = f"{lib} .keras -> {other_name}, train on ({optimizer})"
+        what = f"{label[lib]} .keras -> {other_name}, train on ({optimizer})"
         rows.append((name, what, max_diff(source.get_weights(), other.get_weights())))
     # Keras 3.15's legacy .h5 save drops the optimizer from the model's compile config,
     # so that format goes last.
@@ -235,7 +236,7 @@ def cross(name: str, optimizer: str, folder: str, seed: int) -> list[tuple]:
             save(source, path)
             other = load(other_lib, path, name, seed)
             diff = max_diff(source.predict(x, verbose=0), other.predict(x, verbose=0))
-            rows.append((name, f"{lib} -> {other_name} {suffix}", diff))
+            rows.append((name, f"{label[lib]} -> {other_name} {suffix}", diff))
     return rows
 
 
