@@ -85,7 +85,8 @@ def architectures(L, Input, Model, Sequential):
             [
                 Input((3, 4)),
                 L.Permute((2, 1)),
-                L.Reshape((12,)),
+                L.Reshape((2, 6)),
+                L.GlobalAveragePooling1D(),
                 L.Rescaling(0.5, offset=0.1),
                 L.Dense(6),
                 L.LeakyReLU(0.2),
