@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import math
 import zipfile
 
 import numpy as np
@@ -262,7 +263,7 @@ def load_keras(path: str, compile: bool):
     """A new model from a ``.keras`` file (written by Keras 3 or minicnn)."""
     source, archive, tree = _open_keras(path)
     config = config_io.read_json(archive, CONFIG, source)
-    model, compiled = _model_from_keras_config(config, f"{source}: {CONFIG}")
+    model, compiled = _model_from_keras_config(config, f"{source}: {CONFIG}", _stored(tree))
     if compile and compiled is not None:
         _compile(model, compiled, source)
     _set_state(model, tree, source, model.compiled)
@@ -290,12 +291,15 @@ def _open_keras(path: str):
     return source, archive, tree
 
 
-def _model_from_keras_config(config, where: str):
+def _model_from_keras_config(config, where: str, stored: int):
     """``(model, minicnn compile config or None)`` from a Keras model config; the
-    architecture is checked (shapes and weights computed) before anything is built."""
+    architecture is checked (shapes and weights computed) before anything is built, and
+    refused if it needs more weight values than the file stores (``stored``), so a small
+    file cannot ask for a huge allocation."""
     class_name, body, compiled = keras_schema.import_model(config, where)
     if class_name == "Functional":
         graph = parse_graph(body, layer_from_config, where, config_io.MAX_LAYERS)
+        _check_size(graph.expected, stored, where)
         with random_state_kept():
             model = graph.build(MODEL_CLASSES.lookup("Functional"))
     else:
@@ -303,12 +307,28 @@ def _model_from_keras_config(config, where: str):
         layers, name, input_shape = parse_sequential(
             {"class_name": class_name, "config": body}, where
         )
-        expected_weights(layers, input_shape, where)
+        _check_size(expected_weights(layers, input_shape, where), stored, where)
         with random_state_kept():
             model = build_sequential(layers, name, input_shape, where)
         model.trainable = trainable
     outputs = len(model.outputs) if model._output_keys is not None else None
     return model, keras_schema.import_compile(compiled, outputs, where)
+
+
+def _check_size(expected: list, stored: int, where: str) -> None:
+    needed = sum(math.prod(shape) for _, shape in expected)
+    if needed > stored:
+        raise ValueError(
+            f"{where} describes {needed} weight values but the file stores {stored}; "
+            "refusing to build a model the file cannot fill (damaged or hostile?)."
+        )
+
+
+def _stored(tree) -> int:
+    """How many numbers the tree's datasets hold."""
+    if isinstance(tree, np.ndarray):
+        return tree.size
+    return sum(_stored(child) for child in tree.values())
 
 
 def _compile(model, compiled: dict, source: str) -> None:
@@ -397,7 +417,7 @@ def load_legacy_h5(path: str, compile: bool):
         optimizer = training.pop("optimizer_config")
         training = {**training, "optimizer": optimizer}
         config = {**config, "compile_config": training} if isinstance(config, dict) else config
-    model, compiled = _model_from_keras_config(config, f"{source}: model_config")
+    model, compiled = _model_from_keras_config(config, f"{source}: model_config", _stored(tree))
     model.set_weights(_legacy_weights(model, tree, source))
     if compile and compiled is not None:
         _compile(model, compiled, source)

@@ -409,3 +409,11 @@ def test_sparse_input_is_refused_not_ignored(tmp_path):
 
     write_zip(tmp_path / "m.keras", edited_config(edit))
     refused(tmp_path / "m.keras", "InputLayer", "sparse")
+
+
+def test_a_config_asking_for_more_weights_than_the_file_holds_is_refused(tmp_path):
+    def edit(c):
+        c["config"]["layers"][-1]["config"]["units"] = 10**9  # the last Dense
+
+    write_zip(tmp_path / "m.keras", edited_config(edit))
+    refused(tmp_path / "m.keras", "weight values but the file stores")
