@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -115,11 +115,7 @@ def explain(model, x, layer, index: Sequence[int]) -> Explanation:
         pass
     value = float(np.asarray(values[len(inputs) + k])[(0, *index[1:])])
     if not isinstance(target, L.Layer):  # a model nested as a layer
-        raise ValueError(
-            f"{func}: layer '{target.name}' is a model ({target.keras_class}); explain one "
-            f"of its own layers with `{target.name}.explain(its input, layer, index)` (its "
-            "input is the feature map of the layer that feeds it, from `feature_maps`)."
-        )
+        return _nested(model, target, node, values, inputs, index, func)
     if target._takes_list:
         if not isinstance(target, (L.Add, L.Subtract, L.Average)):
             raise ValueError(
@@ -139,6 +135,33 @@ def explain(model, x, layer, index: Sequence[int]) -> Explanation:
         "explain covers conv (also transposed and depthwise), Dense, pooling, global "
         "pooling, activation, Flatten, BatchNormalization, padding, cropping and upsampling "
         "layers."
+    )
+
+
+def _nested(model, target, node, values, inputs, index, func) -> Explanation:
+    """A nested model's output cell, explained as its output layer's cell, from the
+    feature map that feeds the model (the sample's own, as a batch of one)."""
+    if target._takes_list:
+        raise ValueError(
+            f"{func}: layer '{target.name}' is a model of several inputs; explain one of its "
+            f"own layers with `{target.name}.explain([its inputs], layer, index)`."
+        )
+    last = target.outputs[0]._history[0]
+    if isinstance(last, L.InputLayer):
+        raise ValueError(f"{func}: model '{target.name}' passes its input through unchanged.")
+    fed = np.asarray(values[node.inputs[0]])
+    inner = explain(target, fed, last, (0, *index[1:]))
+    source = (
+        f"layer '{model.nodes[node.inputs[0] - len(inputs)].layer.name}'"
+        if node.inputs[0] >= len(inputs)
+        else "the model's input"
+    )
+    note = (
+        f"inside model '{target.name}' ({target.keras_class}): its output layer "
+        f"'{last.name}', reading {source}"
+    )
+    return replace(
+        inner, layer=target.name, kind=target.keras_class, index=index, notes=[note, *inner.notes]
     )
 
 

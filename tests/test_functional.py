@@ -736,15 +736,22 @@ def test_a_frozen_nested_model_keeps_its_weights_while_the_outer_layers_train():
 
 
 def test_explain_reads_a_layer_fed_by_a_nested_model():
-    model, block, _ = nested_net()
+    model, block, head = nested_net()
     x = RNG.normal(size=(1, 4)).astype(np.float32)
     explanation = model.explain(x, "mix", (0, 1))
     kernel, bias = model.get_layer("mix").get_weights()
     fed = block.predict(x, verbose=0)[0]
     assert explanation.value == pytest.approx(float(fed @ kernel[:, 1] + bias[1]), abs=1e-5)
-    # A nested model is not explained as one cell: the message says how to look inside.
-    with pytest.raises(ValueError, match=r"'head' is a model \(Sequential\).*head\.explain"):
-        model.explain(x, "head", (0, 0))
+    # A nested model's cell is its output layer's cell, read from the map that feeds it.
+    inside = model.explain(x, "head", (0, 1))
+    maps = model.feature_maps(x)
+    kernel, bias = head.get_layer("logits").get_weights()
+    fed = block.predict(maps["mix"], verbose=0)[0]  # block's second call feeds head
+    assert inside.value == pytest.approx(float(fed @ kernel[:, 1] + bias[1]), abs=1e-5)
+    assert inside.value == pytest.approx(float(model.predict(x, verbose=0)[0, 1]), abs=1e-6)
+    np.testing.assert_allclose(inside.patch, fed, atol=1e-6)
+    assert inside.layer == "head" and inside.index == (0, 1)
+    assert "inside model 'head' (Sequential): its output layer 'logits'" in str(inside)
 
 
 def test_from_config_takes_the_layers_in_any_order_in_linear_time():
