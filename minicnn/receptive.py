@@ -90,15 +90,28 @@ def receptive_field(model, layer, index) -> tuple[slice, ...]:
     k = model.node_of(layer)
     target = model.nodes[k].layer
     n_inputs = len(model.inputs) or 1
-    shapes = [
-        *(model._input_values(model.input_shape)),
-        *model.output_shapes(model.input_shape),
-    ]
+    shapes = _shapes(model)
     out_spatial = _known(shapes[n_inputs + k], f"layer '{target.name}'s output", func)
     index = check_index(index, out_spatial, func, f"the spatial axes of layer '{target.name}'")
-    fields = [None] * n_inputs  # per model input: per-axis sets of positions
-    pending = [(n_inputs + k, [{i} for i in index])]
-    while pending:  # walk back from the output through every branch to the inputs
+    fields = _walk(model, n_inputs + k, [{i} for i in index], func)
+    boxes = [None if f is None else _box(f) for f in fields]
+    return boxes[0] if n_inputs == 1 else boxes
+
+
+def _shapes(model) -> list:
+    """The shape of every value of ``model``: its inputs, then one per node."""
+    return [*model._input_values(model.input_shape), *model.output_shapes(model.input_shape)]
+
+
+def _walk(model, value: int, sets: list, func: str) -> list:
+    """Per input of ``model``, the per-axis sets of its positions that feed positions
+    ``sets`` of value number ``value`` (None for an input that does not feed them),
+    walking back from there through every branch."""
+    n_inputs = len(model.inputs) or 1
+    shapes = _shapes(model)
+    fields = [None] * n_inputs
+    pending = [(value, sets)]
+    while pending:
         value, sets = pending.pop()
         if value < n_inputs:
             old = fields[value]
@@ -108,12 +121,27 @@ def receptive_field(model, layer, index) -> tuple[slice, ...]:
         for source in node.inputs:
             spatial = _known(shapes[source], f"layer '{node.layer.name}'s input", func)
             pending.append((source, _read(node.layer, sets, spatial, func)))
-    boxes = [None if f is None else _box(f) for f in fields]
-    return boxes[0] if n_inputs == 1 else boxes
+    return fields
+
+
+def _nested(model, sets: list, func: str) -> list[set]:
+    """The input positions a nested model's outputs at ``sets`` read: its own graph,
+    walked back from its output."""
+    n_inputs = len(model.inputs) or 1
+    if n_inputs != 1:
+        raise ValueError(
+            f"{func}: model '{model.name}' nested here takes {n_inputs} inputs; receptive "
+            "fields follow nested models of one input."
+        )
+    output = model._output_values[0] if model._output_values else n_inputs + len(model.nodes) - 1
+    field = _walk(model, output, sets, func)[0]
+    return [set() for _ in sets] if field is None else field
 
 
 def _read(lay, sets, spatial, func) -> list[set]:
     """The input positions per axis that ``lay``'s outputs at ``sets`` read."""
+    if hasattr(lay, "nodes"):  # a model used as a layer
+        return _nested(lay, sets, func)
     if lay.spatial_mapping == "window":
         w = lay.window
         return [

@@ -107,6 +107,33 @@ def test_field_is_exactly_the_pixels_that_change_each_output(stack, seed):
                 assert len(pixels) == np.prod([s.stop - s.start for s in field])
 
 
+@settings(max_examples=60, deadline=None)
+@given(stacks(), st.integers(0, 2**31 - 1), st.data())
+def test_field_through_a_nested_model_is_exactly_the_pixels_that_change_the_output(
+    stack, seed, data
+):
+    rank, layers, _ = stack
+    assume(len(layers) >= 2)
+    cut = data.draw(st.integers(1, len(layers) - 1))
+    inner = Sequential(layers[:cut], name="inner")
+    model = positive_model(rank, [inner, *layers[cut:]], seed)
+    size = SIZE[rank]
+    reached = {}  # final output position -> input pixels whose perturbation changes it
+    for pixel in itertools.product(*(range(n) for n in size)):
+        x = np.zeros((1, *size, 1))
+        x[(0, *pixel, 0)] = 1.0
+        y = outputs_float64(model, x)[-1]
+        for position in zip(*np.nonzero(y.max(axis=-1) > 0)):
+            reached.setdefault(tuple(int(p) for p in position), []).append(pixel)
+    for position in itertools.product(*(range(n) for n in model.output_shape[1:-1])):
+        field = model.receptive_field(-1, position)
+        pixels = reached.get(position)
+        if not pixels:
+            assert all(s.stop == s.start for s in field), position
+        else:
+            assert field == bounding_box(pixels), position
+
+
 @st.composite
 def tutorial_stacks(draw):
     """Stacks of the layers whose position mapping is their own ("custom": padding,
