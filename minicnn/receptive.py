@@ -175,33 +175,70 @@ def _inputs_read(outputs: set, length, kernel, stride, dilation, padding) -> set
     }
 
 
+VARIES = ("varies", "varies")  # upsampling, transposed convs, branches that disagree
+
+
 def layer_geometry(model) -> list[tuple[tuple[int, ...], tuple[int, ...]] | None]:
     """Per layer, ``(size, jump)`` per input spatial axis: the (unclipped) receptive-field
     size of one output and the input distance between neighbouring outputs. ``None``
     once ``Flatten`` or global pooling has mixed all positions (the field is the whole
-    input). Needs only the layers' hyper-parameters and the input rank."""
-    if model.input_shape is not None:
-        rank = max(len(model.input_shape) - 2, 0)
-    else:
-        rank = next((len(lay.window.size) for lay in model.layers if lay.window), 0)
-    size, jump = (1,) * rank, (1,) * rank
+    input); ``VARIES`` where it differs from output to output, or between the branches
+    or calls that meet at a layer. Needs only the layers' hyper-parameters, the graph and
+    the input rank."""
+    values = _value_geometry(model)
+    n_inputs = len(values) - len(model.nodes)
+    per_layer: dict[int, list] = {}
+    for node, geometry in zip(model.nodes, values[n_inputs:]):
+        per_layer.setdefault(id(node.layer), []).append(geometry)
     out = []
     for lay in model.layers:
-        w = lay.window if lay.spatial_mapping == "window" else None
-        if size == "varies":
-            pass
-        elif size is not None and w is not None:
-            size = tuple(r + (k - 1) * d * j for r, k, d, j in zip(size, w.size, w.dilation, jump))
-            jump = tuple(j * s for j, s in zip(jump, w.strides))
-        elif lay.spatial_mapping == "all":
-            size = jump = None
-        elif lay.spatial_mapping == "custom" and not lay.shifts_only:
-            # Upsampling and transposed convs: the field differs from output to output.
-            size = jump = "varies"
-        elif w is None and lay.spatial_mapping not in ("pointwise", "window", "custom"):
-            raise _unknown(lay, "summary")
-        out.append(None if size is None else (size, jump))
+        found = per_layer.get(id(lay), [values[0]])  # an InputLayer: the input itself
+        out.append(found[0] if all(g == found[0] for g in found) else VARIES)
     return out
+
+
+def _value_geometry(model) -> list:
+    """The geometry of every value of ``model``: its inputs, then one per node."""
+    if model.input_shape is not None:
+        shape = model.input_shape[0] if isinstance(model.input_shape, list) else model.input_shape
+        rank = max(len(shape) - 2, 0)
+    else:
+        rank = next((len(lay.window.size) for lay in model.layers if lay.window), 0)
+    values = [((1,) * rank, (1,) * rank)] * (len(model.inputs) or 1)
+    for node in model.nodes:
+        inputs = [values[i] for i in node.inputs]
+        same = all(g == inputs[0] for g in inputs)
+        values.append(_step(node.layer, inputs[0] if same else VARIES))
+    return values
+
+
+def _step(lay, geometry):
+    """The geometry after ``lay`` for inputs of ``geometry``."""
+    if geometry is None or geometry == VARIES:
+        return geometry
+    size, jump = geometry
+    if hasattr(lay, "nodes"):  # a nested model: its own output's geometry, composed
+        values = _value_geometry(lay)
+        inner = values[lay._output_values[0]] if lay._output_values else values[-1]
+        if inner is None or inner == VARIES:
+            return inner
+        return (
+            tuple(r + (k - 1) * j for r, k, j in zip(size, inner[0], jump)),
+            tuple(j * s for j, s in zip(jump, inner[1])),
+        )
+    w = lay.window if lay.spatial_mapping == "window" else None
+    if w is not None:
+        return (
+            tuple(r + (k - 1) * d * j for r, k, d, j in zip(size, w.size, w.dilation, jump)),
+            tuple(j * s for j, s in zip(jump, w.strides)),
+        )
+    if lay.spatial_mapping == "all":
+        return None
+    if lay.spatial_mapping == "custom" and not lay.shifts_only:
+        return VARIES
+    if lay.spatial_mapping not in ("pointwise", "custom"):
+        raise _unknown(lay, "summary")
+    return geometry
 
 
 def summary_columns(model) -> list[tuple[str, str]]:

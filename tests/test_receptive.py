@@ -21,7 +21,7 @@ from minicnn.layers import (
     MaxPooling2D,
     ReLU,
 )
-from minicnn.models import Sequential
+from minicnn.models import Model, Sequential
 
 SIZE = {1: (20,), 2: (11, 11)}
 
@@ -303,3 +303,17 @@ def test_summary_size_is_the_field_width_of_an_unpadded_first_output(stack):
     for i, (size, _) in enumerate(layer_geometry(model)):
         field = model.receptive_field(i, (0,) * rank)
         assert tuple(s.stop - s.start for s in field) == size
+
+
+def test_summary_fields_through_a_functional_chain_and_a_nested_model():
+    inner = Sequential([L.Input((9, 9, 1)), Conv2D(1, 3, strides=2)], name="inner")
+    x = L.Input((9, 9, 1))
+    model = Model(x, Conv2D(1, 3, name="top")(inner(x)))
+    lines = []
+    model.summary(print_fn=lines.append, show_receptive_field=True)
+    table = "\n".join(lines).splitlines()
+    rows = {line.split()[1]: line for line in table if line.startswith("│ ")}
+    # 3x3 stride 2 gives field 3, jump 2; a 3x3 after it: 3 + (3 - 1) * 2 = 7, jump 2.
+    assert "│ 1x1" in rows[x._history[0].name]
+    assert "3x3" in rows["inner"] and "2x2" in rows["inner"]
+    assert "7x7" in rows["top"] and rows["top"].rstrip("│ ").endswith("2x2")
