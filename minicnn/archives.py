@@ -103,6 +103,18 @@ def _fsync_folder(folder: str) -> None:
         os.close(fd)
 
 
+def write_zip(path: str, members: dict[str, bytes], overwrite: bool = True) -> None:
+    """Atomically write ``path`` as a zip of uncompressed ``{name: bytes}`` members (the
+    layout of Keras's ``.keras`` files and of minicnn's ``.minicnn``)."""
+
+    def write(f):
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as archive:
+            for name, data in members.items():
+                archive.writestr(name, data)
+
+    atomic_write(path, write, overwrite)
+
+
 # --------------------------------------------------------------------------- zip archives
 
 

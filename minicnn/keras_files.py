@@ -23,12 +23,11 @@ import datetime
 import io
 import json
 import math
-import zipfile
 
 import numpy as np
 
 from . import config_io, hdf5, keras_schema
-from .archives import atomic_write, open_zip, read_bytes, read_stored_member
+from .archives import atomic_write, open_zip, read_bytes, read_stored_member, write_zip
 from .config_io import (
     MODEL_CLASSES,
     build_sequential,
@@ -38,6 +37,7 @@ from .config_io import (
     random_state_kept,
 )
 from .graph_config import parse_graph
+from .layer import is_model
 from .utils import to_snake_case
 from .version import __version__
 
@@ -57,7 +57,7 @@ def _layer_paths(model, prefix: str = "") -> list:
         used[base] = count
         path = f"{prefix}layers/{base}" + (f"_{count}" if count else "")
         out.append((path, layer))
-        if hasattr(layer, "nodes"):  # a model used as a layer
+        if is_model(layer):
             out.extend(_layer_paths(layer, path + "/"))
     return out
 
@@ -69,7 +69,7 @@ def weights_tree(model) -> hdf5.Group:
     for path, layer in _layer_paths(model):
         group = root.group(path + "/vars")
         group.attrs["name"] = layer.name
-        if not hasattr(layer, "nodes"):
+        if not is_model(layer):
             for i, array in enumerate(layer.weight_arrays()):
                 group[str(i)] = np.asarray(array, dtype=np.float32)
     return root
@@ -82,7 +82,7 @@ def weights_from_tree(model, tree: hdf5.Group, source: str) -> list[np.ndarray]:
     for path, layer in _layer_paths(model):
         node = _node(tree, path + "/vars")
         used.add(path)
-        if hasattr(layer, "nodes"):
+        if is_model(layer):
             continue
         shapes = [w.shape for w in layer.weight_arrays()]
         found = {} if node is None else dict(node)
@@ -244,12 +244,7 @@ def save_keras(model, path: str, overwrite: bool) -> None:
     members = {METADATA: json.dumps(metadata).encode(), CONFIG: config}
     members[WEIGHTS_H5] = buffer.getvalue()
 
-    def write(f):
-        with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as archive:
-            for name, data in members.items():
-                archive.writestr(name, data)
-
-    atomic_write(path, write, overwrite)
+    write_zip(path, members, overwrite)
 
 
 def load_keras_weights(model, path: str) -> None:

@@ -17,7 +17,7 @@ defaults and refuse anything else with a message naming the option.
 
 from __future__ import annotations
 
-from .layer import InputLayer
+from .layer import InputLayer, is_model
 
 TENSOR = "__keras_tensor__"
 MAX_DEPTH = 64
@@ -85,7 +85,7 @@ def export_layer_config(layer) -> dict:
 
 
 def export_layer(layer, class_name: str) -> dict:
-    if hasattr(layer, "nodes"):  # a model used as a layer: its own config, uncompiled
+    if is_model(layer):  # its own config, uncompiled
         entry = export_model(layer)
         del entry["compile_config"]
         return entry

@@ -468,6 +468,11 @@ class InputLayer(Layer):
         return config
 
 
+def is_model(layer) -> bool:
+    """Whether ``layer`` is a model used as a layer (it has a graph of its own)."""
+    return hasattr(layer, "nodes")
+
+
 def class_name(layer) -> str:
     """The class name Keras's configs and summaries give ``layer``: its class, or for a
     model used as a layer Keras's class for it (``Functional`` for minicnn's ``Model``)."""

@@ -32,7 +32,7 @@ from .callbacks import PROGRESS_DELAY
 from .data import as_batch, as_input, batches
 from .explain import explain
 from .graph_config import graph_config, parse_graph
-from .layer import is_symbolic
+from .layer import is_model, is_symbolic
 from .layers import InputLayer, KerasTensor, Layer
 from .receptive import receptive_field
 from .summary import print_summary
@@ -352,7 +352,7 @@ class Model:
     def _named_specs(self) -> list:
         out = []
         for layer in self.layers:
-            inner = layer._named_specs() if hasattr(layer, "nodes") else layer._specs
+            inner = layer._named_specs() if is_model(layer) else layer._specs
             out.extend(s._replace(name=f"{layer.name}/{s.name}") for s in inner)
         return out
 

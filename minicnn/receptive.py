@@ -20,6 +20,7 @@ import numbers
 from collections.abc import Sequence
 
 from . import ops
+from .layer import is_model
 from .layers import Layer
 from .validation import format_shape
 
@@ -140,7 +141,7 @@ def _nested(model, sets: list, func: str) -> list[set]:
 
 def _read(lay, sets, spatial, func) -> list[set]:
     """The input positions per axis that ``lay``'s outputs at ``sets`` read."""
-    if hasattr(lay, "nodes"):  # a model used as a layer
+    if is_model(lay):
         return _nested(lay, sets, func)
     if lay.spatial_mapping == "window":
         w = lay.window
@@ -217,7 +218,7 @@ def _step(lay, geometry):
     if geometry is None or geometry == VARIES:
         return geometry
     size, jump = geometry
-    if hasattr(lay, "nodes"):  # a nested model: its own output's geometry, composed
+    if is_model(lay):  # a nested model: its own output's geometry, composed
         values = _value_geometry(lay)
         inner = values[lay._output_values[0]] if lay._output_values else values[-1]
         if inner is None or inner == VARIES:

@@ -34,6 +34,7 @@ from .archives import (
     read_npz,
     read_stored_member,
     write_npz,
+    write_zip,
 )
 from .config_io import (
     CONFIG,
@@ -48,6 +49,7 @@ from .config_io import (
     read_json,
 )
 from .graph_config import parse_graph
+from .layer import is_model
 from .version import __version__
 
 WEIGHTS_SUFFIX = ".weights.npz"
@@ -149,7 +151,7 @@ def check_savable(model) -> None:
     """A ValueError naming what in ``model`` cannot be saved (a Python callable is code,
     not data), before any file is touched; nested models are checked layer by layer."""
     for layer in model.layers:
-        if hasattr(layer, "nodes"):  # a model used as a layer
+        if is_model(layer):
             check_savable(layer)
             continue
         try:
@@ -235,12 +237,7 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
             )
         members[OPTIMIZER] = _npz_bytes(dict(zip(names, variables)))
 
-    def write(f):
-        with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as archive:
-            for name, data in members.items():
-                archive.writestr(name, data)
-
-    atomic_write(path, write, overwrite)
+    write_zip(path, members, overwrite)
 
 
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
