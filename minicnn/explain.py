@@ -105,6 +105,12 @@ def explain(model, x, layer, index: Sequence[int]) -> Explanation:
     k = model.node_of(layer)
     node = model.nodes[k]
     target = node.layer
+    if len(node.outputs) > 1:
+        raise ValueError(
+            f"{func}: layer '{target.name}' is a model of {len(node.outputs)} outputs, so an "
+            f"index does not name one cell; explain a cell of one of its own output layers "
+            f"with `{target.name}.explain(its input, layer, index)`."
+        )
     inputs = model._input_values(x)
     shapes = [a.shape for a in inputs]
     out_shape = model.output_shapes(model._pack_inputs(shapes))[k]
@@ -113,9 +119,9 @@ def explain(model, x, layer, index: Sequence[int]) -> Explanation:
     values = []
     for _ in model.forward(model.weight_arrays(), sample, values=values):
         pass
-    value = float(np.asarray(values[len(inputs) + k])[(0, *index[1:])])
+    value = float(np.asarray(values[node.outputs[0]])[(0, *index[1:])])
     if not isinstance(target, L.Layer):  # a model nested as a layer
-        return _nested(model, target, node, values, inputs, index, func)
+        return _nested(model, target, node, values, index)
     if target._takes_list:
         if not isinstance(target, (L.Add, L.Subtract, L.Average)):
             raise ValueError(
@@ -123,8 +129,7 @@ def explain(model, x, layer, index: Sequence[int]) -> Explanation:
                 "in a way explain does not work out (it covers Add, Subtract and Average); "
                 "explain the layers that feed it."
             )
-        feeds = [model.nodes[i - len(inputs)].layer.name if i >= len(inputs) else f"input {i}"
-                 for i in node.inputs]  # fmt: skip
+        feeds = [_source(model, i) for i in node.inputs]
         return _merge(target, [np.asarray(values[i])[0] for i in node.inputs], feeds, index, value)
     xin = np.asarray(values[node.inputs[0]])[0]
     for kinds, build in BUILDERS:
@@ -138,23 +143,20 @@ def explain(model, x, layer, index: Sequence[int]) -> Explanation:
     )
 
 
-def _nested(model, target, node, values, inputs, index, func) -> Explanation:
+def _nested(model, target, node, values, index) -> Explanation:
     """A nested model's output cell, explained as its output layer's cell, from the
-    feature map that feeds the model (the sample's own, as a batch of one)."""
-    if target._takes_list:
-        raise ValueError(
-            f"{func}: layer '{target.name}' is a model of several inputs; explain one of its "
-            f"own layers with `{target.name}.explain([its inputs], layer, index)`."
-        )
+    feature maps that feed the model (the sample's own, as a batch of one)."""
     last = target.outputs[0]._history[0]
     if isinstance(last, L.InputLayer):
-        raise ValueError(f"{func}: model '{target.name}' passes its input through unchanged.")
-    fed = np.asarray(values[node.inputs[0]])
+        raise ValueError(f"explain: model '{target.name}' passes its input through unchanged.")
+    fed = target._pack_sources([np.asarray(values[i]) for i in node.inputs])
     inner = explain(target, fed, last, (0, *index[1:]))
-    source = (
-        f"layer '{model.nodes[node.inputs[0] - len(inputs)].layer.name}'"
-        if node.inputs[0] >= len(inputs)
-        else "the model's input"
+    n_inputs = len(model.inputs) or 1
+    source = ", ".join(
+        f"layer '{_source(model, i)}'"
+        if i >= n_inputs
+        else ("the model's input" if n_inputs == 1 else f"the model's input {i}")
+        for i in node.inputs
     )
     note = (
         f"inside model '{target.name}' ({target.keras_class}): its output layer "
@@ -163,6 +165,14 @@ def _nested(model, target, node, values, inputs, index, func) -> Explanation:
     return replace(
         inner, layer=target.name, kind=target.keras_class, index=index, notes=[note, *inner.notes]
     )
+
+
+def _source(model, value: int) -> str:
+    """What makes value number ``value`` of ``model``: a layer's name, or ``input i``."""
+    for node in model.nodes:
+        if value in node.outputs:
+            return node.layer.name
+    return f"input {value}"
 
 
 # --------------------------------------------------------------------------- builders

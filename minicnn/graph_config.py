@@ -3,8 +3,10 @@
 ``graph_config(model)`` writes what Keras's ``Functional.get_config`` writes: the model's
 ``name`` and ``trainable``, its ``layers`` in ``model.layers`` order, each with its class,
 config, name and ``inbound_nodes`` (one per call: the tensors it read, each named by
-``keras_history = [layer name, node index, 0]``), and ``input_layers`` /
-``output_layers`` packed as the model was built (one reference, a list, or a dict).
+``keras_history = [layer name, node index, tensor index]``, packed as the layer takes
+them), and ``input_layers`` / ``output_layers`` packed as the model was built (one
+reference, a list, or a dict). The tensor index is 0 except for a nested model of
+several outputs.
 
 ``parse_graph(config, build_layer, where)`` reads it back without trusting it: every field
 is checked, layers are constructed only through ``build_layer`` (saving's registry-bound
@@ -20,7 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import NamedTuple
 
-from .layer import InputLayer, KerasTensor, class_name
+from .layer import InputLayer, KerasTensor, class_name, is_model
 
 TENSOR = "__keras_tensor__"
 LAYER_KEYS = {"class_name", "config", "name", "inbound_nodes"}
@@ -30,17 +32,18 @@ LAYER_KEYS = {"class_name", "config", "name", "inbound_nodes"}
 def graph_config(model) -> dict:
     """``model`` (a functional model of minicnn layers) as Keras's functional config."""
     calls: dict[int, list[int]] = {}  # per layer, its calls that belong to this model
-    for node, tensor in zip(model.nodes, model.node_outputs):
-        calls.setdefault(id(node.layer), []).append(tensor._history[1])
+    for node, made in zip(model.nodes, model.node_outputs):
+        calls.setdefault(id(node.layer), []).append(made[0]._history[1])
     # Keras renumbers a layer's nodes within the model (a layer may also have been called
     # in other models); node k of a layer is its k-th call here.
     renumber = {
         (key, call): k for key, numbers in calls.items() for k, call in enumerate(sorted(numbers))
     }
 
-    def ref(t: KerasTensor) -> list:
-        layer, call = t._history
-        return [layer.name, 0 if isinstance(layer, InputLayer) else renumber[(id(layer), call)], 0]
+    def ref(t: KerasTensor, ends: bool = False) -> list:
+        layer, call, index = t._history
+        node = 0 if isinstance(layer, InputLayer) else renumber[(id(layer), call)]
+        return [layer.name, node + (ends and _counts_own_node(layer)), index]
 
     def tensor(t: KerasTensor) -> dict:
         config = {"shape": list(t.shape), "dtype": "float32", "keras_history": ref(t)}
@@ -50,8 +53,7 @@ def graph_config(model) -> dict:
     for layer in model.layers:
         nodes = []
         for call in sorted(calls.get(id(layer), [])):
-            inputs = layer._calls[call].inputs
-            arg = [tensor(t) for t in inputs] if layer._takes_list else tensor(inputs[0])
+            arg = layer._pack_sources([tensor(t) for t in layer._calls[call].inputs])
             nodes.append({"args": [arg], "kwargs": {}})
         layers.append(
             {
@@ -65,9 +67,17 @@ def graph_config(model) -> dict:
         "name": model.name,
         "trainable": model.trainable,
         "layers": layers,
-        "input_layers": _pack_refs(model._input_keys, [ref(t) for t in model.inputs]),
-        "output_layers": _pack_refs(model._output_keys, [ref(t) for t in model.outputs]),
+        "input_layers": _pack_refs(model._input_keys, [ref(t, True) for t in model.inputs]),
+        "output_layers": _pack_refs(model._output_keys, [ref(t, True) for t in model.outputs]),
     }
+
+
+def _counts_own_node(layer) -> bool:
+    """Whether Keras numbers ``layer``'s nodes from 1 in ``input_layers`` and
+    ``output_layers``: a nested functional model (not a Sequential). Keras's
+    ``get_config`` counts a node of its own that Keras 3's models no longer make, and
+    ``functional_from_config`` subtracts it again; ``inbound_nodes`` count from 0."""
+    return is_model(layer) and layer.keras_class == "Functional"
 
 
 def _pack_refs(keys, refs: list):
@@ -98,8 +108,8 @@ class Graph(NamedTuple):
         made = _replay(self, lambda layer: layer.output, lambda layer, arg: layer(arg))
         try:
             model = model_class(
-                _unpack_refs(self.inputs, made, self.where),
-                _unpack_refs(self.outputs, made, self.where),
+                _unpack_refs(self, self.inputs, made),
+                _unpack_refs(self, self.outputs, made),
                 name=self.name,
             )
         except (ValueError, TypeError) as err:
@@ -177,14 +187,16 @@ def parse_graph(config, build_layer: Callable, where: str, max_layers: int) -> G
         return layer.compute_output_shape(shape)
 
     made = _replay(graph, lambda layer: layer.output.shape, shape_call)
-    _unpack_refs(graph.inputs, made, where)
-    _unpack_refs(graph.outputs, made, where)
+    _unpack_refs(graph, graph.inputs, made)
+    _unpack_refs(graph, graph.outputs, made)
     graph.expected.extend(w for layer in layers for w in specs.get(layer.name, []))
     return graph
 
 
 def _node_argument(node, layer, where: str):
-    """The tensor reference (or list of them, for a merge) one call of ``layer`` reads."""
+    """The tensor reference one call of ``layer`` reads, or the list of them (a merge,
+    a nested model of a list of inputs) or the dict (a nested model of a dict of
+    inputs) it takes."""
     if not isinstance(node, dict) or set(node) != {"args", "kwargs"} or node["kwargs"] != {}:
         raise ValueError(
             f"{where}: a node of layer '{layer.name}' must be {{'args': [...], 'kwargs': {{}}}} "
@@ -197,6 +209,14 @@ def _node_argument(node, layer, where: str):
             f"list of tensors for a merge). Received: {args!r:.80}"
         )
     arg = args[0]
+    keys = getattr(layer, "_input_keys", None)
+    if isinstance(keys, tuple):
+        if not isinstance(arg, dict) or set(arg) != set(keys):
+            raise ValueError(
+                f"{where}: model '{layer.name}' is called on a dict of tensors with keys "
+                f"{list(keys)}. Received: {arg!r:.80}"
+            )
+        return {k: _tensor_ref(arg[k], layer, where) for k in keys}
     if layer._takes_list:
         if not isinstance(arg, list) or not arg:
             raise ValueError(
@@ -207,17 +227,17 @@ def _node_argument(node, layer, where: str):
     return _tensor_ref(arg, layer, where)
 
 
-def _tensor_ref(t, layer, where: str) -> tuple[str, int]:
+def _tensor_ref(t, layer, where: str) -> tuple[str, int, int]:
     is_tensor = isinstance(t, dict) and t.get("class_name") == TENSOR
     config = t.get("config") if is_tensor else None
     history = config.get("keras_history") if isinstance(config, dict) else None
     if not _is_ref(history):
         raise ValueError(
             f"{where}: layer '{layer.name}' reads something that is not a tensor reference "
-            f"({{'class_name': '{TENSOR}', 'config': {{'keras_history': [layer, node, 0]}}}}). "
-            f"Received: {t!r:.80}"
+            f"({{'class_name': '{TENSOR}', 'config': {{'keras_history': [layer, node, "
+            f"tensor]}}}}). Received: {t!r:.80}"
         )
-    return history[0], history[1]
+    return tuple(history)
 
 
 def _is_ref(value) -> bool:
@@ -226,26 +246,26 @@ def _is_ref(value) -> bool:
         and len(value) == 3
         and isinstance(value[0], str)
         and all(type(v) is int and v >= 0 for v in value[1:])
-        and value[2] == 0  # minicnn's layers make one tensor per call
     )
 
 
 def _replay(graph: Graph, start: Callable, call: Callable) -> dict:
     """Every call of the graph, each once its inputs exist (a shared layer's later calls
     may read layers listed after it, as in Keras's ``functional_from_config``), and a
-    layer's node k after its node k - 1: ``{(layer name, node index): what call made}``.
-    ``start(input_layer)`` gives an input's value; ``call(layer, argument)`` makes a
-    call's. Each call waits on a count of missing inputs, so the work stays linear in the
-    number of calls however the config orders them."""
+    layer's node k after its node k - 1: ``{(layer name, node index): [the values the
+    call made]}``. ``start(input_layer)`` gives an input's value; ``call(layer,
+    argument)`` makes a call's (packed as the layer returns it). Each call waits on a
+    count of missing inputs, so the work stays linear in the number of calls however the
+    config orders them."""
     made, layers, missing, waiting, ready = {}, {}, {}, {}, deque()
     for layer in graph.layers:
         if isinstance(layer, InputLayer):
-            made[(layer.name, 0)] = start(layer)
+            made[(layer.name, 0)] = [start(layer)]
             continue
         layers[layer.name] = layer
         for k, arg in enumerate(graph.calls[layer.name]):
             key = (layer.name, k)
-            needs = {r for r in _refs(arg) if r not in made} | (
+            needs = {r[:2] for r in _refs(arg) if r[:2] not in made} | (
                 {(layer.name, k - 1)} if k else set()
             )
             missing[key] = needs
@@ -256,9 +276,9 @@ def _replay(graph: Graph, start: Callable, call: Callable) -> dict:
     while ready:
         key = ready.popleft()
         layer, arg = layers[key[0]], graph.calls[key[0]][key[1]]
-        value = [made[r] for r in arg] if isinstance(arg, list) else made[arg]
         try:
-            made[key] = call(layer, value)
+            value = _map_refs(arg, lambda r: _made_value(made, r))
+            made[key] = layer._flat_outputs(call(layer, value))
         except (ValueError, TypeError) as err:
             raise ValueError(
                 f"{graph.where}: layer '{layer.name}' cannot take its inputs: {err}"
@@ -281,19 +301,44 @@ def _replay(graph: Graph, start: Callable, call: Callable) -> dict:
 
 
 def _refs(arg) -> list:
+    """The references in a call's argument (one, a list or a dict of them)."""
+    if isinstance(arg, dict):
+        return list(arg.values())
     return arg if isinstance(arg, list) else [arg]
 
 
-def _unpack_refs(packed, made: dict, where: str):
+def _map_refs(arg, value: Callable):
+    """A call's argument with each reference replaced by ``value(reference)``."""
+    if isinstance(arg, dict):
+        return {k: value(r) for k, r in arg.items()}
+    return [value(r) for r in arg] if isinstance(arg, list) else value(arg)
+
+
+def _made_value(made: dict, ref):
+    """The value the reference ``ref`` names, once its call is made."""
+    values = made[tuple(ref[:2])]
+    if ref[2] >= len(values):
+        raise ValueError(
+            f"it reads output {ref[2]} of layer '{ref[0]}', which makes {len(values)} "
+            "output tensor(s)"
+        )
+    return values[ref[2]]
+
+
+def _unpack_refs(graph: Graph, packed, made: dict):
     """``input_layers`` / ``output_layers`` as the values ``made`` holds for them."""
+    where = graph.where
+    own_node = {layer.name for layer in graph.layers if _counts_own_node(layer)}
 
     def value(ref):
-        if not _is_ref(ref) or (ref[0], ref[1]) not in made:
+        node = ref[1] - (ref[0] in own_node) if _is_ref(ref) else -1
+        if node < 0 or (ref[0], node) not in made or ref[2] >= len(made[(ref[0], node)]):
             raise ValueError(
                 f"{where}: {ref!r:.80} does not name a tensor of the model "
-                "([layer name, node index, 0])."
+                "([layer name, node index, tensor index]; Keras numbers a nested functional "
+                "model's nodes from 1 here)."
             )
-        return made[(ref[0], ref[1])]
+        return made[(ref[0], node)][ref[2]]
 
     if _is_ref(packed):
         return value(packed)

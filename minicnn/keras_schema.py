@@ -306,8 +306,17 @@ def _plain_entry(entry: dict, where: str, depth: int):
 
 
 def _node(node):
-    """Keras records ``mask=None`` for calls of nested models; it changes nothing."""
+    """Keras records ``mask=None`` for calls of nested models (a dict or list of None
+    for a model of several inputs); it changes nothing."""
     if isinstance(node, dict) and isinstance(node.get("kwargs"), dict):
-        kwargs = {k: v for k, v in node["kwargs"].items() if not (k == "mask" and v is None)}
+        kwargs = {k: v for k, v in node["kwargs"].items() if not (k == "mask" and _no_mask(v))}
         return {**node, "kwargs": kwargs}
     return node
+
+
+def _no_mask(value) -> bool:
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return all(v is None for v in value)
+    return value is None

@@ -68,11 +68,20 @@ class KerasTensor:
     usually None) and which call of which layer made it; it holds no data.
     """
 
-    def __init__(self, shape: tuple, layer: Layer, node_index: int, name: str | None = None):
+    def __init__(
+        self,
+        shape: tuple,
+        layer: Layer,
+        node_index: int,
+        name: str | None = None,
+        tensor_index: int = 0,
+    ):
         self.shape = tuple(shape)
         self.dtype = "float32"
         self.name = name or unique_name("keras_tensor")
-        self._history = (layer, node_index)
+        # Keras's ``_keras_history``: the layer, its call, and which of the call's output
+        # tensors this is (a nested model of several outputs makes several per call).
+        self._history = (layer, node_index, tensor_index)
 
     @property
     def ndim(self) -> int:
@@ -83,16 +92,22 @@ class KerasTensor:
 
 
 class CallRecord(NamedTuple):
-    """One call of a layer on symbolic tensors: what it read and what it made."""
+    """One call of a layer on symbolic tensors: what it read (in the layer's input
+    order), what it returned (``output``: one tensor, or the list or dict a nested model
+    of several outputs returns) and those tensors in order (``outputs``)."""
 
     inputs: tuple[KerasTensor, ...]
-    output: KerasTensor
+    output: object
+    outputs: tuple[KerasTensor, ...]
 
 
 def is_symbolic(x) -> bool:
-    """A KerasTensor, or a list/tuple holding one (a merge layer's inputs)."""
+    """A KerasTensor, or a list/tuple holding one (a merge layer's inputs), or a dict
+    holding one (the inputs of a nested model that takes a dict)."""
     if isinstance(x, KerasTensor):
         return True
+    if isinstance(x, dict):
+        x = list(x.values())
     return isinstance(x, (list, tuple)) and any(isinstance(t, KerasTensor) for t in x)
 
 
@@ -365,7 +380,7 @@ class Layer(Configurable):
         if not self.built:
             self.build(shape)
         out = KerasTensor(self.compute_output_shape(shape), self, len(self._calls))
-        self._calls.append(CallRecord(inputs, out))
+        self._calls.append(CallRecord(inputs, out, (out,)))
         return out
 
     def _only_call(self, what: str) -> CallRecord:
@@ -400,6 +415,21 @@ class Layer(Configurable):
 
     #: The layer takes a list of inputs (merge layers).
     _takes_list = False
+
+    # How a call's values are laid out, for the model's loop (which numbers every input
+    # and output value of every call): a layer takes one value (a merge, a list) and
+    # makes one. A nested model overrides these for its several inputs and outputs.
+    def _pack_sources(self, items: list):
+        """The call's argument from its input values in order."""
+        return list(items) if self._takes_list else items[0]
+
+    def _pack_outputs(self, items: list):
+        """What the call returns, from its output values in order."""
+        return items[0]
+
+    def _flat_outputs(self, output) -> list:
+        """The call's output values in order, from what it returns."""
+        return [output]
 
     # ---- config
     def get_config(self) -> dict:
@@ -459,7 +489,8 @@ class InputLayer(Layer):
 
         batch_shape = (self.batch_size_arg, *self.input_shape_arg)
         self.build(batch_shape)
-        self._calls.append(CallRecord((), KerasTensor(batch_shape, self, 0, name=self.name)))
+        tensor = KerasTensor(batch_shape, self, 0, name=self.name)
+        self._calls.append(CallRecord((), tensor, (tensor,)))
 
     def get_config(self) -> dict:
         config = {"name": self.name, "shape": list(self.input_shape_arg)}

@@ -32,7 +32,7 @@ from .callbacks import PROGRESS_DELAY
 from .data import as_batch, as_input, batches
 from .explain import explain
 from .graph_config import graph_config, parse_graph
-from .layer import is_model, is_symbolic
+from .layer import CallRecord, is_model, is_symbolic
 from .layers import InputLayer, KerasTensor, Layer
 from .receptive import receptive_field
 from .summary import print_summary
@@ -48,11 +48,14 @@ from .validation import (
 
 
 class Node(NamedTuple):
-    """One call of ``layer`` in a model: it reads the values numbered ``inputs`` (the
-    model's inputs come first, then one value per node in order) and makes one value."""
+    """One call of ``layer`` in a model: it reads the values numbered ``inputs`` and
+    makes the values numbered ``outputs``. Values are numbered the model's inputs first,
+    then each node's outputs in node order: one per node, except a nested model of
+    several outputs, which makes one per output tensor."""
 
     layer: Layer
     inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
 
 
 class Model:
@@ -91,7 +94,8 @@ class Model:
         # and outputs are packed: None (one tensor), "list", or a tuple of dict keys.
         self._output_values: list[int] = []
         self._input_keys = self._output_keys = None
-        self.node_outputs: list[KerasTensor] = []  # the tensor each node makes
+        # Per node, the tensors its call made (one, or a nested model's several).
+        self.node_outputs: list[tuple[KerasTensor, ...]] = []
         # This model's own calls on KerasTensors, when it is a layer of another model.
         self._calls: list = []
         self.input_shape: tuple | None = None
@@ -136,7 +140,7 @@ class Model:
             stack = [(tensor, False)]
             while stack:
                 t, expanded = stack.pop()
-                layer, call = t._history
+                layer, call, _ = t._history
                 key = (id(layer), call)
                 if expanded:
                     order.append((layer, call))
@@ -166,9 +170,10 @@ class Model:
             if isinstance(layer, InputLayer):
                 continue
             record = layer._calls[call]
-            nodes.append(Node(layer, tuple(value_of[id(t)] for t in record.inputs)))
-            value_of[id(record.output)] = len(in_list) + len(nodes) - 1
-            self.node_outputs.append(record.output)
+            made = tuple(range(len(value_of), len(value_of) + len(record.outputs)))
+            nodes.append(Node(layer, tuple(value_of[id(t)] for t in record.inputs), made))
+            value_of.update((id(t), v) for t, v in zip(record.outputs, made))
+            self.node_outputs.append(record.outputs)
         names = [layer.name for layer in layers]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
@@ -304,10 +309,17 @@ class Model:
         raise ValueError("Provide either a layer name or layer index at `get_layer`.")
 
     # ------------------------------------------------------------------ shapes
-    def output_shapes(self, input_shape) -> list[tuple]:
+    def output_shapes(self, input_shape) -> list:
         """Every node's output shape for inputs of ``input_shape`` (batch axis first; a
-        list or dict of shapes for several inputs): the single place where an input is
-        checked against the model. Raises ValueError naming the layer that cannot take it."""
+        list or dict of shapes for several inputs), packed as the node's layer returns
+        its output. Raises ValueError naming the layer that cannot take it."""
+        values = self.value_shapes(input_shape)
+        return [node.layer._pack_outputs([values[i] for i in node.outputs]) for node in self.nodes]
+
+    def value_shapes(self, input_shape) -> list[tuple]:
+        """The shape of every value (the inputs, then each node's outputs; see ``Node``)
+        for inputs of ``input_shape``: the single place where an input is checked against
+        the model. Raises ValueError naming the layer that cannot take it."""
         shapes = [tuple(s) for s in self._input_values(input_shape)]
         declared = [t.shape for t in self.inputs] or [self.input_shape]
         for i, (shape, want) in enumerate(zip(shapes, declared)):
@@ -319,21 +331,18 @@ class Model:
                     f"{word}={len(want)}, found ndim={len(shape)}. Full shape received: "
                     f"{format_shape(shape)}"
                 )
-        values, out = list(shapes), []
+        values = list(shapes)
         for node in self.nodes:
-            sources = [values[i] for i in node.inputs]
-            shape = sources if node.layer._takes_list else sources[0]
-            values.append(node.layer.compute_output_shape(shape))
-            out.append(values[-1])
-        return out
+            layer = node.layer
+            shape = layer.compute_output_shape(
+                layer._pack_sources([values[i] for i in node.inputs])
+            )
+            values.extend(layer._flat_outputs(shape))
+        return values
 
     def _model_output_shape(self, input_shape):
         """The model's output shape(s) for ``input_shape``, packed like its outputs."""
-        shapes = self.output_shapes(input_shape)
-        if not self._output_values:  # a Sequential: its last node
-            return shapes[-1]
-        values = [None] * len(self.inputs) + shapes
-        return _pack(self._output_keys, [values[i] for i in self._output_values])
+        return self._outputs_of(self.value_shapes(input_shape))
 
     def compute_output_shape(self, input_shape: Sequence) -> tuple:
         """The model's output shape for inputs of ``input_shape`` (batch axis first);
@@ -429,10 +438,10 @@ class Model:
         numbers gets a generator derived from ``(seed, node number)``, so the same seed
         gives the same masks, and nothing is assigned. ``x`` is one array, or a list or
         dict for a model of several inputs; ``values``, when given, is filled with every
-        value (the inputs, then one per node); ``state``, when given, with the weights as
-        the pass leaves them. Updates apply as soon as a node makes them, so a shared
-        layer's second call sees its first call's moving statistics, as in Keras, where
-        the first call assigns them before the second reads them.
+        value (the inputs, then each node's outputs; see ``Node``); ``state``, when given,
+        with the weights as the pass leaves them. Updates apply as soon as a node makes
+        them, so a shared layer's second call sees its first call's moving statistics, as
+        in Keras, where the first call assigns them before the second reads them.
         """
         slices = self._weight_slices()
         values = [] if values is None else values
@@ -444,18 +453,17 @@ class Model:
             rng = None
             if training and layer.needs_rng and seed is not None:
                 rng = np.random.default_rng((seed, k))
-            sources = [values[i] for i in node.inputs]
             where = slices[id(layer)]
             y, updates = layer.stateless_call(
                 state[where],
-                sources if layer._takes_list else sources[0],
+                layer._pack_sources([values[i] for i in node.inputs]),
                 training=training,
                 rng=rng,
             )
             if updates:
                 # Updates replace the layer's trailing (non-trainable) weights.
                 state[where.stop - len(updates) : where.stop] = updates
-            values.append(y)
+            values.extend(layer._flat_outputs(y))
             yield layer, y, updates
 
     def _outputs_of(self, values):
@@ -590,21 +598,57 @@ class Model:
         """As a layer: called on a list of tensors (a model of several inputs)."""
         return self._input_keys == "list"
 
+    def _pack_sources(self, items: list):
+        return _pack(self._input_keys, list(items))
+
+    def _pack_outputs(self, items: list):
+        return _pack(self._output_keys, list(items))
+
+    def _flat_outputs(self, output) -> list:
+        return _unpack(self._output_keys, output)
+
     def _call_symbolic(self, x):
-        """Record a call of this model on tensor(s) ``x`` as one node of an outer model
-        (Keras's nested models). Checked before anything is recorded."""
+        """Record a call of this model on tensor(s) ``x`` (one, a list or a dict, as the
+        model takes its inputs) as one node of an outer model (Keras's nested models);
+        returns its output tensors packed as the model's outputs. Checked before anything
+        is recorded."""
         if isinstance(self._input_keys, tuple):
+            if not isinstance(x, dict) or set(x) != set(self._input_keys):
+                raise ValueError(
+                    f"Model '{self.name}' takes a dict of inputs with keys "
+                    f"{list(self._input_keys)}; it was called on "
+                    f"{list(x) if isinstance(x, dict) else type(x).__name__}."
+                )
+            inputs = tuple(x[k] for k in self._input_keys)
+        elif isinstance(x, dict):
+            takes = "a list of inputs" if self._takes_list else "one input"
             raise ValueError(
-                f"Model '{self.name}' takes a dict of inputs; minicnn nests only models of "
-                "one input or a list of inputs."
+                f"Model '{self.name}' takes {takes}; it was called on a dict with keys {list(x)}."
             )
-        if self._output_keys is not None:
+        else:
+            inputs = (x,) if isinstance(x, KerasTensor) else tuple(x)
+        if not all(isinstance(t, KerasTensor) for t in inputs):
+            raise TypeError(
+                f"Model '{self.name}' was called on a mix of KerasTensors and other values: "
+                f"{[type(t).__name__ for t in inputs]}. Call it on KerasTensors only."
+            )
+        expected = len(self.inputs) or 1
+        if len(inputs) != expected:
             raise ValueError(
-                f"Model '{self.name}' has {len(self.outputs)} outputs packed as a "
-                f"{'list' if self._output_keys == 'list' else 'dict'}; minicnn nests only "
-                "models of one output tensor."
+                f"Model '{self.name}' expects {expected} input(s), but it was called on "
+                f"{len(inputs)} tensors."
             )
-        return Layer._call_symbolic(self, x)
+        shape = self._pack_sources([t.shape for t in inputs])
+        # Check (and build) before recording anything, so a call that fails leaves the
+        # model as it was.
+        if not self.built:
+            self.build(shape)
+        shapes = self._flat_outputs(self.compute_output_shape(shape))
+        call = len(self._calls)
+        made = tuple(KerasTensor(s, self, call, tensor_index=i) for i, s in enumerate(shapes))
+        out = self._pack_outputs(list(made))
+        self._calls.append(CallRecord(inputs, out, made))
+        return out
 
     @property
     def output(self):
@@ -624,16 +668,22 @@ class Model:
             )
         return _pack(keys, list(tensors))
 
-    def get_output_at(self, node_index: int) -> KerasTensor:
+    def get_output_at(self, node_index: int):
         return self._calls[node_index].output
+
+    def get_input_at(self, node_index: int):
+        return self._pack_sources(list(self._calls[node_index].inputs))
 
     # ------------------------------------------------------------------ seeing inside
     def feature_maps(self, x) -> dict[str, np.ndarray]:
         """Every layer's output for batch ``x``: ``{layer name: float32 array}`` in layer
-        order, from the same loop as ``apply``."""
+        order, from the same loop as ``apply`` (a list or dict of arrays for a nested
+        model of several outputs)."""
         x = self.prepare_input(x, "feature_maps")
         return {
-            layer.name: np.asarray(y, dtype=np.float32)
+            layer.name: layer._pack_outputs(
+                [np.asarray(v, dtype=np.float32) for v in layer._flat_outputs(y)]
+            )
             for layer, y in self.layer_outputs(self.weight_arrays(), x)
         }
 

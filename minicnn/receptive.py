@@ -89,27 +89,28 @@ def receptive_field(model, layer, index) -> tuple[slice, ...]:
     if not model.built:
         raise ValueError(f"{func}: model '{model.name}' is not built; build or call it first.")
     k = model.node_of(layer)
-    target = model.nodes[k].layer
-    n_inputs = len(model.inputs) or 1
-    shapes = _shapes(model)
-    out_spatial = _known(shapes[n_inputs + k], f"layer '{target.name}'s output", func)
+    node = model.nodes[k]
+    target = node.layer
+    if len(node.outputs) > 1:
+        raise ValueError(
+            f"{func}: layer '{target.name}' is a model of {len(node.outputs)} outputs; ask "
+            f"about one of its own output layers with `{target.name}.receptive_field(...)`."
+        )
+    shapes = model.value_shapes(model.input_shape)
+    out_spatial = _known(shapes[node.outputs[0]], f"layer '{target.name}'s output", func)
     index = check_index(index, out_spatial, func, f"the spatial axes of layer '{target.name}'")
-    fields = _walk(model, n_inputs + k, [{i} for i in index], func)
+    fields = _walk(model, node.outputs[0], [{i} for i in index], func)
     boxes = [None if f is None else _box(f) for f in fields]
-    return boxes[0] if n_inputs == 1 else boxes
-
-
-def _shapes(model) -> list:
-    """The shape of every value of ``model``: its inputs, then one per node."""
-    return [*model._input_values(model.input_shape), *model.output_shapes(model.input_shape)]
+    return boxes[0] if len(fields) == 1 else boxes
 
 
 def _walk(model, value: int, sets: list, func: str) -> list:
     """Per input of ``model``, the per-axis sets of its positions that feed positions
     ``sets`` of value number ``value`` (None for an input that does not feed them),
-    walking back from there through every branch."""
+    walking back from there through every branch, and into nested models' own graphs."""
     n_inputs = len(model.inputs) or 1
-    shapes = _shapes(model)
+    shapes = model.value_shapes(model.input_shape)
+    made_by = {v: (node, t) for node in model.nodes for t, v in enumerate(node.outputs)}
     fields = [None] * n_inputs
     pending = [(value, sets)]
     while pending:
@@ -118,31 +119,24 @@ def _walk(model, value: int, sets: list, func: str) -> list:
             old = fields[value]
             fields[value] = sets if old is None else [a | b for a, b in zip(old, sets)]
             continue
-        node = model.nodes[value - n_inputs]
+        node, t = made_by[value]
+        lay = node.layer
+        if is_model(lay):
+            # Its output tensor t walked back through its own graph gives, per input of
+            # the nested model, the positions read: they are positions of what feeds it.
+            inner = lay._output_values[t] if lay._output_values else len(lay.nodes)
+            for source, field in zip(node.inputs, _walk(lay, inner, sets, func)):
+                if field is not None:
+                    pending.append((source, field))
+            continue
         for source in node.inputs:
-            spatial = _known(shapes[source], f"layer '{node.layer.name}'s input", func)
-            pending.append((source, _read(node.layer, sets, spatial, func)))
+            spatial = _known(shapes[source], f"layer '{lay.name}'s input", func)
+            pending.append((source, _read(lay, sets, spatial, func)))
     return fields
-
-
-def _nested(model, sets: list, func: str) -> list[set]:
-    """The input positions a nested model's outputs at ``sets`` read: its own graph,
-    walked back from its output."""
-    n_inputs = len(model.inputs) or 1
-    if n_inputs != 1:
-        raise ValueError(
-            f"{func}: model '{model.name}' nested here takes {n_inputs} inputs; receptive "
-            "fields follow nested models of one input."
-        )
-    output = model._output_values[0] if model._output_values else n_inputs + len(model.nodes) - 1
-    field = _walk(model, output, sets, func)[0]
-    return [set() for _ in sets] if field is None else field
 
 
 def _read(lay, sets, spatial, func) -> list[set]:
     """The input positions per axis that ``lay``'s outputs at ``sets`` read."""
-    if is_model(lay):
-        return _nested(lay, sets, func)
     if lay.spatial_mapping == "window":
         w = lay.window
         return [
@@ -187,10 +181,9 @@ def layer_geometry(model) -> list[tuple[tuple[int, ...], tuple[int, ...]] | None
     or calls that meet at a layer. Needs only the layers' hyper-parameters, the graph and
     the input rank."""
     values = _value_geometry(model)
-    n_inputs = len(values) - len(model.nodes)
     per_layer: dict[int, list] = {}
-    for node, geometry in zip(model.nodes, values[n_inputs:]):
-        per_layer.setdefault(id(node.layer), []).append(geometry)
+    for node in model.nodes:
+        per_layer.setdefault(id(node.layer), []).extend(values[v] for v in node.outputs)
     out = []
     for lay in model.layers:
         found = per_layer.get(id(lay), [values[0]])  # an InputLayer: the input itself
@@ -199,7 +192,7 @@ def layer_geometry(model) -> list[tuple[tuple[int, ...], tuple[int, ...]] | None
 
 
 def _value_geometry(model) -> list:
-    """The geometry of every value of ``model``: its inputs, then one per node."""
+    """The geometry of every value of ``model``: its inputs, then each node's outputs."""
     if model.input_shape is not None:
         shape = model.input_shape[0] if isinstance(model.input_shape, list) else model.input_shape
         rank = max(len(shape) - 2, 0)
@@ -209,8 +202,25 @@ def _value_geometry(model) -> list:
     for node in model.nodes:
         inputs = [values[i] for i in node.inputs]
         same = all(g == inputs[0] for g in inputs)
-        values.append(_step(node.layer, inputs[0] if same else VARIES))
+        geometry = inputs[0] if same else VARIES
+        if is_model(node.layer):  # a nested model: its own outputs' geometry, composed
+            inner = _value_geometry(node.layer)
+            ends = node.layer._output_values or [len(inner) - 1]
+            values.extend(_compose(geometry, inner[v]) for v in ends)
+        else:
+            values.append(_step(node.layer, geometry))
     return values
+
+
+def _compose(outer, inner):
+    """The geometry of ``inner`` (relative to a nested model's input) after ``outer``."""
+    if outer is None or outer == VARIES or inner is None or inner == VARIES:
+        return inner if outer not in (None, VARIES) else outer
+    (size, jump), (k, s) = outer, inner
+    return (
+        tuple(r + (kk - 1) * j for r, kk, j in zip(size, k, jump)),
+        tuple(j * ss for j, ss in zip(jump, s)),
+    )
 
 
 def _step(lay, geometry):
@@ -218,15 +228,6 @@ def _step(lay, geometry):
     if geometry is None or geometry == VARIES:
         return geometry
     size, jump = geometry
-    if is_model(lay):  # a nested model: its own output's geometry, composed
-        values = _value_geometry(lay)
-        inner = values[lay._output_values[0]] if lay._output_values else values[-1]
-        if inner is None or inner == VARIES:
-            return inner
-        return (
-            tuple(r + (k - 1) * j for r, k, j in zip(size, inner[0], jump)),
-            tuple(j * s for j, s in zip(jump, inner[1])),
-        )
     w = lay.window if lay.spatial_mapping == "window" else None
     if w is not None:
         return (
@@ -249,7 +250,7 @@ def summary_columns(model) -> list[tuple[str, str]]:
         if geometry is None:
             rows.append(("whole input", "-"))
         elif geometry[0] == "varies":
-            rows.append(("per position", "-"))
+            rows.append(("varies", "-"))
         else:
             rows.append(tuple("x".join(str(v) for v in values) or "-" for values in geometry))
     return rows

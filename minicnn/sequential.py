@@ -103,7 +103,7 @@ class Sequential(Model):
             self.output_shape = layer.output_shape
             self.built = True
         self.layers.append(layer)
-        self.nodes.append(Node(layer, (len(self.nodes),)))
+        self.nodes.append(Node(layer, (len(self.nodes),), (len(self.nodes) + 1,)))
         if self.built:
             self._extend_symbolic([layer])
             if rebuild:

@@ -18,21 +18,18 @@ def print_summary(model, print_fn=None, show_receptive_field: bool = False) -> N
     connected = not sequential_like(model)
     rows = [("Layer (type)", "Output Shape", "Param #", "Connected to")[: 3 + connected]]
     for layer in model.layers:
-        shape = format_shape(layer.output_shape) if layer.built else "?"
+        shape = _format_shapes(layer.output_shape) if layer.built else "?"
         params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
         row = (f"{layer.name} ({class_name(layer)})", shape, params)
         rows.append(row + ((connections(model, layer),) if connected else ()))
     if show_receptive_field:
-        if connected:
-            raise ValueError(
-                "summary: `show_receptive_field` covers chains of layers; this model "
-                "branches (ask `receptive_field` about one of its chains instead)."
-            )
+        # Where branches or calls that meet at a layer disagree, its field "varies".
         rows = [r + extra for r, extra in zip(rows, summary_columns(model))]
     # Keras's column widths at its default 80-column line; a longer cell wraps onto
     # more lines ("global_average_pooling2d" over "(GlobalAveragePooling2D)"), and a
-    # word longer than its column is cut with an ellipsis, as Keras's table does.
-    widths = (19, 17, 10, 17) if connected else (31, 22, 13, 16, 8)[: len(rows[0])]
+    # word longer than its column is cut with an ellipsis, as Keras's table does. The
+    # receptive-field columns are minicnn's own, added on the right.
+    widths = ((19, 17, 10, 17, 16, 8) if connected else (31, 22, 13, 16, 8))[: len(rows[0])]
 
     def line(left, mid, right, fill):
         return left + mid.join(fill * (w + 2) for w in widths) + right
@@ -96,14 +93,24 @@ def sequential_like(model) -> bool:
 def connections(model, layer) -> str:
     """Keras's "Connected to" cell: ``layer[node][tensor]`` for every input of every call
     of ``layer`` that belongs to this model."""
-    mine = {id(t) for t in model.node_outputs}
+    mine = {id(made[0]) for made in model.node_outputs}
     parts = [
-        f"{t._history[0].name}[{t._history[1]}][0]"
+        f"{t._history[0].name}[{t._history[1]}][{t._history[2]}]"
         for record in layer._calls
-        if id(record.output) in mine
+        if id(record.outputs[0]) in mine
         for t in record.inputs
     ]
     return ", ".join(parts) or "-"
+
+
+def _format_shapes(shape) -> str:
+    """One shape as Keras prints it, or a nested model's several as a list,
+    ``[(None, 3), (None, 2)]`` (Keras prints a dict's shapes that way too)."""
+    if isinstance(shape, dict):
+        shape = list(shape.values())
+    if isinstance(shape, list):
+        return "[" + ", ".join(map(format_shape, shape)) + "]"
+    return format_shape(shape)
 
 
 def _bytes(n: int) -> str:

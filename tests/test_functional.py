@@ -493,7 +493,7 @@ def layer_named(config, name):
                 )
                 or c
             ),
-            "not a tensor reference",
+            "reads output 1 of layer 'c1', which makes 1 output tensor",
         ),
         (
             lambda c: (
@@ -671,21 +671,147 @@ def test_a_nested_batchnorm_trains_its_moving_statistics():
     np.testing.assert_allclose(moving_var, data.var(axis=0), rtol=1e-4)
 
 
-def test_models_that_cannot_be_nested_say_why_before_anything_is_recorded():
-    two = two_heads()
-    with pytest.raises(ValueError, match="nests only models of one output tensor"):
-        two(keras.Input(two.inputs[0].shape[1:]))
-    assert two._calls == []
-    a = keras.Input((2,), name="a")
-    keyed = Model({"a": a}, L.Dense(1)(a))
-    with pytest.raises(ValueError, match="takes a dict of inputs"):
-        keyed(keras.Input((2,)))
-    # Receptive fields walk into a nested model's own graph: a 3x3 conv inside, 1x1 outside.
-    inner = keras.Input((6, 6, 1))
-    x = keras.Input((6, 6, 1))
-    block = Model(inner, L.Conv2D(1, 3)(inner), name="blk")
-    model = Model(x, L.Conv2D(1, 1, name="top")(block(x)))
-    assert model.receptive_field("top", (1, 2)) == (slice(1, 4), slice(2, 5))
+def keyed_pair():
+    """A model of a dict of two inputs and a list of two outputs, to nest: its outputs
+    are ``tanh(a @ k1 + b1)`` and that plus ``b @ k2 + b2``."""
+    a, b = keras.Input((4,), name="a"), keras.Input((4,), name="b")
+    h = L.Dense(3, activation="tanh", name="d1")(a)
+    return Model(
+        {"a": a, "b": b}, [h, L.Add(name="sum")([h, L.Dense(3, name="d2")(b)])], name="pair"
+    )
+
+
+def nested_pair():
+    """``pair`` called on a dict of the outer inputs; both its outputs are used."""
+    pair = keyed_pair()
+    x, y = keras.Input((4,), name="x"), keras.Input((4,), name="y")
+    o1, o2 = pair({"a": x, "b": y})
+    joined = L.Concatenate(name="cat")([o1, o2])
+    return Model([x, y], [L.Dense(2, name="out")(joined), o2], name="outer")
+
+
+def numpy_nested_pair(w, x, y):
+    k1, b1, k2, b2, ko, bo = w
+    h = np.tanh(x @ k1 + b1)
+    o2 = h + y @ k2 + b2
+    return np.concatenate([h, o2], 1) @ ko + bo, o2
+
+
+def test_a_model_of_a_dict_of_inputs_and_several_outputs_nests_as_in_keras():
+    model = nested_pair()
+    pair = model.get_layer("pair")
+    # Keras 3.15.1 lists these for the same graph: the nested model's weights in place.
+    assert [layer.name for layer in model.layers] == ["x", "y", "pair", "cat", "out"]
+    assert model.weight_names == [
+        "pair/d1/kernel", "pair/d1/bias", "pair/d2/kernel", "pair/d2/bias",
+        "out/kernel", "out/bias",
+    ]  # fmt: skip
+    assert pair.output_shape == [(None, 3), (None, 3)]
+    assert model.output_shape == [(None, 2), (None, 3)]
+    assert [t._history[2] for t in pair.get_output_at(0)] == [0, 1]
+    model.set_weights([RNG.normal(size=w.shape) for w in model.get_weights()])
+    x, y = RNG.normal(size=(5, 4)), RNG.normal(size=(5, 4))
+    want = numpy_nested_pair([w.astype(np.float64) for w in model.get_weights()], x, y)
+    for got, expected in zip(model.predict([x, y], verbose=0), want):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    maps = model.feature_maps([x, y])
+    assert isinstance(maps["pair"], list) and len(maps["pair"]) == 2
+    np.testing.assert_allclose(maps["pair"][1], want[1], rtol=1e-5, atol=1e-5)
+    report = minicnn.gradcheck(model, [x[:2], y[:2]])
+    assert report.passed, str(report)
+
+
+def test_summary_of_a_nested_model_of_two_outputs_reads_as_keras():
+    lines = []
+    nested_pair().summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    # Keras 3.15.1 prints these cells for the same graph.
+    assert "│ pair (Functional)   │ [(None, 3),       │         30 │ x[0][0], y[0][0]  │" in text
+    assert "│                     │ (None, 3)]        │            │                   │" in text
+    # A dict of outputs prints as the list of its shapes, as in Keras.
+    a = keras.Input((4,))
+    keyed = Model(a, {"p": L.Dense(3, name="p")(a), "q": L.Dense(2, name="q")(a)}, name="kd")
+    x = keras.Input((4,))
+    o = keyed(x)
+    lines.clear()
+    Model(x, L.Concatenate(name="cat")([o["p"], o["q"]])).summary(print_fn=lines.append)
+    assert "│ kd (Functional)     │ [(None, 3),       │         25 │" in "\n".join(lines)
+    assert "│ cat (Concatenate)   │ (None, 6)         │          0 │ pair[0][0],       │" in text
+    assert "│                     │                   │            │ pair[0][1]        │" in text
+
+
+def test_a_nested_model_of_two_outputs_round_trips_through_its_config_and_files(tmp_path):
+    model = nested_pair()
+    config = model.get_config()
+    # Keras numbers a nested functional model's node from 1 in output_layers, from 0 in
+    # the inbound nodes (Keras 3.15.1 writes exactly these).
+    assert config["output_layers"] == [["out", 0, 0], ["pair", 1, 1]]
+    cat = next(entry for entry in config["layers"] if entry["name"] == "cat")
+    refs = [t["config"]["keras_history"] for t in cat["inbound_nodes"][0]["args"][0]]
+    assert refs == [["pair", 0, 0], ["pair", 0, 1]]
+    pair = next(entry for entry in config["layers"] if entry["name"] == "pair")
+    assert set(pair["inbound_nodes"][0]["args"][0]) == {"a", "b"}
+    rebuilt = Model.from_config(config)
+    assert rebuilt.get_config() == config
+    x, y = RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4))
+    for path in (tmp_path / "m.minicnn", tmp_path / "m.keras", tmp_path / "m.h5"):
+        model.save(path)
+        loaded = load_model(path)
+        for got, want in zip(loaded.predict([x, y]), model.predict([x, y])):
+            np.testing.assert_array_equal(got, want)
+
+
+def test_calls_a_nested_model_cannot_take_say_why_before_anything_is_recorded():
+    pair = keyed_pair()
+    x = keras.Input((4,))
+    with pytest.raises(ValueError, match=r"takes a dict of inputs with keys \['a', 'b'\]"):
+        pair(x)
+    with pytest.raises(ValueError, match=r"with keys \['a', 'b'\]; it was called on \['a'\]"):
+        pair({"a": x})
+    assert pair._calls == []
+    block = dense_block()
+    with pytest.raises(ValueError, match="takes one input; it was called on a dict"):
+        block({"x": x})
+    with pytest.raises(ValueError, match=r"expects 1 input\(s\), but it was called on 2"):
+        block([x, x])
+    with pytest.raises(TypeError, match="mix of KerasTensors and other values"):
+        two_heads()([x, 1.0])
+    assert block._calls == []
+    with pytest.raises(ValueError, match="must have one input and one output"):
+        Sequential([keras.Input((4,)), two_heads()])
+
+
+def test_receptive_field_and_explain_follow_a_nested_model_of_two_inputs():
+    # Inside: a 3x3 conv on input a plus a 1x1 conv on input b; outside, a 1x1 conv on
+    # one of its two outputs.
+    a, b = keras.Input((6, 6, 1)), keras.Input((6, 6, 1))
+    c3 = L.Conv2D(1, 3, padding="same", name="c3")(a)
+    inner = Model([a, b], [c3, L.Add(name="s")([c3, L.Conv2D(1, 1, name="c1")(b)])], name="blk")
+    x, y = keras.Input((6, 6, 1)), keras.Input((6, 6, 1))
+    out = L.Conv2D(1, 1, name="top")(inner([x, y])[1])
+    model = Model([x, y], out)
+    assert model.receptive_field("top", (1, 2)) == [
+        (slice(0, 3), slice(1, 4)),
+        (slice(1, 2), slice(2, 3)),
+    ]
+    with pytest.raises(ValueError, match="model of 2 outputs"):
+        model.receptive_field("blk", (1, 2))
+    model.set_weights([RNG.normal(size=w.shape) for w in model.get_weights()])
+    xs, ys = RNG.normal(size=(1, 6, 6, 1)), RNG.normal(size=(1, 6, 6, 1))
+    with pytest.raises(ValueError, match="model of 2 outputs"):
+        model.explain([xs, ys], "blk", (0, 1, 2, 0))
+    # The top conv's input cell is the nested model's second output: explained inside
+    # as the Add that makes it, reading both of the model's inputs.
+    w = model.get_weights()
+    pad = np.pad(xs[0, :, :, 0], 1)
+    cell = (
+        (pad[1:4, 2:5] * w[0][:, :, 0, 0]).sum()
+        + w[1][0]
+        + ys[0, 1, 2, 0] * w[2][0, 0, 0, 0]
+        + w[3][0]
+    )
+    top = model.explain([xs, ys], "top", (0, 1, 2, 0))
+    assert top.value == pytest.approx(cell * w[4][0, 0, 0, 0] + w[5][0], rel=1e-5)
 
 
 def test_a_sequential_takes_models_as_layers_built_from_the_first_ones_input():

@@ -28,6 +28,7 @@ NAMES = [
     "merges",
     "shared_residual",
     "nested",  # a functional model holding a Sequential and a functional model
+    "nested_outputs",  # a nested model of a dict of inputs and two outputs
 ]
 
 

@@ -317,3 +317,24 @@ def test_summary_fields_through_a_functional_chain_and_a_nested_model():
     assert "│ 1x1" in rows[x._history[0].name]
     assert "3x3" in rows["inner"] and "2x2" in rows["inner"]
     assert "7x7" in rows["top"] and rows["top"].rstrip("│ ").endswith("2x2")
+
+
+def test_summary_fields_of_a_branching_graph_say_per_position_where_branches_disagree():
+    # Branch one: 3x3 then 3x3 (field 5); branch two: 5x5 (field 5): the Add agrees.
+    # Branch three, a 3x3 alone (field 3), meets a field-5 branch at the Concatenate.
+    x = L.Input((12, 12, 1))
+    a = Conv2D(1, 3, padding="same", name="a2")(Conv2D(1, 3, padding="same", name="a1")(x))
+    b = Conv2D(1, 5, padding="same", name="b")(x)
+    c = Conv2D(1, 3, padding="same", name="c")(x)
+    joined = L.Concatenate(name="cat")([L.Add(name="add")([a, b]), c])
+    model = Model(x, joined)
+    lines = []
+    model.summary(print_fn=lines.append, show_receptive_field=True)
+    text = "\n".join(lines)
+    assert "Connected to" in text and "Receptive field" in text
+    rows = {line.split()[1]: line for line in text.splitlines() if line.startswith("│ ")}
+    assert "5x5" in rows["add"] and "5x5" in rows["b"] and "3x3" in rows["c"]
+    assert "varies" in rows["cat"]
+    # The field sizes agree with receptive_field at an interior position.
+    box = model.receptive_field("add", (6, 6))
+    assert tuple(s.stop - s.start for s in box) == (5, 5)

@@ -142,6 +142,16 @@ def architectures(L, Input, Model, Sequential):
         x = Input((6, 6, 1))
         return Model(x, L.Dense(1)(head(inner(x))))
 
+    def nested_outputs():
+        # A nested model of a dict of two inputs and two outputs: one of its outputs is
+        # also the outer model's (Keras numbers that reference's node from 1).
+        a, b = Input((6, 6, 2), name="a"), Input((6, 6, 2), name="b")
+        h = L.Conv2D(2, 3, padding="same", activation="relu", name="h")(a)
+        pair = Model({"a": a, "b": b}, [h, L.Add(name="sum")([h, b])], name="pair")
+        x = Input((6, 6, 1))
+        o1, o2 = pair({"a": L.Conv2D(2, 1)(x), "b": L.Conv2D(2, 3, padding="same")(x)})
+        return Model(x, [L.Dense(2)(L.Flatten()(o1)), o2])
+
     return {
         "conv2d_stack": (conv2d_stack, (8, 8, 2), [(3,)], "categorical_crossentropy"),
         "conv1d_stack": (conv1d_stack, (12, 2), [(2,)], "mse"),
@@ -150,6 +160,7 @@ def architectures(L, Input, Model, Sequential):
         "merges": (merges, (6, 6, 2), [(2,), (1,)], ["mse", "mae"]),
         "shared_residual": (shared_residual, (5, 5, 3), [(2,)], "mse"),
         "nested": (nested, (6, 6, 1), [(1,)], "mse"),
+        "nested_outputs": (nested_outputs, (6, 6, 1), [(2,), (6, 6, 2)], ["mse", "mae"]),
     }
 
 
