@@ -123,8 +123,19 @@ def check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple:
     else:
         ys, labels = [as_array(y, y_name, method)], [y_name]
     x = check_inputs(model, x, x_name, method)
-    # Builds the model and checks the input shape.
-    model.prepare_input(x[:1].batch() if isinstance(x, ArrayGroup) else x[:1], method)
+    if not model.layers:
+        raise ValueError(
+            f"{type(model).__name__} '{model.name}' has no layers; add some before {method}."
+        )
+    # Keras's rank adjustment (images without their channel axis), then the whole
+    # shape checked (the message quotes what the user passed, not a first batch).
+    passed = [a.shape for a in (x.arrays if isinstance(x, ArrayGroup) else [x])]
+    if isinstance(x, ArrayGroup):
+        x = ArrayGroup(model.adjust_ranks(x.arrays), x.keys)
+        arrays = x.arrays
+    else:
+        (x,) = arrays = model.adjust_ranks([x])
+    model.check_input_shapes([a.shape for a in arrays], method, x_name, passed)
     sizes = [len(v) for v in ys]
     if len(set(sizes)) > 1 or sizes[0] != len(x):
         raise ValueError(
@@ -145,8 +156,7 @@ def check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple:
     for arr in x.arrays if isinstance(x, ArrayGroup) else [x]:
         scan(arr, chunk, lambda b: ~np.isfinite(b), x_name, method, nonfinite)
     for v, shape, label, loss in zip(ys, out_shapes, labels, losses):
-        where = method if names == ("x", "y") and not several else f"{method} ({label})"
-        loss.check_target(v.shape[1:], shape[1:], where)
+        loss.check_target(v.shape[1:], shape[1:], method, label)
         scan(v, chunk, lambda b: ~np.isfinite(b), label, method, nonfinite)
         if loss.target == "sparse":
             classes = shape[-1]

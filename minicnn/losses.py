@@ -160,9 +160,10 @@ class Loss(Configurable):
             return total
         return total / int(np.size(values))
 
-    def check_target(self, y_shape: tuple, output_shape: tuple, where: str) -> None:
+    def check_target(self, y_shape: tuple, output_shape: tuple, where: str, name="y") -> None:
         """Raise ValueError if targets of ``y_shape`` cannot be compared with model outputs of
-        ``output_shape`` (both without the batch axis) by this loss."""
+        ``output_shape`` (both without the batch axis) by this loss; the message names
+        the argument ``name`` (``y``, ``validation_data[1]``...)."""
         if self.target is None:  # a custom function: its own business
             return
         expected = self.expected_target_shape(output_shape)
@@ -175,7 +176,7 @@ class Loss(Configurable):
             ok = shape == expected + (1,)
         if not ok:
             raise ValueError(
-                f"{where}: `y` of per-sample shape {shape} is incompatible with the model "
+                f"{where}: `{name}` of per-sample shape {shape} is incompatible with the model "
                 f"output of per-sample shape {tuple(output_shape)} for loss '{self.name}', "
                 f"which expects targets of per-sample shape {expected}."
             )

@@ -509,7 +509,8 @@ class Model:
 
     def prepare_input(self, x, method: str = "predict", cast: bool = True):
         """``x`` as float32 (``cast=False``: any numeric dtype, uncopied), with the model
-        built for it and its shape checked; a list or dict of arrays for several inputs."""
+        built for it, its rank adjusted as Keras does (``adjust_ranks``) and its whole
+        shape checked; a list or dict of arrays for several inputs."""
         if not self.layers:
             raise ValueError(
                 f"{type(self).__name__} '{self.name}' has no layers; add some before {method}."
@@ -524,15 +525,63 @@ class Model:
                     f"{method}: the inputs of '{self.name}' hold different numbers of samples: "
                     f"{[len(a) for a in arrays]}."
                 )
-            self.output_shapes(_pack(self._input_keys, [a.shape for a in arrays]))
+            passed = [a.shape for a in arrays]
+            arrays = self.adjust_ranks(arrays)
+            self.check_input_shapes([a.shape for a in arrays], method, passed=passed)
             return _pack(self._input_keys, arrays)
         x = as_input(x, f"'{self.name}'", cast)
-        if not self.built:
-            if x.ndim < 1:
-                raise ValueError(f"{method}: expected a batch of samples; received a scalar.")
-            self.build((None, *x.shape[1:]))
-        self.output_shapes(x.shape)
+        if x.ndim < 1:
+            raise ValueError(f"{method}: expected a batch of samples; received a scalar.")
+        passed = x.shape
+        (x,) = self.adjust_ranks([x])
+        self.check_input_shapes([x.shape], method, passed=[passed])
         return x
+
+    def adjust_ranks(self, arrays: list) -> list:
+        """Keras's rank adjustment of a model's inputs (``Functional._adjust_input_rank``),
+        per input in ``inputs`` order: an array one axis short of a declared shape that
+        ends in 1 gains that axis (images without their channel axis, ``(n, 8, 8)`` for
+        ``Input((8, 8, 1))``, as MNIST arrives); one axis long and ending in 1 loses it.
+        Views, not copies; anything else is left for the shape check to refuse."""
+        declared = [t.shape for t in self.inputs] or [self.input_shape]
+        out = []
+        for a, want in zip(arrays, declared):
+            if want is not None and a.ndim == len(want) - 1 and want[-1] == 1:
+                a = a[..., np.newaxis]
+            elif want is not None and a.ndim == len(want) + 1 and a.shape[-1] == 1:
+                a = a[..., 0]
+            out.append(a)
+        return out
+
+    def check_input_shapes(self, shapes: list, method: str, name: str = "x", passed=None):
+        """Check the whole shape of each input array (batch axis first, ranks already
+        adjusted; ``inputs`` order) against the model, building an unbuilt Sequential
+        for the first. The error names the argument and the shapes the user ``passed``
+        (before rank adjustment), and suggests a batch axis for what looks like one
+        sample without it."""
+        shapes = [tuple(s) for s in shapes]
+        passed = shapes if passed is None else [tuple(s) for s in passed]
+        if not self.built:
+            self.build((None, *shapes[0][1:]))
+        try:
+            self.value_shapes(self._pack_inputs(shapes))
+        except ValueError as err:
+            declared = [t.shape for t in self.inputs] or [self.input_shape]
+            hint = ""
+            if any(_one_sample(s, want) for s, want in zip(passed, declared)):
+                hint = (
+                    " It looks like one sample without the batch axis: pass a batch of one, "
+                    f"`{name}[None]` (np.expand_dims({name}, 0))."
+                )
+            elif any(_channels_first(s, want) for s, want in zip(passed, declared)):
+                hint = (
+                    " It looks like channels-first data; minicnn, like Keras by default, "
+                    f"takes channels last: pass np.moveaxis({name}, 1, -1)."
+                )
+            got = format_shape(passed[0]) if len(passed) == 1 else [format_shape(s) for s in passed]
+            raise ValueError(
+                f"{method}: `{name}` of shape {got} does not fit model '{self.name}': {err}{hint}"
+            ) from None
 
     def predict(self, x, batch_size: int | None = None, verbose="auto"):
         """Outputs for every sample of ``x``, computed ``batch_size`` (default 32) at a time.
@@ -714,6 +763,27 @@ class Model:
             f"<{type(self).__name__} name={self.name!r}, layers={len(self.layers)}, "
             f"built={self.built}>"
         )
+
+
+def _one_sample(shape: tuple, declared) -> bool:
+    """Whether ``shape`` is a declared input shape without its batch axis."""
+    return (
+        declared is not None
+        and len(shape) == len(declared) - 1
+        and all(w is None or s == w for s, w in zip(shape, declared[1:]))
+    )
+
+
+def _channels_first(shape: tuple, declared) -> bool:
+    """Whether ``shape`` is a declared (channels-last) input shape with the channel axis
+    moved to the front, as PyTorch and some data sets order images."""
+    return (
+        declared is not None
+        and len(declared) >= 3
+        and len(shape) == len(declared)
+        and shape[1] == declared[-1]
+        and all(w is None or s == w for s, w in zip(shape[2:], declared[1:-1]))
+    )
 
 
 def contains(model: Model, target: Model) -> bool:

@@ -22,7 +22,9 @@ from minicnn.layers import (
     MaxPooling2D,
     ReLU,
 )
-from minicnn.models import Sequential
+from minicnn.models import Model, Sequential
+
+RNG = np.random.default_rng(7)
 
 
 def tutorial_2d_model():
@@ -327,7 +329,12 @@ def test_model_with_every_layer_type_keeps_float32_end_to_end():
 @pytest.mark.parametrize(
     "x, error, match",
     [
-        (np.zeros((8, 8, 1)), ValueError, r"layer 'conv2d' .*expected min_ndim=4, found ndim=3"),
+        (
+            np.zeros((8, 8, 1)),
+            ValueError,
+            r"`x` of shape \(8, 8, 1\) does not fit .*one sample without the batch axis",
+        ),
+        (np.zeros((8,)), ValueError, r"layer 'conv2d' .*expected min_ndim=4, found ndim=1"),
         (np.zeros((1, 8, 8, 2)), ValueError, r"layer 'conv2d' .*axis -1 .*value 1.*\(1, 8, 8, 2\)"),
         (np.zeros((1, 2, 8, 1)), ValueError, r"Layer 'conv2d': computed output size"),
         (np.array([[[["x"]]]]), TypeError, r"'sequential' expects a numeric array"),
@@ -481,3 +488,61 @@ def test_kernel_and_bias_attributes_are_copies_of_the_weights():
     np.testing.assert_array_equal(model.get_weights()[0], kernel)
     with pytest.raises(AttributeError, match="built"):
         _ = Conv2D(1, 3).kernel
+
+
+# --------------------------------------------------------------------------- data shapes
+
+
+def digits_model():
+    model = Sequential([Conv2D(2, 3, input_shape=(8, 8, 1)), Flatten(), Dense(3)])
+    model.set_weights([RNG.normal(size=w.shape) for w in model.get_weights()])
+    return model
+
+
+def test_images_without_their_channel_axis_gain_it_as_in_keras():
+    # Keras's Functional._adjust_input_rank: (n, 8, 8) for Input((8, 8, 1)) gains the
+    # trailing axis of 1, in predict, fit and evaluate alike.
+    model = digits_model()
+    x = RNG.normal(size=(6, 8, 8)).astype(np.float32)
+    want = model.predict(x[..., None])
+    np.testing.assert_array_equal(model.predict(x), want)
+    np.testing.assert_array_equal(model(x), want)
+    model.compile("sgd", "mse")
+    y = RNG.normal(size=(6, 3))
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(
+        model.evaluate(x[..., None], y, verbose=0)
+    )
+    twin = digits_model()
+    twin.set_weights(model.get_weights())
+    twin.compile("sgd", "mse")
+    model.fit(x, y, epochs=2, verbose=0, shuffle=False, validation_data=(x, y))
+    twin.fit(x[..., None], y, epochs=2, verbose=0, shuffle=False, validation_data=(x[..., None], y))
+    for a, b in zip(model.get_weights(), twin.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_extra_trailing_axis_of_one_is_dropped_as_in_keras():
+    x = Input((4,))
+    model = Model(x, Dense(2)(x))
+    data = RNG.normal(size=(5, 4, 1))
+    np.testing.assert_array_equal(model.predict(data), model.predict(data[..., 0]))
+
+
+def test_shape_errors_name_the_argument_and_the_whole_shape_passed():
+    model = digits_model()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"fit: `x` of shape \(500, 1, 8, 8\) .*channels last"):
+        model.fit(np.zeros((500, 1, 8, 8)), np.zeros(500), verbose=0)
+    with pytest.raises(ValueError, match=r"fit: `validation_data\[0\]` of shape \(5, 8, 9\)"):
+        model.fit(
+            np.zeros((9, 8, 8)), np.zeros(9), validation_data=(np.zeros((5, 8, 9)), np.zeros(5))
+        )
+    with pytest.raises(ValueError, match=r"fit: `y` of per-sample shape \(4,\)"):
+        model.fit(np.zeros((9, 8, 8)), np.zeros((9, 4)), verbose=0)
+    with pytest.raises(ValueError, match=r"evaluate: `x` of shape \(3, 9, 9, 1\)"):
+        model.evaluate(np.zeros((3, 9, 9, 1)), np.zeros(3), verbose=0)
+    with pytest.raises(
+        ValueError, match=r"`x` of shape \(8, 8, 1\).*pass a batch of one, `x\[None\]`"
+    ):
+        model.predict(np.zeros((8, 8, 1)))
+    assert model.predict(np.zeros((8, 8, 1))[None]).shape == (1, 3)

@@ -381,7 +381,7 @@ def test_bad_validation_data_is_named_and_checked_before_any_step(compiled):
     bad[2, 0] = 1e300  # finite in float64, infinite once cast to float32
     with pytest.raises(ValueError, match=r"`validation_data\[0\]` contains NaN or infinite"):
         compiled.fit(x, y, validation_data=(bad, y))
-    with pytest.raises(ValueError, match=r"fit \(validation_data\[1\]\): `y` of per-sample"):
+    with pytest.raises(ValueError, match=r"fit: `validation_data\[1\]` of per-sample"):
         compiled.fit(x, y, validation_data=(x, np.zeros((6, 2))))
     assert compiled.optimizer.iterations == 0
 
