@@ -81,7 +81,9 @@ print()
 
 # --- PNG pictures, when matplotlib (pip install minicnn[viz]) is there.
 try:
-    out = Path(tempfile.mkdtemp(prefix="minicnn-feature-maps-"))
+    # One fixed folder, overwritten on each run, rather than a new one per run.
+    out = Path(tempfile.gettempdir()) / "minicnn-demo"
+    out.mkdir(exist_ok=True)
     viz.plot_feature_maps(lines, picture, out / "feature_maps.png")
     viz.plot_filters(lines.layers[0], out / "filters.png")
     print(f"Wrote {out / 'feature_maps.png'} and {out / 'filters.png'}")

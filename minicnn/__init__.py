@@ -16,6 +16,7 @@ from . import (
     layers,
     losses,
     metrics,
+    missing,
     models,
     ops,
     optimizers,
@@ -48,3 +49,6 @@ __all__ = [
     "set_random_seed",
     "gradcheck",
 ]
+
+# A Keras name minicnn lacks says so (see minicnn.missing).
+__getattr__ = missing.reporter(__name__, globals())

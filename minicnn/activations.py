@@ -15,7 +15,7 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import getval
 
-from . import ops
+from . import missing, ops
 from .registry import Registry
 
 REGISTRY = Registry("activations", "activation function")
@@ -157,3 +157,6 @@ def deserialize(name):
 
 
 __all__ = [*REGISTRY.entries, "get", "serialize", "deserialize"]
+
+# A Keras name minicnn lacks says so (see minicnn.missing).
+__getattr__ = missing.reporter(__name__, globals())

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
+from . import missing
 from .validation import check_callable, check_choice, check_int, check_real
 
 # A progress bar for predict and evaluate appears only when the work outlasts this many
@@ -349,3 +350,6 @@ __all__ = [
     "LambdaCallback",
     "ProgbarLogger",
 ]
+
+# A Keras name minicnn lacks says so (see minicnn.missing).
+__getattr__ = missing.reporter(__name__, globals())

@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-from . import utils
+from . import missing, utils
 
 LINE_CLASSES = ("vertical", "horizontal", "none")
 VERTICAL_LINE_DETECTOR = np.array([[0, 1, 0], [0, 1, 0], [0, 1, 0]], dtype=np.float32)
@@ -164,3 +164,6 @@ __all__ = [
     "line_images",
     "feature_map_pairs",
 ]
+
+# A Keras name minicnn lacks says so (see minicnn.missing).
+__getattr__ = missing.reporter(__name__, globals())

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from . import missing
 from .registry import Configurable, Registry
 from .utils import rng
 from .validation import check_choice, check_real, check_seed, not_supported
@@ -231,3 +232,7 @@ def serialize(initializer: Initializer) -> dict:
 def deserialize(config: dict) -> Initializer:
     """Rebuild an initializer written by ``serialize``; only known classes are accepted."""
     return REGISTRY.deserialize(config)
+
+
+# A Keras name minicnn lacks says so (see minicnn.missing).
+__getattr__ = missing.reporter(__name__, globals())

@@ -8,6 +8,7 @@ layers themselves live by family, as in Keras: ``convolutional``, ``pooling``, `
 
 from __future__ import annotations
 
+from . import missing
 from .convolutional import (
     BaseConv,
     BaseConvTranspose,
@@ -138,3 +139,7 @@ def serialize(layer: Layer) -> dict:
 def deserialize(config) -> Layer:
     """A new, unbuilt layer from ``serialize``'s dict; only minicnn's layer classes."""
     return REGISTRY.deserialize(config)
+
+
+# A Keras name minicnn lacks says so (see minicnn.missing).
+__getattr__ = missing.reporter(__name__, globals())

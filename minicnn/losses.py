@@ -20,7 +20,7 @@ from __future__ import annotations
 import autograd.numpy as anp
 import numpy as np
 
-from . import activations
+from . import activations, missing
 from .registry import Configurable, Registry
 from .validation import check_bool, check_name, check_real
 
@@ -332,3 +332,6 @@ __all__ = [
     "serialize",
     "deserialize",
 ]
+
+# A Keras name minicnn lacks says so (see minicnn.missing).
+__getattr__ = missing.reporter(__name__, globals())

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import losses
+from . import losses, missing
 from .registry import Configurable, Registry
 from .validation import check_callable, check_name, check_real
 
@@ -194,3 +194,6 @@ def deserialize(config) -> str | Metric:
 
 
 __all__ = ["Metric", "MeanMetricWrapper", *REGISTRY.classes, "get", "serialize", "deserialize"]
+
+# A Keras name minicnn lacks says so (see minicnn.missing).
+__getattr__ = missing.reporter(__name__, globals())

@@ -4,7 +4,7 @@
 Registering both classes here lets ``saving.load_model`` rebuild them by name without
 importing this module (``saving`` never imports the models)."""
 
-from . import saving
+from . import missing, saving
 from .model import Model
 from .saving import load_model
 from .sequential import Sequential
@@ -13,3 +13,6 @@ saving.MODEL_CLASSES.register(Sequential)
 saving.MODEL_CLASSES.register(Model, "Functional")
 
 __all__ = ["Model", "Sequential", "load_model"]
+
+# A Keras name minicnn lacks says so (see minicnn.missing).
+__getattr__ = missing.reporter(__name__, globals())

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import missing
 from .registry import Configurable, Registry
 from .validation import check_bool, check_name, check_real
 
@@ -447,3 +448,6 @@ def deserialize(config) -> Optimizer:
 
 
 __all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "get", "serialize", "deserialize"]
+
+# A Keras name minicnn lacks says so (see minicnn.missing).
+__getattr__ = missing.reporter(__name__, globals())

@@ -10,6 +10,7 @@ import re
 
 import numpy as np
 
+from . import missing
 from .validation import check_int, numeric_array
 
 _state = {"rng": np.random.default_rng(), "uids": collections.defaultdict(int)}
@@ -92,3 +93,7 @@ def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
     out = np.zeros((flat.size, num_classes))
     out[np.arange(flat.size), flat] = 1
     return out.reshape(*shape, num_classes)
+
+
+# A Keras name minicnn lacks says so (see minicnn.missing).
+__getattr__ = missing.reporter(__name__, globals())

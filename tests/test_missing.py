@@ -1,0 +1,54 @@
+"""A Keras name minicnn lacks says so; a typo gets the closest names; neither breaks
+``hasattr`` or pickling."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+import minicnn
+from minicnn import keras_names
+
+
+def test_a_keras_layer_minicnn_lacks_is_reported_as_such_on_import():
+    with pytest.raises(ImportError, match=r"minicnn does not implement keras\.layers\.LSTM"):
+        from minicnn.layers import LSTM  # noqa: F401
+
+
+def test_on_attribute_access_it_is_an_attribute_error_so_hasattr_works():
+    with pytest.raises(AttributeError, match=r"does not implement keras\.optimizers\.Nadam"):
+        minicnn.optimizers.Nadam  # noqa: B018
+    assert not hasattr(minicnn.layers, "GRU")
+    assert hasattr(minicnn.layers, "Conv2D")
+
+
+def test_a_typo_gets_the_closest_names_case_slips_first():
+    with pytest.raises(ImportError, match=r"no attribute 'Conv2d'\. Did you mean: 'Conv2D'"):
+        from minicnn.layers import Conv2d  # noqa: F401
+    with pytest.raises(
+        AttributeError, match=r"no attribute 'Sequentail'\. Did you mean: 'Sequential'"
+    ):
+        minicnn.models.Sequentail  # noqa: B018
+
+
+def test_top_level_keras_modules_minicnn_lacks_are_named():
+    with pytest.raises(ImportError, match=r"does not implement keras\.applications"):
+        from minicnn import applications  # noqa: F401
+
+
+def test_the_names_are_keras_own_and_minicnn_has_the_common_ones():
+    # The list is Keras's (written by tools/keras_names.py), so it holds names minicnn
+    # also has; those resolve normally.
+    assert "Conv2D" in keras_names.NAMES["layers"] and "LSTM" in keras_names.NAMES["layers"]
+    for module, names in keras_names.NAMES.items():
+        space = getattr(minicnn, module) if module else minicnn
+        for name in ("Conv2D", "Sequential", "SGD", "EarlyStopping"):
+            if name in names and name in getattr(space, "__all__", ()):
+                assert getattr(space, name) is not None
+
+
+def test_pickling_and_dunder_lookups_are_unaffected():
+    assert pickle.loads(pickle.dumps(minicnn.layers.Conv2D)) is minicnn.layers.Conv2D
+    with pytest.raises(AttributeError, match="has no attribute '__wrapped__'"):
+        minicnn.layers.__wrapped__  # noqa: B018
