@@ -9,15 +9,29 @@ Arrays are float32, channels-last; labels are integer class indices.
   ``LINE_CLASSES``), with position, thickness and noise controls.
 - ``feature_map_pairs``: images and their feature maps under a handcrafted filter (the
   tutorial's vertical line detector by default), for recovering that filter by training.
+
+And Keras's real data sets, downloaded once from the sources Keras uses, checked against
+the checksums Keras uses (for Fashion-MNIST, whose files Keras does not check, the MD5s
+its authors publish) and cached (``minicnn.utils.get_file``):
+``mnist.load_data()``, ``fashion_mnist.load_data()`` and ``cifar10.load_data()`` return
+what Keras's do, ``(x_train, y_train), (x_test, y_test)`` as uint8 arrays. They are
+read without pickle, except CIFAR-10's batches, which are pickles by design and are read
+with an unpickler that can rebuild numpy arrays and nothing else.
 """
 
 from __future__ import annotations
 
+import gzip
 import numbers
+import os
+import pickle
+import sys
+import types
+from typing import NamedTuple
 
 import numpy as np
 
-from . import missing, utils
+from . import downloads, missing, utils
 
 LINE_CLASSES = ("vertical", "horizontal", "none")
 VERTICAL_LINE_DETECTOR = np.array([[0, 1, 0], [0, 1, 0], [0, 1, 0]], dtype=np.float32)
@@ -157,7 +171,189 @@ def feature_map_pairs(
     return x, y[..., None].astype(np.float32)
 
 
+# --------------------------------------------------------------------------- real data sets
+
+
+class Source(NamedTuple):
+    """Where a file of a data set comes from and its hash (sha256, or md5)."""
+
+    origin: str
+    file_hash: str
+
+
+KERAS_DATASETS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+# Keras's own origins and sha256 checksums (keras/src/datasets/*.py); for Fashion-MNIST,
+# which Keras does not check, the MD5s in zalandoresearch/fashion-mnist's README.
+SOURCES = {
+    "mnist.npz": Source(
+        KERAS_DATASETS + "mnist.npz",
+        "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+    ),
+    "train-labels-idx1-ubyte.gz": Source(
+        KERAS_DATASETS + "train-labels-idx1-ubyte.gz",
+        "25c81989df183df01b3e8a0aad5dffbe",
+    ),
+    "train-images-idx3-ubyte.gz": Source(
+        KERAS_DATASETS + "train-images-idx3-ubyte.gz",
+        "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    ),
+    "t10k-labels-idx1-ubyte.gz": Source(
+        KERAS_DATASETS + "t10k-labels-idx1-ubyte.gz",
+        "bb300cfdad3c16e7a12a480ee83cd310",
+    ),
+    "t10k-images-idx3-ubyte.gz": Source(
+        KERAS_DATASETS + "t10k-images-idx3-ubyte.gz",
+        "bef4ecab320f06d8554ea6380940ec79",
+    ),
+    "cifar-10-python.tar.gz": Source(
+        "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+        "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
+    ),
+}
+
+
+def _fetch(key: str, fname: str, cache_subdir: str = "datasets", extract: bool = False) -> str:
+    source = SOURCES[key]
+    return downloads.get_file(
+        fname,
+        source.origin,
+        file_hash=source.file_hash,
+        cache_subdir=cache_subdir,
+        extract=extract,
+    )
+
+
+def load_mnist(path: str = "mnist.npz"):
+    """MNIST, as ``keras.datasets.mnist.load_data``: 60,000 training and 10,000 test
+    images of handwritten digits.
+
+    Parameters
+    ----------
+    path : the file name in the cache (``$MINICNN_HOME/datasets``, default ``~/.minicnn``).
+
+    Returns
+    -------
+    ``(x_train, y_train), (x_test, y_test)``: uint8 images of shape ``(60000, 28, 28)``
+    and ``(10000, 28, 28)`` (values 0-255, no channel axis: a model built for
+    ``(28, 28, 1)`` takes them as they are), uint8 labels 0-9 of shape ``(60000,)`` and
+    ``(10000,)``.
+
+    Examples
+    --------
+    >>> (x_train, y_train), (x_test, y_test) = mnist.load_data()  # doctest: +SKIP
+    """
+    with np.load(_fetch("mnist.npz", path), allow_pickle=False) as f:
+        return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+
+
+def load_fashion_mnist():
+    """Fashion-MNIST, as ``keras.datasets.fashion_mnist.load_data``: 28x28 grayscale
+    images of 10 kinds of clothing, in MNIST's shapes and dtypes.
+
+    Returns
+    -------
+    ``(x_train, y_train), (x_test, y_test)``: uint8 arrays of shapes ``(60000, 28, 28)``,
+    ``(60000,)``, ``(10000, 28, 28)``, ``(10000,)``.
+
+    Examples
+    --------
+    >>> (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()  # doctest: +SKIP
+    """
+    folder = os.path.join("datasets", "fashion-mnist")
+    arrays = []
+    for labels, images in (
+        ("train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz"),
+        ("t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"),
+    ):
+        y = _idx(_fetch(labels, labels, folder), 8, (-1,))
+        x = _idx(_fetch(images, images, folder), 16, (len(y), 28, 28))
+        arrays.append((x, y))
+    return tuple(arrays)
+
+
+def _idx(path: str, header: int, shape: tuple) -> np.ndarray:
+    """An IDX file's (gzipped) uint8 payload after its ``header`` bytes."""
+    with gzip.open(path, "rb") as f:
+        data = np.frombuffer(f.read(), np.uint8, offset=header)
+    try:
+        return data.reshape(shape)
+    except ValueError:
+        raise ValueError(f"{path} does not hold {shape} uint8 values after its header.") from None
+
+
+def load_cifar10():
+    """CIFAR-10, as ``keras.datasets.cifar10.load_data``: 32x32 colour images of 10
+    classes, channels last.
+
+    Returns
+    -------
+    ``(x_train, y_train), (x_test, y_test)``: uint8 images of shape
+    ``(50000, 32, 32, 3)`` and ``(10000, 32, 32, 3)``, uint8 labels of shape
+    ``(50000, 1)`` and ``(10000, 1)``.
+
+    Examples
+    --------
+    >>> (x_train, y_train), (x_test, y_test) = cifar10.load_data()  # doctest: +SKIP
+    """
+    folder = _fetch("cifar-10-python.tar.gz", "cifar-10-batches-py-target", extract=True)
+    folder = os.path.join(folder, "cifar-10-batches-py")
+    train = [_cifar_batch(os.path.join(folder, f"data_batch_{i}")) for i in range(1, 6)]
+    x_test, y_test = _cifar_batch(os.path.join(folder, "test_batch"))
+    x_train = np.concatenate([x for x, _ in train])
+    y_train = np.concatenate([y for _, y in train])
+    return (x_train, y_train), (x_test, y_test)
+
+
+class _ArraysOnly(pickle.Unpickler):
+    """An unpickler that rebuilds numpy arrays and refuses every other global (Keras's
+    ``RestrictedUnpickler``): a tampered file cannot run code."""
+
+    ALLOWED = frozenset(
+        {
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+        }
+    )
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(
+            f"Refusing to load `{module}.{name}` from a data set file; it may be corrupted "
+            "or malicious."
+        )
+
+
+def _cifar_batch(path: str) -> tuple[np.ndarray, np.ndarray]:
+    with open(path, "rb") as f:
+        batch = _ArraysOnly(f, encoding="bytes").load()
+    if not isinstance(batch, dict) or not {b"data", b"labels"} <= set(batch):
+        raise ValueError(f"{path} is not a CIFAR-10 batch (a dict with data and labels).")
+    data = np.asarray(batch[b"data"], dtype=np.uint8)
+    images = data.reshape(len(data), 3, 32, 32).transpose(0, 2, 3, 1)
+    labels = np.asarray(batch[b"labels"], dtype=np.uint8).reshape(-1, 1)
+    return np.ascontiguousarray(images), labels
+
+
+def _namespace(name: str, load_data) -> types.ModuleType:
+    """``minicnn.datasets.<name>``, a module holding ``load_data`` as Keras's does, so that
+    ``from minicnn.datasets import mnist`` and ``import minicnn.datasets.mnist`` work."""
+    module = types.ModuleType(f"{__name__}.{name}", load_data.__doc__)
+    module.load_data = load_data
+    sys.modules[module.__name__] = module
+    return module
+
+
+mnist = _namespace("mnist", load_mnist)
+fashion_mnist = _namespace("fashion_mnist", load_fashion_mnist)
+cifar10 = _namespace("cifar10", load_cifar10)
+
 __all__ = [
+    "mnist",
+    "fashion_mnist",
+    "cifar10",
     "LINE_CLASSES",
     "VERTICAL_LINE_DETECTOR",
     "bump_sequences",

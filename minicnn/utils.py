@@ -1,6 +1,6 @@
 """Process-wide settings (the random generator behind initializers, shuffling and
 dropout; Keras-style automatic layer names) and Keras's ``utils`` helpers
-(``to_categorical``)."""
+(``to_categorical``; ``get_file``, from ``minicnn.downloads``)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import re
 import numpy as np
 
 from . import missing
+from .downloads import get_file, hash_file, validate_file
 from .validation import check_int, numeric_array
 
 _state = {"rng": np.random.default_rng(), "uids": collections.defaultdict(int)}
@@ -94,6 +95,19 @@ def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
     out[np.arange(flat.size), flat] = 1
     return out.reshape(*shape, num_classes)
 
+
+__all__ = [
+    "set_random_seed",
+    "rng",
+    "draw_seed",
+    "to_snake_case",
+    "unique_name",
+    "clear_session",
+    "to_categorical",
+    "get_file",
+    "hash_file",
+    "validate_file",
+]
 
 # A Keras name minicnn lacks says so (see minicnn.missing).
 __getattr__ = missing.reporter(__name__, globals())
