@@ -7,7 +7,9 @@ far, at its end the epoch's values plus ``val_*`` entries when validating.
 
 from __future__ import annotations
 
+import csv
 import math
+import os
 import sys
 import time
 import warnings
@@ -17,7 +19,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import missing
-from .validation import check_callable, check_choice, check_int, check_real
+from .validation import check_bool, check_callable, check_choice, check_int, check_real
 
 # A progress bar for predict and evaluate appears only when the work outlasts this many
 # seconds, so a one-image predict (the tutorial's) prints nothing but its result.
@@ -137,7 +139,57 @@ class History(Callback):
         return f"<History epochs={len(self.epoch)} keys={list(self.history)}>"
 
 
-class EarlyStopping(Callback):
+class MonitorCallback(Callback):
+    """Base of the callbacks that watch one logged value (Keras 3's ``MonitorCallback``):
+    which way it improves (``mode``: ``'min'``, ``'max'``, or ``'auto'``: losses and
+    errors go down, accuracies up) and whether a value improves on a reference by more
+    than ``min_delta``."""
+
+    def __init__(self, monitor: str, mode: str, min_delta: float = 0.0):
+        super().__init__()
+        owner = type(self).__name__
+        if not isinstance(monitor, str) or not monitor:
+            raise ValueError(f"{owner}: `monitor` must be a metric name. Received: {monitor!r}")
+        self.monitor = monitor
+        self.mode = check_choice(mode, owner, "mode", ("auto", "min", "max"))
+        self.min_delta = abs(check_real(min_delta, owner, "min_delta"))
+        self._minimise = None
+
+    def _direction(self) -> bool:
+        """True to minimise the monitored value."""
+        if self.mode != "auto":
+            return self.mode == "min"
+        name = self.monitor.removeprefix("val_")
+        if name == "loss":
+            return True
+        direction = getattr(self.model, "metric_directions", {}).get(name)
+        if direction is None:
+            raise ValueError(
+                f"{type(self).__name__} callback received monitor={self.monitor} but cannot "
+                "tell whether that metric should be maximized or minimized. Pass mode='max' "
+                "or mode='min'."
+            )
+        return direction == "down"
+
+    def _improves(self, value: float, reference) -> bool:
+        # Keras: monitor_op(value - min_delta, reference) with min_delta negated when
+        # minimising; the shifted value is computed in Python, the comparison (ops.less /
+        # ops.greater) in float32. No reference yet: any value improves.
+        if self._minimise is None:
+            self._minimise = self._direction()
+        if reference is None:
+            return True
+        if self._minimise:
+            return np.float32(value + self.min_delta) < np.float32(reference)
+        return np.float32(value - self.min_delta) > np.float32(reference)
+
+
+def _learning_rate(model) -> float:
+    """The optimizer's learning rate as Keras logs it: read from a float32 variable."""
+    return float(np.float32(model.optimizer.learning_rate))
+
+
+class EarlyStopping(MonitorCallback):
     """Stop training when ``monitor`` has not improved for ``patience`` epochs (Keras 3).
 
     An improvement is ``current + min_delta < best`` (``mode='min'``) or
@@ -159,18 +211,11 @@ class EarlyStopping(Callback):
         restore_best_weights: bool = False,
         start_from_epoch: int = 0,
     ):
-        super().__init__()
-        if not isinstance(monitor, str) or not monitor:
-            raise ValueError(
-                f"EarlyStopping: `monitor` must be a metric name. Received: {monitor!r}"
-            )
+        super().__init__(monitor, mode, min_delta)
         owner = "EarlyStopping"
-        self.mode = check_choice(mode, owner, "mode", ("auto", "min", "max"))
         self.patience = check_int(patience, owner, "patience", minimum=0)
         self.start_from_epoch = check_int(start_from_epoch, owner, "start_from_epoch", minimum=0)
-        self.min_delta = abs(check_real(min_delta, owner, "min_delta"))
         self.baseline = check_real(baseline, owner, "baseline", allow_none=True)
-        self.monitor = monitor
         self.verbose = verbose
         self.restore_best_weights = bool(restore_best_weights)
         self.on_train_begin()
@@ -182,29 +227,6 @@ class EarlyStopping(Callback):
         self.best_epoch = 0
         self.best = None
         self._minimise = None
-
-    def _direction(self) -> bool:
-        """True to minimise the monitored value."""
-        if self.mode != "auto":
-            return self.mode == "min"
-        name = self.monitor.removeprefix("val_")
-        if name == "loss":
-            return True
-        direction = getattr(self.model, "metric_directions", {}).get(name)
-        if direction is None:
-            raise ValueError(
-                f"EarlyStopping callback received monitor={self.monitor} but cannot tell "
-                "whether that metric should be maximized or minimized. Pass mode='max' or "
-                "mode='min'."
-            )
-        return direction == "down"
-
-    def _improves(self, value: float, reference: float) -> bool:
-        # Keras: monitor_op(value - min_delta, reference) with min_delta negated when minimising;
-        # the shifted value is computed in Python, the comparison (ops.less/greater) in float32.
-        if self._minimise:
-            return np.float32(value + self.min_delta) < np.float32(reference)
-        return np.float32(value - self.min_delta) > np.float32(reference)
 
     def on_epoch_end(self, epoch, logs=None):
         if self._minimise is None:
@@ -246,6 +268,302 @@ class EarlyStopping(Callback):
                     f"{self.best_epoch + 1}."
                 )
             self.model.set_weights(self.best_weights)
+
+
+class ModelCheckpoint(MonitorCallback):
+    """Save the model (or its weights) during training (Keras 3).
+
+    Parameters
+    ----------
+    filepath : where to save; may hold ``str.format`` fields filled from the epoch
+        (1-based) and the logs, e.g. ``"ckpt-{epoch:02d}-{val_loss:.2f}.keras"``. A whole
+        model goes to ``.keras`` or ``.h5`` (or minicnn's ``.minicnn``), weights
+        (``save_weights_only=True``) to ``.weights.h5`` (or ``.weights.npz``).
+    monitor, mode : the value ``save_best_only`` watches and which way it improves.
+    verbose : 1 prints a line for each save (and each epoch that does not improve).
+    save_best_only : save only when ``monitor`` improves on the best so far (starting
+        from ``initial_value_threshold`` when given).
+    save_weights_only : save the weights only.
+    save_freq : ``"epoch"``, or an integer: save every that many batches.
+
+    Every write is atomic (a temporary file renamed into place), so a crash mid-save
+    leaves the previous checkpoint intact.
+
+    Examples
+    --------
+    >>> checkpoint = ModelCheckpoint("best.keras", save_best_only=True)
+    >>> # model.fit(x, y, validation_split=0.2, callbacks=[checkpoint])
+    """
+
+    def __init__(
+        self,
+        filepath,
+        monitor: str = "val_loss",
+        verbose: int = 0,
+        save_best_only: bool = False,
+        save_weights_only: bool = False,
+        mode: str = "auto",
+        save_freq="epoch",
+        initial_value_threshold=None,
+    ):
+        super().__init__(monitor, mode)
+        owner = "ModelCheckpoint"
+        if not isinstance(filepath, (str, os.PathLike)):
+            raise TypeError(f"{owner}: `filepath` must be a path. Received: {filepath!r}")
+        self.filepath = os.fspath(filepath)
+        self.verbose = check_int(verbose, owner, "verbose", minimum=0)
+        self.save_best_only = check_bool(save_best_only, owner, "save_best_only")
+        self.save_weights_only = check_bool(save_weights_only, owner, "save_weights_only")
+        if save_freq != "epoch" and (
+            isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1
+        ):
+            raise ValueError(
+                f"Unrecognized save_freq: {save_freq!r}. Expected save_freq are 'epoch' or "
+                "integer values (>= 1)."
+            )
+        self.save_freq = save_freq
+        self.best = check_real(
+            initial_value_threshold, owner, "initial_value_threshold", allow_none=True
+        )
+        if self.save_weights_only and not self.filepath.endswith((".weights.h5", ".weights.npz")):
+            raise ValueError(
+                "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath "
+                "provided must end in `.weights.h5` (Keras weights format) or "
+                f"`.weights.npz` (minicnn's). Received: filepath={self.filepath}"
+            )
+        if not self.save_weights_only and not self.filepath.endswith((".keras", ".h5", ".minicnn")):
+            raise ValueError(
+                "The filepath provided must end in `.keras` (Keras model format), `.h5` or "
+                f"`.minicnn`. Received: filepath={self.filepath}"
+            )
+        self._batches = 0
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq != "epoch":
+            self._batches += 1
+            if self._batches >= self.save_freq:
+                self._batches = 0
+                self._save(self._epoch, batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs)
+
+    def _path(self, epoch: int, batch, logs: dict) -> str:
+        fields = {"epoch": epoch + 1, **logs}
+        if batch is not None and "batch" not in logs:
+            fields["batch"] = batch + 1
+        try:
+            return self.filepath.format(**fields)
+        except (KeyError, IndexError) as err:
+            raise KeyError(
+                f'Failed to format this callback filepath: "{self.filepath}". Reason: {err!r}; '
+                f"the fields available are {sorted(fields)}."
+            ) from None
+
+    def _save(self, epoch: int, batch, logs) -> None:
+        logs = logs or {}
+        path = self._path(epoch, batch, logs)
+        if self.save_best_only:
+            current = logs.get(self.monitor)
+            if current is None:
+                warnings.warn(
+                    f"Can save best model only with {self.monitor} available.", stacklevel=2
+                )
+            else:
+                best = "None" if self.best is None else f"{self.best:.5f}"
+                if not self._improves(current, self.best):
+                    if self.verbose > 0:
+                        print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best}")
+                    return
+                if self.verbose > 0:
+                    print(
+                        f"\nEpoch {epoch + 1}: {self.monitor} improved from {best} to "
+                        f"{current:.5f}, saving model to {path}"
+                    )
+                self.best = current
+        elif self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        if os.path.isdir(path):
+            raise OSError(
+                "Please specify a non-directory filepath for ModelCheckpoint. Filepath used is "
+                f"an existing directory: {path}"
+            )
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        if self.save_weights_only:
+            self.model.save_weights(path, overwrite=True)
+        else:
+            self.model.save(path, overwrite=True)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: finished saving model to {path}")
+
+
+class ReduceLROnPlateau(MonitorCallback):
+    """Multiply the learning rate by ``factor`` when ``monitor`` has not improved (by more
+    than ``min_delta``) for ``patience`` epochs, then wait ``cooldown`` epochs; never below
+    ``min_lr`` (Keras 3). Logs ``learning_rate`` at each epoch's end, so the History
+    records it.
+
+    Examples
+    --------
+    >>> reduce = ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2)
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        verbose: int = 0,
+        mode: str = "auto",
+        min_delta: float = 1e-4,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+    ):
+        super().__init__(monitor, mode, min_delta)
+        owner = "ReduceLROnPlateau"
+        self.factor = check_real(factor, owner, "factor", 0.0)
+        if self.factor >= 1.0:
+            raise ValueError(
+                f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}"
+            )
+        self.patience = check_int(patience, owner, "patience", minimum=0)
+        self.cooldown = check_int(cooldown, owner, "cooldown", minimum=0)
+        self.min_lr = check_real(min_lr, owner, "min_lr", 0.0)
+        self.verbose = check_int(verbose, owner, "verbose", minimum=0)
+        self.on_train_begin()
+
+    def on_train_begin(self, logs=None):
+        self.best = None
+        self.wait = 0
+        self.cooldown_counter = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {} if logs is None else logs
+        logs["learning_rate"] = _learning_rate(self.model)
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(
+                f"Learning rate reduction is conditioned on metric `{self.monitor}` which is "
+                f"not available. Available metrics are: {','.join(logs)}.",
+                stacklevel=2,
+            )
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improves(current, self.best):
+            self.best = current
+            self.wait = 0
+        elif self.cooldown_counter == 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                old = _learning_rate(self.model)
+                if old > np.float32(self.min_lr):
+                    new = max(old * self.factor, self.min_lr)
+                    self.model.optimizer.learning_rate = new
+                    if self.verbose > 0:
+                        print(
+                            f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                            f"to {new}."
+                        )
+                    self.cooldown_counter = self.cooldown
+                    self.wait = 0
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at each epoch's start to ``schedule(epoch, lr)`` (or
+    ``schedule(epoch)``), a float (Keras 3). Logs ``learning_rate`` at each epoch's end.
+
+    Examples
+    --------
+    >>> halve = LearningRateScheduler(lambda epoch, lr: lr if epoch < 3 else lr * 0.5)
+    """
+
+    def __init__(self, schedule: Callable, verbose: int = 0):
+        super().__init__()
+        self.schedule = check_callable(schedule, "LearningRateScheduler", "schedule")
+        self.verbose = check_int(verbose, "LearningRateScheduler", "verbose", minimum=0)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        try:
+            rate = self.schedule(epoch, _learning_rate(self.model))
+        except TypeError:  # Keras's old API: schedule(epoch)
+            rate = self.schedule(epoch)
+        if isinstance(rate, bool) or not isinstance(rate, (float, np.floating)):
+            raise ValueError(
+                f"The output of the `schedule` function should be a float. Got: {rate!r}"
+            )
+        self.model.optimizer.learning_rate = float(rate)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {rate}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = _learning_rate(self.model)
+
+
+class CSVLogger(Callback):
+    """Write each epoch's logs to a CSV file: a header ``epoch,<sorted keys>`` then one row
+    per epoch (Keras 3; when no validation values are logged, Keras also lists ``val_*``
+    columns, written ``NA``). ``append=True`` continues an existing file.
+
+    Examples
+    --------
+    >>> logger = CSVLogger("training.csv")
+    """
+
+    def __init__(self, filename, separator: str = ",", append: bool = False):
+        super().__init__()
+        if not isinstance(filename, (str, os.PathLike)):
+            raise TypeError(f"CSVLogger: `filename` must be a path. Received: {filename!r}")
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise ValueError(
+                f"CSVLogger: `separator` must be one character. Received: {separator!r}"
+            )
+        self.filename = os.fspath(filename)
+        self.sep = separator
+        self.append = check_bool(append, "CSVLogger", "append")
+        self.file = self.writer = self.keys = None
+
+    def on_train_begin(self, logs=None):
+        header = True
+        if self.append and os.path.exists(self.filename):
+            with open(self.filename, newline="") as f:
+                header = not f.readline()
+        self.header = header
+        self._close()
+        self.file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115
+        self.writer = self.keys = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(logs)
+            if not any(k.startswith("val_") for k in self.keys) and self.keys:
+                self.keys += [f"val_{k}" for k in self.keys]
+        if self.writer is None:
+            self.writer = csv.DictWriter(
+                self.file, fieldnames=["epoch", *self.keys], delimiter=self.sep
+            )
+            if self.header:
+                self.writer.writeheader()
+        self.writer.writerow({"epoch": epoch, **{k: logs.get(k, "NA") for k in self.keys}})
+        self.file.flush()
+
+    def on_train_end(self, logs=None):
+        self._close()
+
+    def _close(self):
+        if self.file is not None and not self.file.closed:
+            self.file.close()
+        self.writer = None
 
 
 class TerminateOnNaN(Callback):
@@ -346,6 +664,10 @@ __all__ = [
     "Callback",
     "History",
     "EarlyStopping",
+    "ModelCheckpoint",
+    "ReduceLROnPlateau",
+    "LearningRateScheduler",
+    "CSVLogger",
     "TerminateOnNaN",
     "LambdaCallback",
     "ProgbarLogger",

@@ -92,11 +92,14 @@ class Optimizer(Configurable):
 
     @property
     def learning_rate(self) -> float:
+        """The learning rate, held as float32 as Keras's variable holds it (so
+        ``Adam(0.001).learning_rate`` reads 0.0010000000474974513, as in Keras)."""
         return self._learning_rate
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
-        self._learning_rate = check_real(value, type(self).__name__, "learning_rate", 0.0)
+        value = check_real(value, type(self).__name__, "learning_rate", 0.0)
+        self._learning_rate = float(np.float32(value))
 
     # ---- building and state
     def active_slots(self) -> tuple[str, ...]:
