@@ -109,12 +109,17 @@ def check_inputs(model, x, x_name: str, method: str):
     return ArrayGroup(arrays, model._input_keys)
 
 
-def check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple:
+def check_data(
+    model, x, y, method: str, chunk: int, names=("x", "y"), sample_weight=None, class_weight=None
+) -> tuple:
     """Check ``x``/``y`` against the model and its compiled loss(es) before any step;
-    returns ``(x, y, output_shape)`` with the arrays uncopied. For a model of several
-    outputs ``y`` is a list (output order) or a dict by output name, returned as an
-    ``ArrayGroup``, and ``output_shape`` lists the outputs' shapes. ``names`` are the
-    arguments' names in messages (``validation_data[0]``... for validation data)."""
+    returns ``(x, y, output_shape, sample_weight)`` with the arrays uncopied. For a model
+    of several outputs ``y`` is a list (output order) or a dict by output name, returned
+    as an ``ArrayGroup``, and ``output_shape`` lists the outputs' shapes. ``names`` are
+    the arguments' names in messages (``validation_data[0]``... for validation data).
+    ``sample_weight`` and ``class_weight`` give per-sample weights of the loss (see
+    ``sample_weights``); the weights come back as one array, an ``ArrayGroup`` per
+    output, or None."""
     x_name, y_name = names
     several = model._output_keys is not None
     if several:
@@ -168,9 +173,85 @@ def check_data(model, x, y, method: str, chunk: int, names=("x", "y")) -> tuple:
                 method,
                 f"must hold integer class indices in [0, {classes}) for loss '{loss.name}'",
             )
+    weights = sample_weights(model, ys, sample_weight, class_weight, method, names)
     if several:
-        return x, ArrayGroup(ys, "list"), out_shapes
-    return x, ys[0], output_shape
+        return x, ArrayGroup(ys, "list"), out_shapes, weights
+    return x, ys[0], output_shape, weights
+
+
+def sample_weights(model, ys: list, sample_weight, class_weight, method: str, names) -> object:
+    """The loss's per-sample weights (Keras 3): ``sample_weight`` as an array of one weight
+    per sample (or of a target's shape without its last axis), for every output or one
+    per output (a list, or a dict by output name); or ``class_weight``, ``{class: weight}``
+    for a model of one output, turned into one weight per sample from its class (the
+    argmax of one-hot targets, else the label; classes not listed weigh 1)."""
+    if sample_weight is not None and class_weight is not None:
+        raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
+    n = len(ys[0])
+    label = "sample_weight" if names == ("x", "y") else f"{names[0][:-3]}[2]"
+    if class_weight is not None:
+        if model._output_keys is not None:
+            raise ValueError(
+                f"{method}: `class_weight` is only supported for Models with a single output."
+            )
+        return _class_weights(ys[0], class_weight, method)
+    if sample_weight is None:
+        return None
+    several = model._output_keys is not None
+    if several and isinstance(sample_weight, (list, tuple, dict)):
+        outputs = model.output_names
+        if isinstance(sample_weight, dict):
+            if not set(sample_weight) <= set(outputs):
+                raise ValueError(
+                    f"{method}: `{label}` names {sorted(set(sample_weight) - set(outputs))}, "
+                    f"which are not outputs of model '{model.name}' ({outputs})."
+                )
+            per_output = [sample_weight.get(name) for name in outputs]
+        elif len(sample_weight) != len(outputs):
+            raise ValueError(
+                f"{method}: `{label}` must give one array per output ({len(outputs)}); "
+                f"received {len(sample_weight)}."
+            )
+        else:
+            per_output = list(sample_weight)
+        arrays = [
+            np.ones(n, np.float32) if w is None else _weight_array(w, y, f"{label}[{o!r}]", method)
+            for w, y, o in zip(per_output, ys, outputs)
+        ]
+        return ArrayGroup(arrays, "list")
+    w = _weight_array(sample_weight, ys[0], label, method)
+    return ArrayGroup([w] * len(ys), "list") if several else w
+
+
+def _weight_array(value, y: np.ndarray, name: str, method: str) -> np.ndarray:
+    w = as_array(value, name, method)
+    if w.shape == (len(y), 1):
+        w = w[:, 0]
+    if w.shape not in ((len(y),), y.shape[:-1]):
+        raise ValueError(
+            f"{method}: `{name}` of shape {w.shape} must hold one weight per sample ("
+            f"{len(y)},), or one per target value without the last axis "
+            f"{y.shape[:-1]}."
+        )
+    scan(w, len(w), lambda b: ~np.isfinite(b), name, method, "contains NaN or infinite values")
+    return w
+
+
+def _class_weights(y: np.ndarray, class_weight, method: str) -> np.ndarray:
+    """Keras's ``class_weight_to_sample_weights``."""
+    if not isinstance(class_weight, dict) or not all(
+        isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in class_weight
+    ):
+        raise ValueError(
+            f"{method}: `class_weight` must be a dict mapping class indices (ints) to weights. "
+            f"Received: {class_weight!r:.120}"
+        )
+    table = {int(k): check_real(v, method, f"class_weight[{k}]") for k, v in class_weight.items()}
+    labels = np.asarray(y, dtype=f32)
+    if labels.ndim > 1:
+        labels = np.argmax(labels, axis=-1) if labels.shape[-1] != 1 else labels[..., 0]
+    labels = np.round(labels).astype(np.int64).reshape(len(y), -1)[:, 0]
+    return np.array([table.get(int(c), 1.0) for c in labels], dtype=f32)
 
 
 def _targets(model, y, y_name: str, method: str) -> list:
@@ -194,28 +275,32 @@ def _targets(model, y, y_name: str, method: str) -> list:
 
 
 def split_pair(value, name: str, method: str) -> tuple:
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
+    """``(x_val, y_val, sample_weight_val or None)`` from ``validation_data``."""
+    if not isinstance(value, (tuple, list)) or len(value) not in (2, 3):
         raise ValueError(
-            f"{method}: `{name}` must be a tuple (x_val, y_val); sample weights are not "
-            f"supported. Received: {type(value).__name__}"
+            f"{method}: `{name}` must be a tuple (x_val, y_val) or (x_val, y_val, "
+            f"sample_weight_val). Received: {type(value).__name__}"
             + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else "")
         )
-    return value[0], value[1]
+    return value[0], value[1], (value[2] if len(value) == 3 else None)
 
 
-def hold_out(model, x, y, validation_split, validation_data, batch_size) -> tuple:
-    """``(x, y, x_val, y_val)``: ``validation_data`` checked, or the last
-    ``validation_split`` of the samples held out (before any shuffling), or no validation."""
+def hold_out(model, x, y, weights, validation_split, validation_data, batch_size) -> tuple:
+    """``(x, y, weights, x_val, y_val, weights_val)``: ``validation_data`` checked, or the
+    last ``validation_split`` of the samples held out (before any shuffling; the sample
+    weights are split with them), or no validation."""
     validation_split = check_real(
         validation_split, "fit", "validation_split", 0.0, 1.0, high_open=True
     )
     if validation_data is not None:
-        x_val, y_val = split_pair(validation_data, "validation_data", "fit")
+        x_val, y_val, w_val = split_pair(validation_data, "validation_data", "fit")
         names = ("validation_data[0]", "validation_data[1]")
-        x_val, y_val, _ = check_data(model, x_val, y_val, "fit", batch_size, names)
-        return x, y, x_val, y_val
+        x_val, y_val, _, w_val = check_data(
+            model, x_val, y_val, "fit", batch_size, names, sample_weight=w_val
+        )
+        return x, y, weights, x_val, y_val, w_val
     if not validation_split:
-        return x, y, None, None
+        return x, y, weights, None, None, None
     split_at = math.floor(len(x) * (1.0 - validation_split))
     if split_at in (0, len(x)):
         raise ValueError(
@@ -224,4 +309,6 @@ def hold_out(model, x, y, validation_split, validation_data, batch_size) -> tupl
             f"`validation_split={validation_split}`. Either provide more data, or a different "
             "value for the `validation_split` argument."
         )
-    return x[:split_at], y[:split_at], x[split_at:], y[split_at:]
+    first, rest = slice(None, split_at), slice(split_at, None)
+    w, w_val = (None, None) if weights is None else (weights[first], weights[rest])
+    return x[first], y[first], w, x[rest], y[rest], w_val

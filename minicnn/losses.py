@@ -149,10 +149,18 @@ class Loss(Configurable):
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return type(self).fn(y_true, y_pred, **self.fn_kwargs)
 
-    def __call__(self, y_true, y_pred):
-        """The reduced loss (a float32 scalar unless ``reduction`` is none)."""
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """The reduced loss (a float32 scalar unless ``reduction`` is none).
+
+        ``sample_weight``, shape ``(batch,)`` (or the unreduced values' shape), scales
+        each sample's values before the reduction, which still divides by the number of
+        values, as Keras's ``sum_over_batch_size`` does. A per-sample weight applies to
+        all of a sample's values (a feature map's cells too, where Keras 3 broadcasts the
+        weights against the last axis instead and fails)."""
         y_true = np.asarray(y_true, dtype=np.float32)
         values = self.call(y_true, y_pred)
+        if sample_weight is not None:
+            values = values * _weights_like(sample_weight, np.shape(values), self.name)
         if self.reduction in ("none", None) or np.ndim(values) == 0:
             return values
         total = anp.sum(values)
@@ -188,6 +196,23 @@ class Loss(Configurable):
     def get_config(self) -> dict:
         """Constructor arguments; ``type(loss).from_config(config)`` rebuilds it."""
         return {"name": self.name, "reduction": self.reduction, **self.fn_kwargs}
+
+
+def _weights_like(sample_weight, shape: tuple, name: str) -> np.ndarray:
+    """``sample_weight`` shaped to multiply unreduced loss values of ``shape``."""
+    w = np.asarray(sample_weight, dtype=np.float32)
+    if w.shape == tuple(shape):
+        return w
+    if w.ndim == len(shape) + 1 and w.shape[-1] == 1:  # (batch, 1) for values (batch,)
+        w = w[..., 0]
+    if w.ndim == 1 and shape and w.shape[0] == shape[0]:
+        return w.reshape(w.shape[0], *([1] * (len(shape) - 1)))
+    if w.shape == tuple(shape):
+        return w
+    raise ValueError(
+        f"loss '{name}': `sample_weight` of shape {w.shape} matches neither the batch "
+        f"({shape[0] if shape else 'none'} samples) nor the loss values {tuple(shape)}."
+    )
 
 
 class MeanSquaredError(Loss):

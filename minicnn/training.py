@@ -143,9 +143,14 @@ class _OutputLosses:
         self.names = model.output_names
         self.unpack = model._unpack_outputs
 
-    def parts(self, ys, y_pred) -> list:
-        """Each output's loss (traceable by autograd), in output order."""
-        return [loss(y, p) for loss, y, p in zip(self.losses, ys, self.unpack(y_pred))]
+    def parts(self, ys, y_pred, sample_weight=None) -> list:
+        """Each output's loss (traceable by autograd), in output order; ``sample_weight``
+        is None or one weight array per output."""
+        weights = [None] * len(self.losses) if sample_weight is None else sample_weight
+        return [
+            _weighted(loss, y, p, w)
+            for loss, y, p, w in zip(self.losses, ys, self.unpack(y_pred), weights)
+        ]
 
     def total(self, parts):
         out = 0.0
@@ -153,8 +158,16 @@ class _OutputLosses:
             out = out + part * w
         return out
 
-    def __call__(self, ys, y_pred):
-        return self.total(self.parts(ys, y_pred))
+    def __call__(self, ys, y_pred, sample_weight=None):
+        return self.total(self.parts(ys, y_pred, sample_weight))
+
+
+def _weighted(loss, y_true, y_pred, sample_weight):
+    """``loss(y_true, y_pred, sample_weight)``; without weights the two-argument call, so
+    a ``Loss`` subclass whose ``__call__`` takes no weights keeps working."""
+    if sample_weight is None:
+        return loss(y_true, y_pred)
+    return loss(y_true, y_pred, sample_weight)
 
 
 def _metric_list(value) -> list:
@@ -374,10 +387,11 @@ def _all_finite(arrays) -> bool:
     return all(np.isfinite(w).all() for w in arrays)
 
 
-def _train_step(model, trainable, committer, x, y):
-    """One step on batch ``(x, y)``: returns ``(loss, y_pred, parts, problem)``, where
-    ``parts`` are the outputs' own losses of a model of several outputs and ``problem`` is
-    None when the step was committed, else why it was not."""
+def _train_step(model, trainable, committer, x, y, sample_weight=None):
+    """One step on batch ``(x, y)``, the loss weighted by ``sample_weight``: returns
+    ``(loss, y_pred, parts, problem)``, where ``parts`` are the outputs' own losses of a
+    model of several outputs and ``problem`` is None when the step was committed, else
+    why it was not."""
     weights = model.weight_arrays()
     loss_fn = model.compiled_loss
     seed = draw_seed() if model.needs_rng else None
@@ -393,10 +407,10 @@ def _train_step(model, trainable, committer, x, y):
         captured["y_pred"] = _unboxed(y_pred)
         captured["weights"] = [getval(w) for w in updated]
         if isinstance(loss_fn, _OutputLosses):
-            parts = loss_fn.parts(y, y_pred)
+            parts = loss_fn.parts(y, y_pred, sample_weight)
             captured["parts"] = [getval(part) for part in parts]
             return loss_fn.total(parts)
-        return loss_fn(y, y_pred)
+        return _weighted(loss_fn, y, y_pred, sample_weight)
 
     def result(loss, problem):
         return loss, captured["y_pred"], captured["parts"], problem
@@ -429,16 +443,22 @@ def fit(
     validation_split=0.0,
     validation_data=None,
     shuffle=True,
+    class_weight=None,
+    sample_weight=None,
     initial_epoch=0,
 ) -> History:
     """Train for ``epochs`` epochs of mini-batch steps; returns a ``History``.
 
     ``x``: ``(samples, *input_shape)``; ``y``: targets for the compiled loss.
     ``batch_size`` None means 32; ``validation_split`` holds out the last fraction of the
-    samples (before shuffling); ``verbose`` "auto"/1 shows a bar per epoch, 2 one line
-    per epoch, 0 nothing. Stops with a warning, keeping the last finite weights, if the
-    loss becomes NaN or infinite. On ``KeyboardInterrupt`` the model keeps the weights
-    of the last completed step and ``model.history`` the epochs completed so far.
+    samples (before shuffling); ``validation_data`` is ``(x_val, y_val)`` or ``(x_val,
+    y_val, sample_weight_val)``; ``verbose`` "auto"/1 shows a bar per epoch, 2 one line
+    per epoch, 0 nothing. ``sample_weight`` (one weight per sample) or ``class_weight``
+    (``{class index: weight}``) weighs each sample's loss, as in Keras: the weighted
+    values are still divided by the number of values, and metrics stay unweighted.
+    Stops with a warning, keeping the last finite weights, if the loss becomes NaN or
+    infinite. On ``KeyboardInterrupt`` the model keeps the weights of the last completed
+    step and ``model.history`` the epochs completed so far.
     """
     method = "fit"
     _check_compiled(model, method)
@@ -448,8 +468,14 @@ def fit(
     initial_epoch = check_int(initial_epoch, method, "initial_epoch", minimum=0)
     shuffle = check_bool(shuffle, method, "shuffle")
     callbacks = check_callbacks(callbacks, method)
-    x, y, output_shape = check_data(model, x, y, method, batch_size)
-    x, y, x_val, y_val = hold_out(model, x, y, validation_split, validation_data, batch_size)
+    x, y, output_shape, weights = check_data(
+        model, x, y, method, batch_size, sample_weight=sample_weight, class_weight=class_weight
+    )
+    x, y, weights, x_val, y_val, w_val = hold_out(
+        model, x, y, weights, validation_split, validation_data, batch_size
+    )
+    if class_weight is not None and validation_data is None:
+        w_val = None  # as Keras: class weights weigh training batches, not validation
     trainable = model.trainable_indices()
     all_weights = model.weight_arrays()
     model.optimizer.check_weights([all_weights[i] for i in trainable], method)
@@ -477,7 +503,12 @@ def fit(
                 # Overflow is detected and reported once below; numpy's warnings are noise.
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     loss, y_pred, parts, problem = _train_step(
-                        model, trainable, committer, take(x, index), y_batch
+                        model,
+                        trainable,
+                        committer,
+                        take(x, index),
+                        y_batch,
+                        None if weights is None else take(weights, index),
                     )
                 tracker.update(loss, y_batch, _as_list(model, y_pred), parts)
                 logs = tracker.logs()
@@ -495,7 +526,9 @@ def fit(
                     break
             logs = tracker.logs()
             if x_val is not None:
-                val_logs, _ = _run_evaluation(model, x_val, y_val, batch_size, 0, output_shape)
+                val_logs, _ = _run_evaluation(
+                    model, x_val, y_val, batch_size, 0, output_shape, weights=w_val
+                )
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             hooks.on_epoch_end(epoch, logs)
             if model.stop_training:
@@ -513,11 +546,11 @@ def fit(
 # --------------------------------------------------------------------------- evaluate
 
 
-def _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks=None):
-    """Loss and metrics over ``(x, y)``, a batch at a time: ``(sorted logs, names in compile
-    order)``."""
+def _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks=None, weights=None):
+    """Loss (weighted by ``weights`` when given) and metrics over ``(x, y)``, a batch at a
+    time: ``(sorted logs, names in compile order)``."""
     tracker = _tracker(model, *_per_sample_shapes(y, output_shape))
-    weights = model.weight_arrays()
+    params = model.weight_arrays()
     steps = batches(len(x), batch_size)
     with tqdm(
         total=len(steps), unit="step", disable=verbose == 0, delay=PROGRESS_DELAY, leave=False
@@ -526,13 +559,14 @@ def _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks=None):
             if hooks:
                 hooks.on_test_batch_begin(step)
             y_batch = take(y, part)
-            y_pred = model.apply(weights, take(x, part))
+            w_batch = None if weights is None else take(weights, part)
+            y_pred = model.apply(params, take(x, part))
             loss_fn = model.compiled_loss
             if isinstance(loss_fn, _OutputLosses):
-                parts = loss_fn.parts(y_batch, y_pred)
+                parts = loss_fn.parts(y_batch, y_pred, w_batch)
                 tracker.update(loss_fn.total(parts), y_batch, _as_list(model, y_pred), parts)
             else:
-                tracker.update(loss_fn(y_batch, y_pred), y_batch, y_pred)
+                tracker.update(_weighted(loss_fn, y_batch, y_pred, w_batch), y_batch, y_pred)
             if hooks:
                 hooks.on_test_batch_end(step, tracker.logs())
             bar.update()
@@ -540,20 +574,32 @@ def _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks=None):
 
 
 def evaluate(
-    model, x=None, y=None, batch_size=None, verbose="auto", callbacks=None, return_dict=False
+    model,
+    x=None,
+    y=None,
+    batch_size=None,
+    verbose="auto",
+    sample_weight=None,
+    callbacks=None,
+    return_dict=False,
 ):
     """The loss (a float), or ``[loss, *metrics]`` when metrics were compiled, over
-    ``(x, y)`` computed ``batch_size`` (default 32) samples at a time;
-    ``return_dict=True`` gives ``{"loss": ..., "accuracy": ...}``."""
+    ``(x, y)`` computed ``batch_size`` (default 32) samples at a time, the loss weighted
+    by ``sample_weight`` when given (as in ``fit``); ``return_dict=True`` gives
+    ``{"loss": ..., "accuracy": ...}``."""
     method = "evaluate"
     _check_compiled(model, method)
     batch_size = check_batch_size(batch_size, method)
     verbose = check_verbose(verbose, method)
     callbacks = check_callbacks(callbacks, method)
-    x, y, output_shape = check_data(model, x, y, method, batch_size)
+    x, y, output_shape, weights = check_data(
+        model, x, y, method, batch_size, sample_weight=sample_weight
+    )
     hooks = CallbackList(callbacks, model, {"verbose": verbose, "epochs": 1, "steps": None})
     hooks.on_test_begin()
-    logs, names = _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks)
+    logs, names = _run_evaluation(
+        model, x, y, batch_size, verbose, output_shape, hooks, weights=weights
+    )
     hooks.on_test_end(logs)
     if return_dict:
         return logs

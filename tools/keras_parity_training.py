@@ -6,7 +6,8 @@ Needs keras and a backend in the Python running it (not a minicnn dependency), e
 case: the largest relative difference between the two Histories, between the
 final weights (relative to the largest weight; BatchNormalization's moving statistics
 included), and between ``evaluate`` results, after several epochs with
-``shuffle=False``, a partial last batch and a validation split. Differences of a few
+``shuffle=False``, a partial last batch and a validation split (random cases also weigh
+the loss by ``sample_weight`` or ``class_weight``). Differences of a few
 float32 ulps (~1e-7 relative) come from the order of summations inside the backends.
 """
 
@@ -194,6 +195,14 @@ def random_case(rng):
         "epochs": 4,
         "shuffle": False,
         "validation_split": float(rng.choice([0.0, 0.25])),
+        # The loss weighted per sample, or per class for classification losses.
+        "weighting": str(
+            rng.choice(
+                ["none", "sample", "class"]
+                if units > 1 or "entropy" in loss
+                else ["none", "sample"]
+            )
+        ),
     }
     return (body, shape, units, activation, loss, logits, optimizer, kwargs), fit
 
@@ -215,6 +224,14 @@ def main() -> None:
         x = rng.normal(size=(n, *shape)).astype("float32")
         y = targets(rng, loss, units, n)
         k, m = pair(body, shape, units, activation)
+        fit = dict(fit)
+        weighting = fit.pop("weighting", "none")
+        if weighting == "sample":
+            fit["sample_weight"] = rng.uniform(0.0, 2.0, n).astype("float32")
+        elif weighting == "class" and "entropy" in loss:
+            fit["class_weight"] = {c: float(rng.uniform(0.2, 3.0)) for c in range(max(units, 2))}
+        else:
+            weighting = "none"
         k_loss = getattr(keras.losses, loss)(from_logits=True) if logits else loss
         m_loss = getattr(losses, loss)(from_logits=True) if logits else loss
         metrics = ["accuracy"] if "entropy" in loss else ["mae"]
@@ -232,6 +249,7 @@ def main() -> None:
         evaluation = relative(m.evaluate(x, y, verbose=0), k.evaluate(x, y, verbose=0))
         assert int(k.optimizer.iterations) == m.optimizer.iterations
         name = f"{loss}{' (logits)' if logits else ''}"
+        name += {"none": "", "sample": " +sample_weight", "class": " +class_weight"}[weighting]
         settings = optimizer + str(kwargs)
         print(f"{name:34} {settings:48} {history:8.1e} {weights:8.1e} {evaluation:8.1e}")
 
