@@ -24,6 +24,24 @@ from .validation import check_bool, check_callable, check_choice, check_int, che
 # A progress bar for predict and evaluate appears only when the work outlasts this many
 # seconds, so a one-image predict (the tutorial's) prints nothing but its result.
 PROGRESS_DELAY = 1.0
+# Keras's bar: steps, the bar drawn with its characters, time so far < time left (the
+# ETA), the rate, then the running metrics.
+BAR_FORMAT = "{n_fmt}/{total_fmt} {bar:20} {elapsed}<{remaining} {rate_fmt}{postfix}"
+
+
+def progress_bar(total: int, verbose, file=None, delay: float = 0.0) -> tqdm:
+    """The one progress bar ``fit``, ``evaluate`` and ``predict`` draw (disabled for
+    ``verbose=0``); it stays on screen when done, as Keras's does."""
+    return tqdm(
+        total=total,
+        file=file or sys.stdout,
+        unit="step",
+        bar_format=BAR_FORMAT,
+        ascii=" ━",  # Keras draws its bar with these
+        dynamic_ncols=True,
+        disable=verbose == 0,
+        delay=delay,
+    )
 
 
 class Callback:
@@ -624,14 +642,7 @@ class ProgbarLogger(Callback):
             print(f"Epoch {epoch + 1}/{epochs}", file=self.file, flush=True)
         self.start = time.perf_counter()
         if self.verbose == 1:
-            self.bar = tqdm(
-                total=steps,
-                file=self.file,
-                unit="step",
-                bar_format="{n_fmt}/{total_fmt} {bar:20} {elapsed} {rate_fmt}{postfix}",
-                ascii=" ━",  # Keras draws its bar with these
-                dynamic_ncols=True,
-            )
+            self.bar = progress_bar(steps, 1, self.file)
 
     def on_train_batch_end(self, batch, logs=None):
         if self.bar is not None:

@@ -25,10 +25,9 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import config_io, saving, training
-from .callbacks import PROGRESS_DELAY
+from .callbacks import PROGRESS_DELAY, progress_bar
 from .data import as_batch, as_input, batches
 from .explain import explain
 from .graph_config import graph_config, parse_graph
@@ -605,9 +604,7 @@ class Model:
         outs = [np.empty(shape, dtype=np.float32) for shape in flat_shapes]
         weights = self.weight_arrays()
         steps = batches(n, batch_size)
-        with tqdm(
-            total=len(steps), unit="step", disable=verbose == 0, delay=PROGRESS_DELAY, leave=False
-        ) as bar:
+        with progress_bar(len(steps), verbose, delay=PROGRESS_DELAY) as bar:
             for step in steps:
                 batch = _pack(self._input_keys, [as_batch(a, step) for a in inputs])
                 ys = self.apply(weights, batch)

@@ -30,11 +30,17 @@ import warnings
 import numpy as np
 from autograd import value_and_grad
 from autograd.tracer import getval
-from tqdm.auto import tqdm
 
 from . import losses, optimizers
 from . import metrics as metrics_module
-from .callbacks import PROGRESS_DELAY, CallbackList, History, ProgbarLogger, check_callbacks
+from .callbacks import (
+    PROGRESS_DELAY,
+    CallbackList,
+    History,
+    ProgbarLogger,
+    check_callbacks,
+    progress_bar,
+)
 from .data import ArrayGroup, batches, check_data, hold_out, take
 from .utils import draw_seed, rng
 from .validation import check_batch_size, check_bool, check_int, check_real, check_verbose
@@ -552,9 +558,7 @@ def _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks=None, 
     tracker = _tracker(model, *_per_sample_shapes(y, output_shape))
     params = model.weight_arrays()
     steps = batches(len(x), batch_size)
-    with tqdm(
-        total=len(steps), unit="step", disable=verbose == 0, delay=PROGRESS_DELAY, leave=False
-    ) as bar:
+    with progress_bar(len(steps), verbose, delay=PROGRESS_DELAY) as bar:
         for step, part in enumerate(steps):
             if hooks:
                 hooks.on_test_batch_begin(step)

@@ -236,3 +236,22 @@ def test_format_logs_uses_kerass_number_format():
     assert format_logs({"loss": 0.05841, "val_loss": 0.0006}) == (
         " - loss: 0.0584 - val_loss: 6.0000e-04"
     )
+
+
+def test_long_predict_and_evaluate_draw_fits_bar_with_an_eta_and_keep_it(capsys, monkeypatch):
+    import minicnn.model
+    import minicnn.training
+
+    model, _ = small_fit(epochs=1, verbose=0)
+    # Any work outlasts a delay of zero: the bar appears, as it would after a second.
+    monkeypatch.setattr(minicnn.model, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(minicnn.training, "PROGRESS_DELAY", 0.0)
+    model.predict(np.zeros((64, 2)), batch_size=8)
+    model.evaluate(np.zeros((64, 2)), np.zeros((64, 1)), batch_size=8)
+    lines = capsys.readouterr().out.replace("\r", "\n").split("\n")
+    finished = [line for line in lines if line.startswith("8/8 ")]
+    assert len(finished) >= 2  # one per call, left on screen
+    assert all("━" * 20 in line and "<00:00" in line for line in finished)
+    small_fit(epochs=1, verbose=1)
+    fit_lines = capsys.readouterr().out.replace("\r", "\n").split("\n")
+    assert any("<" in line and "step/s" in line for line in fit_lines)  # the ETA
