@@ -167,3 +167,74 @@ def test_feature_maps_are_every_layer_output_in_order(model):
         np.testing.assert_array_equal(maps[layer.name], y)
         assert maps[layer.name].dtype == np.float32
     np.testing.assert_array_equal(maps[model.layers[-1].name], model.predict(x))
+
+
+# --------------------------------------------------------------------------- sizes, choices
+
+
+def digits_cnn():
+    model = Sequential([Conv2D(32, 3, input_shape=(8, 8, 1)), Conv2D(64, 3), Flatten(), Dense(10)])
+    return model
+
+
+def test_a_digits_cnn_draws_at_a_readable_size_by_default(tmp_path):
+    image = pytest.importorskip("matplotlib.image")
+    model = digits_cnn()
+    viz.plot_feature_maps(model, np.zeros((1, 8, 8)), tmp_path / "maps.png")
+    viz.plot_filters(model.layers[1], tmp_path / "filters.png")
+    for name in ("maps.png", "filters.png"):
+        height, width = image.imread(tmp_path / name).shape[:2]
+        # Before: 5490 px wide (maps) and 6140 px tall (512 filter panels).
+        assert width <= 1400 and height <= 1600, (name, width, height)
+
+
+def test_layers_channels_and_columns_choose_what_is_drawn(tmp_path):
+    image = pytest.importorskip("matplotlib.image")
+    model = digits_cnn()
+    x = np.zeros((1, 8, 8, 1))
+    viz.plot_feature_maps(model, x, tmp_path / "one.png", layers=["conv2d"], channels=[0])
+    viz.plot_feature_maps(model, x, tmp_path / "row.png", layers=[0], channels=8)
+    viz.plot_feature_maps(model, x, tmp_path / "col.png", layers=[0], channels=8, max_columns=1)
+    one, row, col = (
+        image.imread(tmp_path / n).shape[:2] for n in ("one.png", "row.png", "col.png")
+    )
+    assert row[1] > 3 * one[1] and abs(row[0] - one[0]) < one[0] / 2  # 8 panels in one row
+    assert col[0] > 3 * one[0] and abs(col[1] - one[1]) < one[1] / 2  # 8 rows of one
+    with pytest.raises(ValueError, match=r"`channels` must be indices in 0\.\.31"):
+        viz.plot_feature_maps(model, x, tmp_path / "x.png", layers=[0], channels=[40])
+    with pytest.raises(ValueError, match="No such layer: nope"):
+        viz.plot_feature_maps(model, x, tmp_path / "x.png", layers=["nope"])
+    with pytest.raises(ValueError, match="`max_columns` must be an int >= 1"):
+        viz.plot_filters(model.layers[0], tmp_path / "x.png", max_columns=0)
+
+
+def test_one_colour_scale_per_layer():
+    # Two channels of one layer, one twice the other, and a second layer: each layer's
+    # panels share the layer's range, so the dimmer channel reads dimmer.
+    pytest.importorskip("matplotlib")
+    from minicnn.viz import _draw_sections, _Section
+
+    ramp = np.linspace(0, 1, 16).reshape(4, 4)
+    sections = [_Section("a", [("0", ramp), ("1", 2 * ramp)]), _Section("b", [("0", -ramp)])]
+    fig = _draw_sections("test", sections, "t", 8)
+    limits = [
+        [image.get_clim() for ax in sub.axes for image in ax.get_images()] for sub in fig.subfigs
+    ]
+    assert limits == [[(0.0, 2.0), (0.0, 2.0)], [(-1.0, 0.0)]]
+
+
+def test_plot_history_draws_one_panel_per_metric(tmp_path):
+    image = pytest.importorskip("matplotlib.image")
+    history = {"loss": [1.0, 0.5, 0.25], "val_loss": [1.1, 0.6, 0.4], "accuracy": [0.5, 0.7, 0.8]}
+    viz.plot_history(history, tmp_path / "two.png")
+    viz.plot_history(history, tmp_path / "one.png", metrics="loss")
+    two, one = (image.imread(tmp_path / n).shape for n in ("two.png", "one.png"))
+    assert two[1] > 1.8 * one[1]
+    with pytest.raises(ValueError, match=r"\['mae'\] were not logged"):
+        viz.plot_history(history, tmp_path / "x.png", metrics=["mae"])
+    with pytest.raises(ValueError, match="expected a History"):
+        viz.plot_history({}, tmp_path / "x.png")
+    model = Sequential([Dense(1, input_shape=(2,))])
+    model.compile("sgd", "mse")
+    fitted = model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=2, verbose=0)
+    assert viz.plot_history(fitted, tmp_path / "fit.png") == str(tmp_path / "fit.png")
