@@ -9,6 +9,8 @@ Arrays are float32, channels-last; labels are integer class indices.
   ``LINE_CLASSES``), with position, thickness and noise controls.
 - ``feature_map_pairs``: images and their feature maps under a handcrafted filter (the
   tutorial's vertical line detector by default), for recovering that filter by training.
+- ``digit_images``: MNIST-shaped images of the digits 0-9 drawn from a pixel font, for
+  MNIST programs where MNIST itself is not downloaded.
 
 And Keras's real data sets, downloaded once from the sources Keras uses, checked against
 the checksums Keras uses (for Fashion-MNIST, whose files Keras does not check, the MD5s
@@ -137,6 +139,57 @@ def line_images(
     rows = band[:, :, None] & (y == 1)[:, None, None]
     x = (columns | rows).astype(np.float64) + noise * gen.standard_normal((samples, size, size))
     return x[..., None].astype(np.float32), y.astype(np.int64)
+
+
+# A 5x7 pixel font of the digits 0-9 (rows top to bottom), for ``digit_images``.
+DIGIT_FONT = (
+    ("01110", "10001", "10011", "10101", "11001", "10001", "01110"),
+    ("00100", "01100", "00100", "00100", "00100", "00100", "01110"),
+    ("01110", "10001", "00001", "00010", "00100", "01000", "11111"),
+    ("11111", "00010", "00100", "00010", "00001", "10001", "01110"),
+    ("00010", "00110", "01010", "10010", "11111", "00010", "00010"),
+    ("11111", "10000", "11110", "00001", "00001", "10001", "01110"),
+    ("00110", "01000", "10000", "11110", "10001", "10001", "01110"),
+    ("11111", "00001", "00010", "00100", "01000", "01000", "01000"),
+    ("01110", "10001", "10001", "01110", "10001", "10001", "01110"),
+    ("01110", "10001", "10001", "01111", "00001", "00010", "01100"),
+)
+
+
+def digit_images(
+    samples: int = 1000, size: int = 28, noise: float = 20.0, seed: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST-shaped stand-ins, made locally: digits 0-9 drawn from a 5x7 pixel font,
+    each pixel a block of 2 or 3 (so a digit is 10x14 or 15x21), at a random place in a
+    ``size`` x ``size`` image, at a random brightness, with Gaussian noise of standard
+    deviation ``noise`` (in grey levels).
+
+    Returns ``x`` of shape ``(samples, size, size)`` (uint8, 0-255, no channel axis, as
+    ``mnist.load_data()`` gives) and labels ``y`` of shape ``(samples,)`` (uint8),
+    classes balanced before a shuffle.
+
+    Examples
+    --------
+    >>> x, y = digit_images(100, seed=0)
+    >>> x.shape, x.dtype, y[:3]
+    ((100, 28, 28), dtype('uint8'), array([2, 6, 0], dtype=uint8))
+    """
+    samples, size = _count("samples", samples), _count("size", size, 22)
+    noise = _noise(noise)
+    gen = _generator(seed)
+    y = gen.permutation(np.arange(samples) % 10)
+    glyphs = np.array([[[c == "1" for c in row] for row in d] for d in DIGIT_FONT])
+    x = np.zeros((samples, size, size))
+    for i, label in enumerate(y):
+        scale = int(gen.integers(2, 4))
+        glyph = np.kron(glyphs[label], np.ones((scale, scale)))
+        top = int(gen.integers(0, size - glyph.shape[0] + 1))
+        left = int(gen.integers(0, size - glyph.shape[1] + 1))
+        x[i, top : top + glyph.shape[0], left : left + glyph.shape[1]] = glyph * gen.uniform(
+            150, 255
+        )
+    x += noise * gen.standard_normal(x.shape)
+    return np.clip(np.round(x), 0, 255).astype(np.uint8), y.astype(np.uint8)
 
 
 def feature_map_pairs(
@@ -354,6 +407,7 @@ __all__ = [
     "mnist",
     "fashion_mnist",
     "cifar10",
+    "digit_images",
     "LINE_CLASSES",
     "VERTICAL_LINE_DETECTOR",
     "bump_sequences",

@@ -102,3 +102,21 @@ def test_default_kernel_is_the_tutorials_vertical_line_detector():
 def test_bad_arguments_raise_naming_them(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_digit_images_are_mnist_shaped_and_draw_the_font():
+    x, y = datasets.digit_images(200, seed=1, noise=0.0)
+    assert x.shape == (200, 28, 28) and x.dtype == np.uint8 and y.dtype == np.uint8
+    assert np.bincount(y).tolist() == [20] * 10
+    # Without noise, every image is its digit's glyph at some place and scale: the lit
+    # pixels, cropped, equal the font scaled up.
+    for image, label in zip(x[:30], y[:30]):
+        lit = image > 0
+        rows, cols = np.nonzero(lit)
+        crop = lit[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+        glyph = np.array([[c == "1" for c in row] for row in datasets.DIGIT_FONT[label]])
+        glyph = glyph[glyph.any(1)][:, glyph.any(0)]
+        scale = crop.shape[0] // glyph.shape[0]
+        np.testing.assert_array_equal(crop, np.kron(glyph, np.ones((scale, scale), bool)))
+    again, _ = datasets.digit_images(200, seed=1, noise=0.0)
+    np.testing.assert_array_equal(again, x)
