@@ -52,3 +52,20 @@ def test_pickling_and_dunder_lookups_are_unaffected():
     assert pickle.loads(pickle.dumps(minicnn.layers.Conv2D)) is minicnn.layers.Conv2D
     with pytest.raises(AttributeError, match="has no attribute '__wrapped__'"):
         minicnn.layers.__wrapped__  # noqa: B018
+
+
+def test_a_folder_named_minicnn_beside_a_script_does_not_shadow_the_package(tmp_path):
+    # A clone of this repository next to a learner's script: Python sees its folder as a
+    # namespace package; the installed package must still be the one imported.
+    import subprocess
+    import sys
+
+    (tmp_path / "minicnn" / "minicnn").mkdir(parents=True)
+    (tmp_path / "minicnn" / "README.md").write_text("a clone")
+    script = tmp_path / "script.py"
+    script.write_text("import minicnn\nminicnn.set_random_seed(0)\nprint(minicnn.__file__)\n")
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == minicnn.__file__
