@@ -641,10 +641,12 @@ class ProgbarLogger(Callback):
         if epochs > 1:
             print(f"Epoch {epoch + 1}/{epochs}", file=self.file, flush=True)
         self.start = time.perf_counter()
+        self.seen = 0  # batches this epoch (a generator's count is unknown beforehand)
         if self.verbose == 1:
             self.bar = progress_bar(steps, 1, self.file)
 
     def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
         if self.bar is not None:
             self.bar.set_postfix_str(format_logs(logs or {}).removeprefix(" - "), refresh=False)
             self.bar.update()
@@ -656,7 +658,7 @@ class ProgbarLogger(Callback):
             self.bar.close()
             self.bar = None
         elif self.verbose == 2:
-            steps = self.params["steps"]
+            steps = self.params["steps"] or self.seen
             seconds = time.perf_counter() - self.start
             print(
                 f"{steps}/{steps} - {seconds:.0f}s - {1000 * seconds / max(steps, 1):.0f}ms/step"

@@ -188,7 +188,14 @@ def sample_weights(model, ys: list, sample_weight, class_weight, method: str, na
     if sample_weight is not None and class_weight is not None:
         raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
     n = len(ys[0])
-    label = "sample_weight" if names == ("x", "y") else f"{names[0][:-3]}[2]"
+    # Named as the data it came with: sample_weight, validation_data[2], "... (batch 3)".
+    prefix = "validation_data[0]"
+    x_name = names[0]
+    label = (
+        "validation_data[2]" + x_name[len(prefix) :]
+        if x_name.startswith(prefix)
+        else "sample_weight" + x_name[1:]
+    )
     if class_weight is not None:
         if model._output_keys is not None:
             raise ValueError(

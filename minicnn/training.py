@@ -41,7 +41,8 @@ from .callbacks import (
     check_callbacks,
     progress_bar,
 )
-from .data import ArrayGroup, batches, check_data, hold_out, take
+from .data import ArrayGroup, check_data, hold_out
+from .feeds import ArrayFeed, SourceFeed, check_unsupported, is_batch_source
 from .utils import draw_seed, rng
 from .validation import check_batch_size, check_bool, check_int, check_real, check_verbose
 
@@ -452,6 +453,8 @@ def fit(
     class_weight=None,
     sample_weight=None,
     initial_epoch=0,
+    steps_per_epoch=None,
+    validation_steps=None,
 ) -> History:
     """Train for ``epochs`` epochs of mini-batch steps; returns a ``History``.
 
@@ -462,6 +465,9 @@ def fit(
     per epoch, 0 nothing. ``sample_weight`` (one weight per sample) or ``class_weight``
     (``{class index: weight}``) weighs each sample's loss, as in Keras: the weighted
     values are still divided by the number of values, and metrics stay unweighted.
+    ``x`` (and ``validation_data``) may instead be a ``minicnn.utils.PyDataset`` or a
+    generator of ``(x, y)`` / ``(x, y, sample_weight)`` batches, read for
+    ``steps_per_epoch`` (``validation_steps``) batches per epoch, or to its end.
     Stops with a warning, keeping the last finite weights, if the loss becomes NaN or
     infinite. On ``KeyboardInterrupt`` the model keeps the weights of the last completed
     step and ``model.history`` the epochs completed so far.
@@ -474,23 +480,18 @@ def fit(
     initial_epoch = check_int(initial_epoch, method, "initial_epoch", minimum=0)
     shuffle = check_bool(shuffle, method, "shuffle")
     callbacks = check_callbacks(callbacks, method)
-    x, y, output_shape, weights = check_data(
-        model, x, y, method, batch_size, sample_weight=sample_weight, class_weight=class_weight
-    )
-    x, y, weights, x_val, y_val, w_val = hold_out(
-        model, x, y, weights, validation_split, validation_data, batch_size
-    )
-    if class_weight is not None and validation_data is None:
-        w_val = None  # as Keras: class weights weigh training batches, not validation
+    feed, val_feed = _fit_feeds(
+        model, x, y, batch_size, validation_split, validation_data, class_weight,
+        sample_weight, steps_per_epoch, validation_steps,
+    )  # fmt: skip
     trainable = model.trainable_indices()
     all_weights = model.weight_arrays()
     model.optimizer.check_weights([all_weights[i] for i in trainable], method)
 
-    tracker = _tracker(model, *_per_sample_shapes(y, output_shape))
-    steps = batches(len(x), batch_size)
+    tracker = _tracker(model, *_per_sample_shapes(feed.y_example, feed.output_shape))
     history = History()
     progbar = ProgbarLogger(verbose) if verbose else None
-    params = {"verbose": verbose, "epochs": epochs, "steps": len(steps)}
+    params = {"verbose": verbose, "epochs": epochs, "steps": feed.steps}
     hooks = CallbackList([*callbacks, history, *([progbar] if progbar else [])], model, params)
     model.history = history
     model.stop_training = False
@@ -501,21 +502,16 @@ def fit(
         for epoch in range(initial_epoch, epochs):
             tracker.reset()
             hooks.on_epoch_begin(epoch)
-            order = rng().permutation(len(x)) if shuffle else None
-            for step, part in enumerate(steps):
-                index = part if order is None else order[part]
+            feed.begin()
+            done = 0
+            for step, x_batch, y_batch, w_batch in feed.epoch(rng() if shuffle else None):
                 hooks.on_train_batch_begin(step)
-                y_batch = take(y, index)
                 # Overflow is detected and reported once below; numpy's warnings are noise.
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     loss, y_pred, parts, problem = _train_step(
-                        model,
-                        trainable,
-                        committer,
-                        take(x, index),
-                        y_batch,
-                        None if weights is None else take(weights, index),
+                        model, trainable, committer, x_batch, y_batch, w_batch
                     )
+                done += 1
                 tracker.update(loss, y_batch, _as_list(model, y_pred), parts)
                 logs = tracker.logs()
                 hooks.on_train_batch_end(step, logs)
@@ -530,14 +526,15 @@ def fit(
                     model.stop_training = True
                 if model.stop_training:
                     break
+            if feed.exhausted and not done:  # a generator that ran dry: no epoch to log
+                break
             logs = tracker.logs()
-            if x_val is not None:
-                val_logs, _ = _run_evaluation(
-                    model, x_val, y_val, batch_size, 0, output_shape, weights=w_val
-                )
+            if val_feed is not None:
+                val_logs, _ = _run_evaluation(model, val_feed, 0)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             hooks.on_epoch_end(epoch, logs)
-            if model.stop_training:
+            feed.end()
+            if model.stop_training or feed.exhausted:
                 break
     except KeyboardInterrupt:
         committer.finish()
@@ -549,22 +546,68 @@ def fit(
     return history
 
 
+def _fit_feeds(
+    model, x, y, batch_size, validation_split, validation_data, class_weight, sample_weight,
+    steps_per_epoch, validation_steps,
+) -> tuple:  # fmt: skip
+    """The training feed and the validation feed (or None), every argument checked."""
+    method = "fit"
+    if is_batch_source(x):
+        check_unsupported(x, method, y, sample_weight, validation_split)
+        feed = SourceFeed(model, x, steps_per_epoch, method, class_weight)
+        arrays = None
+    else:
+        if steps_per_epoch is not None:
+            raise ValueError(
+                "fit: `steps_per_epoch` counts the batches of a generator or PyDataset; with "
+                "arrays, an epoch is every batch of `x` (use `batch_size`)."
+            )
+        x, y, output_shape, weights = check_data(
+            model, x, y, method, batch_size, sample_weight=sample_weight, class_weight=class_weight
+        )
+        arrays = (x, y, weights, output_shape)
+    if is_batch_source(validation_data):
+        names = ("validation_data[0]", "validation_data[1]")
+        val = SourceFeed(model, validation_data, validation_steps, method, None, names,
+                         "validation_steps")  # fmt: skip
+        if arrays is not None:
+            feed = ArrayFeed(arrays[0], arrays[1], arrays[2], batch_size, arrays[3])
+        return feed, val
+    if validation_steps is not None:
+        raise ValueError(
+            "fit: `validation_steps` counts the batches of a generator or PyDataset given as "
+            "`validation_data`."
+        )
+    if arrays is None:  # a source to train on; validation from arrays, or none
+        _, _, _, x_val, y_val, w_val = hold_out(
+            model, None, None, None, 0.0, validation_data, batch_size
+        )
+    else:
+        x, y, weights, x_val, y_val, w_val = hold_out(
+            model, *arrays[:3], validation_split, validation_data, batch_size
+        )
+        if class_weight is not None and validation_data is None:
+            w_val = None  # as Keras: class weights weigh training batches, not validation
+        feed = ArrayFeed(x, y, weights, batch_size, arrays[3])
+    val = None
+    if x_val is not None:
+        val = ArrayFeed(x_val, y_val, w_val, batch_size, feed.output_shape)
+    return feed, val
+
+
 # --------------------------------------------------------------------------- evaluate
 
 
-def _run_evaluation(model, x, y, batch_size, verbose, output_shape, hooks=None, weights=None):
-    """Loss (weighted by ``weights`` when given) and metrics over ``(x, y)``, a batch at a
-    time: ``(sorted logs, names in compile order)``."""
-    tracker = _tracker(model, *_per_sample_shapes(y, output_shape))
+def _run_evaluation(model, feed, verbose, hooks=None):
+    """Loss (weighted by the feed's sample weights) and metrics over one pass of
+    ``feed``: ``(sorted logs, names in compile order)``."""
+    tracker = _tracker(model, *_per_sample_shapes(feed.y_example, feed.output_shape))
     params = model.weight_arrays()
-    steps = batches(len(x), batch_size)
-    with progress_bar(len(steps), verbose, delay=PROGRESS_DELAY) as bar:
-        for step, part in enumerate(steps):
+    with progress_bar(feed.steps, verbose, delay=PROGRESS_DELAY) as bar:
+        for step, x_batch, y_batch, w_batch in feed.epoch():
             if hooks:
                 hooks.on_test_batch_begin(step)
-            y_batch = take(y, part)
-            w_batch = None if weights is None else take(weights, part)
-            y_pred = model.apply(params, take(x, part))
+            y_pred = model.apply(params, x_batch)
             loss_fn = model.compiled_loss
             if isinstance(loss_fn, _OutputLosses):
                 parts = loss_fn.parts(y_batch, y_pred, w_batch)
@@ -584,26 +627,36 @@ def evaluate(
     batch_size=None,
     verbose="auto",
     sample_weight=None,
+    steps=None,
     callbacks=None,
     return_dict=False,
 ):
     """The loss (a float), or ``[loss, *metrics]`` when metrics were compiled, over
     ``(x, y)`` computed ``batch_size`` (default 32) samples at a time, the loss weighted
-    by ``sample_weight`` when given (as in ``fit``); ``return_dict=True`` gives
-    ``{"loss": ..., "accuracy": ...}``."""
+    by ``sample_weight`` when given (as in ``fit``); ``x`` may be a PyDataset or a
+    generator of batches (read for ``steps`` batches, or to its end);
+    ``return_dict=True`` gives ``{"loss": ..., "accuracy": ...}``."""
     method = "evaluate"
     _check_compiled(model, method)
     batch_size = check_batch_size(batch_size, method)
     verbose = check_verbose(verbose, method)
     callbacks = check_callbacks(callbacks, method)
-    x, y, output_shape, weights = check_data(
-        model, x, y, method, batch_size, sample_weight=sample_weight
-    )
-    hooks = CallbackList(callbacks, model, {"verbose": verbose, "epochs": 1, "steps": None})
+    if is_batch_source(x):
+        check_unsupported(x, method, y, sample_weight)
+        feed = SourceFeed(model, x, steps, method, steps_name="steps")
+    else:
+        if steps is not None:
+            raise ValueError(
+                "evaluate: `steps` counts the batches of a generator or PyDataset; with "
+                "arrays, every batch of `x` is evaluated."
+            )
+        x, y, output_shape, weights = check_data(
+            model, x, y, method, batch_size, sample_weight=sample_weight
+        )
+        feed = ArrayFeed(x, y, weights, batch_size, output_shape)
+    hooks = CallbackList(callbacks, model, {"verbose": verbose, "epochs": 1, "steps": feed.steps})
     hooks.on_test_begin()
-    logs, names = _run_evaluation(
-        model, x, y, batch_size, verbose, output_shape, hooks, weights=weights
-    )
+    logs, names = _run_evaluation(model, feed, verbose, hooks)
     hooks.on_test_end(logs)
     if return_dict:
         return logs

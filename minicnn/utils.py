@@ -12,6 +12,7 @@ import numpy as np
 
 from . import missing
 from .downloads import get_file, hash_file, validate_file
+from .feeds import PyDataset
 from .validation import check_int, numeric_array
 
 _state = {"rng": np.random.default_rng(), "uids": collections.defaultdict(int)}
@@ -107,6 +108,7 @@ __all__ = [
     "get_file",
     "hash_file",
     "validate_file",
+    "PyDataset",
 ]
 
 # A Keras name minicnn lacks says so (see minicnn.missing).

@@ -1,0 +1,259 @@
+"""Feeds: what ``fit`` and ``evaluate`` read batch after batch, from arrays
+(``ArrayFeed``) or from data that arrives a batch at a time (``SourceFeed``): Keras's
+``PyDataset`` and Python generators.
+
+``fit``, ``evaluate`` and ``fit(validation_data=...)`` take, instead of arrays, a
+``PyDataset`` (``__len__`` batches, ``__getitem__(i)`` returning ``(x, y)`` or ``(x, y,
+sample_weight)``, ``on_epoch_end`` called after each epoch; its batch order is shuffled
+when ``shuffle=True``, as Keras does) or a generator yielding such tuples, which runs
+until it is exhausted or for ``steps_per_epoch`` batches per epoch, continuing where it
+stopped. Every batch is checked as array input is (shapes, finite values, labels) when
+it arrives; ``Batches`` is the one loop over either kind. A feed yields ``(step, x, y,
+sample_weight)`` float32 batches per epoch and knows its number of steps (None for a
+generator that runs until exhausted) and the shapes the metrics are resolved against.
+"""
+
+from __future__ import annotations
+
+import types
+import warnings
+
+import numpy as np
+
+from .data import batches, check_data, take
+from .validation import check_int
+
+
+class PyDataset:
+    """Base class for data sets that make their batches on demand (Keras 3's
+    ``keras.utils.PyDataset``).
+
+    Subclass it and implement ``__len__`` (the number of batches) and
+    ``__getitem__(index)`` returning ``(x, y)`` or ``(x, y, sample_weight)`` for batch
+    ``index``; ``on_epoch_begin``/``on_epoch_end`` run around each epoch of ``fit``.
+
+    Parameters
+    ----------
+    workers, use_multiprocessing, max_queue_size : Keras's loading options, kept for
+        code written for Keras; minicnn reads the batches in the calling thread, in order,
+        which gives the same batches.
+
+    Examples
+    --------
+    >>> class Squares(PyDataset):
+    ...     def __len__(self):
+    ...         return 4
+    ...     def __getitem__(self, i):
+    ...         x = np.full((8, 1), float(i))
+    ...         return x, x**2
+    """
+
+    def __init__(self, workers: int = 1, use_multiprocessing: bool = False, max_queue_size=10):
+        self.workers = check_int(workers, "PyDataset", "workers", minimum=1)
+        self.use_multiprocessing = bool(use_multiprocessing)
+        self.max_queue_size = check_int(max_queue_size, "PyDataset", "max_queue_size", minimum=1)
+
+    def __getitem__(self, index):
+        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__(index).")
+
+    @property
+    def num_batches(self) -> int:
+        """The number of batches: ``len(self)``."""
+        if hasattr(self, "__len__"):
+            return len(self)
+        raise NotImplementedError(f"{type(self).__name__} must implement __len__.")
+
+    def on_epoch_begin(self) -> None:
+        """Called at the start of every epoch of ``fit``."""
+
+    def on_epoch_end(self) -> None:
+        """Called at the end of every epoch of ``fit``."""
+
+
+def is_batch_source(x) -> bool:
+    """A ``PyDataset`` or a generator: data that arrives a batch at a time."""
+    return isinstance(x, (PyDataset, types.GeneratorType))
+
+
+def kind(x) -> str:
+    return "PyDataset" if isinstance(x, PyDataset) else "generator"
+
+
+def check_unsupported(x, method: str, y=None, sample_weight=None, validation_split=0.0):
+    """Keras's refusals for arguments a batch source carries itself."""
+    what = kind(x)
+    for name, value, description in (
+        ("y", y, "the targets"),
+        ("sample_weight", sample_weight, "the sample weights"),
+    ):
+        if value is not None:
+            raise ValueError(
+                f"When providing `x` as a {what}, `{name}` should not be passed. Instead, "
+                f"{description} should be included as part of the {what}."
+            )
+    if validation_split:
+        raise ValueError(
+            f"{method}: `validation_split` is only supported for NumPy arrays; with a {what}, "
+            "pass `validation_data`."
+        )
+
+
+def split_batch(item, what: str, index: int) -> tuple:
+    """``(x, y, sample_weight or None)`` from what a source returned for one batch."""
+    if isinstance(item, list):
+        item = tuple(item)
+    if not isinstance(item, tuple) or len(item) not in (2, 3):
+        raise ValueError(
+            f"A {what} must give batches as tuples (inputs, targets) or (inputs, targets, "
+            f"sample_weights); batch {index} is {type(item).__name__}"
+            + (f" of length {len(item)}" if isinstance(item, tuple) else "")
+            + "."
+        )
+    return item[0], item[1], (item[2] if len(item) == 3 else None)
+
+
+class Batches:
+    """One pass (an epoch) at a time over a ``PyDataset`` or a generator.
+
+    ``steps`` is the number of batches per epoch: ``steps_per_epoch`` if given, else the
+    PyDataset's length, else None (a generator runs until exhausted). ``epoch(order)``
+    yields the raw items; a generator that runs dry before ``steps`` batches sets
+    ``exhausted``.
+    """
+
+    def __init__(self, source, steps_per_epoch, method: str, steps_name="steps_per_epoch"):
+        self.source = source
+        self.what = kind(source)
+        self.exhausted = False
+        if steps_per_epoch is not None:
+            steps_per_epoch = check_int(steps_per_epoch, method, steps_name, minimum=1)
+        if isinstance(source, PyDataset):
+            count = check_int(source.num_batches, method, "len(PyDataset)", minimum=1)
+            self.steps = count if steps_per_epoch is None else min(count, steps_per_epoch)
+            self._iterator = None
+        else:
+            self.steps = steps_per_epoch
+            self._iterator = source
+        self._pending = []  # a batch read ahead (to learn the shapes), served first
+
+    def peek(self):
+        """The first batch, read ahead and served again by the first epoch."""
+        if isinstance(self.source, PyDataset):
+            return self.source[0]
+        try:
+            item = next(self._iterator)
+        except StopIteration:
+            raise ValueError("The generator yielded no batches.") from None
+        self._pending.append(item)
+        return item
+
+    def epoch(self, order=None):
+        """Yield ``(index, item)`` for one epoch; ``order`` permutes a PyDataset's batches."""
+        if isinstance(self.source, PyDataset):
+            indices = range(self.steps) if order is None else order[: self.steps]
+            for i, index in enumerate(indices):
+                yield i, self.source[int(index)]
+            return
+        i = 0
+        while self.steps is None or i < self.steps:
+            if self._pending:
+                item = self._pending.pop(0)
+            else:
+                try:
+                    item = next(self._iterator)
+                except StopIteration:
+                    if self.steps is not None or i == 0:
+                        self.exhausted = True
+                        warnings.warn(
+                            "Your input ran out of data; interrupting training. Make sure that "
+                            "your generator can generate at least `steps_per_epoch * epochs` "
+                            "batches.",
+                            stacklevel=3,
+                        )
+                    return
+            yield i, item
+            i += 1
+
+    def permutation(self, rng) -> np.ndarray | None:
+        if isinstance(self.source, PyDataset):
+            return rng.permutation(self.source.num_batches)
+        return None
+
+
+class ArrayFeed:
+    """Batches of arrays already checked by ``check_data``: ``batch_size`` at a time,
+    in a fresh permutation each epoch when shuffling."""
+
+    exhausted = False
+
+    def __init__(self, x, y, weights, batch_size: int, output_shape):
+        self.x, self.y, self.weights = x, y, weights
+        self.slices = batches(len(x), batch_size)
+        self.steps = len(self.slices)
+        self.y_example, self.output_shape = y, output_shape
+
+    def epoch(self, rng=None):
+        """Yield ``(step, x, y, sample_weight)``; ``rng`` given: shuffled."""
+        order = None if rng is None else rng.permutation(len(self.x))
+        for step, part in enumerate(self.slices):
+            index = part if order is None else order[part]
+            w = None if self.weights is None else take(self.weights, index)
+            yield step, take(self.x, index), take(self.y, index), w
+
+    def begin(self) -> None: ...
+
+    def end(self) -> None: ...
+
+
+class SourceFeed:
+    """Batches from a ``PyDataset`` or a generator, each checked against the model as
+    array input is; the first batch is read ahead to learn the shapes."""
+
+    def __init__(
+        self,
+        model,
+        source,
+        steps,
+        method: str,
+        class_weight=None,
+        names=("x", "y"),
+        steps_name="steps_per_epoch",
+    ):
+        self.model, self.method, self.class_weight, self.names = model, method, class_weight, names
+        self.batches = Batches(source, steps, method, steps_name)
+        self.steps = self.batches.steps
+        _, self.y_example, self.output_shape, _ = self._check(0, self.batches.peek())
+
+    @property
+    def exhausted(self) -> bool:
+        return self.batches.exhausted
+
+    def _check(self, index: int, item) -> tuple:
+        x, y, w = split_batch(item, self.batches.what, index)
+        where = f" (batch {index} of the {self.batches.what})"
+        names = tuple(name + where for name in self.names)
+        return check_data(
+            self.model, x, y, self.method, 4096, names, sample_weight=w,
+            class_weight=self.class_weight,
+        )  # fmt: skip
+
+    def epoch(self, rng=None):
+        """Yield ``(step, x, y, sample_weight)``; ``rng`` given: a PyDataset's batch order
+        shuffled (a generator's order is its own)."""
+        order = None if rng is None else self.batches.permutation(rng)
+        for step, item in self.batches.epoch(order):
+            x, y, _, w = self._check(step, item)
+            yield (
+                step,
+                take(x, slice(None)),
+                take(y, slice(None)),
+                (None if w is None else take(w, slice(None))),
+            )
+
+    def begin(self) -> None:
+        if isinstance(self.batches.source, PyDataset):
+            self.batches.source.on_epoch_begin()
+
+    def end(self) -> None:
+        if isinstance(self.batches.source, PyDataset):
+            self.batches.source.on_epoch_end()
