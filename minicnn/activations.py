@@ -127,6 +127,7 @@ for _fn in (
 ):
     REGISTRY.register(_fn)
 REGISTRY.register(silu, "swish")
+swish = silu  # Keras's other name for it: keras.activations.swish
 
 
 def get(identifier):

@@ -69,3 +69,17 @@ def test_a_folder_named_minicnn_beside_a_script_does_not_shadow_the_package(tmp_
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == minicnn.__file__
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["", "layers", "models", "losses", "metrics", "optimizers", "callbacks", "activations",
+     "initializers", "datasets", "utils", "viz"],
+)  # fmt: skip
+def test_every_name_a_module_exports_exists(module):
+    # `from minicnn.<module> import *` takes every name of __all__ (activations listed
+    # `swish` without defining it).
+    space = getattr(minicnn, module) if module else minicnn
+    names = getattr(space, "__all__", [])
+    assert [name for name in names if name not in vars(space)] == []
+    exec(f"from minicnn{'.' + module if module else ''} import *", {})
