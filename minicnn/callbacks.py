@@ -585,15 +585,26 @@ class CSVLogger(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training when a batch's loss is NaN or infinite (Keras 3).
+    """Stop training when a batch's loss is NaN or infinite (Keras 3): gracefully
+    (``model.stop_training``, so every callback's ``on_train_end`` runs), or with
+    ``raise_error=True`` by raising a RuntimeError at once.
 
     ``fit`` itself never applies a step whose loss or updated weights are not finite;
     this callback is kept for Keras code that lists it.
     """
 
+    def __init__(self, raise_error: bool = False):
+        super().__init__()
+        self.raise_error = check_bool(raise_error, "TerminateOnNaN", "raise_error")
+
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
+            if self.raise_error:
+                raise RuntimeError(
+                    f"NaN or Inf loss encountered at batch {batch}. Loss value: {loss}. "
+                    "Terminating training immediately."
+                )
             print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
 

@@ -39,6 +39,16 @@ def squeeze_or_expand_to_same_rank(y_true, y_pred):
     return y_true, y_pred
 
 
+def _same_shape(y_true, y_pred) -> None:
+    """Keras's crossentropy check: targets and outputs of one shape (after the rank rule),
+    rather than letting numpy broadcast ``(3, 1)`` against ``(3, 3)`` to a wrong number."""
+    if np.shape(y_true) != np.shape(y_pred):
+        raise ValueError(
+            "Arguments `target` and `output` must have the same shape. Received: "
+            f"target.shape={np.shape(y_true)}, output.shape={np.shape(y_pred)}"
+        )
+
+
 def _mean_last(values):
     # sum / python int rather than anp.mean, whose VJP divides by a numpy integer and would
     # hand back float64 gradients for float32 inputs.
@@ -66,6 +76,7 @@ def binary_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothi
     ``p`` is clipped to ``[1e-7, 1 - 1e-7]``; with logits the stable form
     ``softplus(x) - x*t`` is used instead.
     """
+    _same_shape(y_true, y_pred)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
@@ -83,6 +94,7 @@ def categorical_crossentropy(
 ):
     """``-sum(y_true * log(p), axis=-1)`` with ``p`` the (normalised, clipped) probabilities,
     or ``log_softmax`` of the logits."""
+    _same_shape(y_true, y_pred)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + label_smoothing / np.shape(y_true)[-1]
     return -anp.sum(y_true * _log_probabilities(y_pred, from_logits), axis=-1)

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import losses, missing
 from .registry import Configurable, Registry
-from .validation import check_callable, check_name, check_real
+from .validation import check_callable, check_name, check_real, is_float32
 
 f32 = np.float32
 
@@ -58,8 +58,14 @@ class Metric(Configurable):
     default_name = "metric"
     direction = "down"
 
-    def __init__(self, name: str | None = None, **fn_kwargs):
-        self.name = self.default_name if name is None else check_name(name, type(self).__name__)
+    def __init__(self, name: str | None = None, dtype=None, **fn_kwargs):
+        kind = type(self).__name__
+        if dtype is not None and not is_float32(dtype):
+            raise ValueError(
+                f"{kind}: minicnn's metrics accumulate in float32; `dtype` must be None or "
+                f"'float32'. Received: dtype={dtype!r}"
+            )
+        self.name = self.default_name if name is None else check_name(name, kind)
         self.fn_kwargs = fn_kwargs
         self.reset_state()
 
@@ -91,8 +97,9 @@ class BinaryAccuracy(Metric):
     default_name = "binary_accuracy"
     direction = "up"
 
-    def __init__(self, name: str = "binary_accuracy", threshold: float = 0.5):
-        super().__init__(name, threshold=check_real(threshold, "BinaryAccuracy", "threshold"))
+    def __init__(self, name: str = "binary_accuracy", dtype=None, threshold: float = 0.5):
+        threshold = check_real(threshold, "BinaryAccuracy", "threshold")
+        super().__init__(name, dtype, threshold=threshold)
 
 
 class CategoricalAccuracy(Metric):
@@ -124,9 +131,9 @@ class MeanMetricWrapper(Metric):
 
     direction = None
 
-    def __init__(self, fn, name: str | None = None):
+    def __init__(self, fn, name: str | None = None, dtype=None):
         self.wrapped = check_callable(fn, "MeanMetricWrapper", "fn")
-        super().__init__(name or getattr(fn, "__name__", "metric"))
+        super().__init__(name or getattr(fn, "__name__", "metric"), dtype)
 
     def update_state(self, y_true, y_pred) -> None:
         self._accumulate(self.wrapped(y_true, y_pred))

@@ -29,6 +29,7 @@ import numpy as np
 
 from . import missing
 from .registry import Configurable, Registry
+from .utils import to_snake_case, unique_name
 from .validation import check_bool, check_name, check_real
 
 f32 = np.float32
@@ -59,14 +60,15 @@ class Optimizer(Configurable):
     Parameters
     ----------
     learning_rate : float >= 0.
-    name : the optimizer's name (Keras's default names: ``"SGD"``, ``"adam"``, ``"rmsprop"``).
+    name : the optimizer's name; by default Keras's automatic one, the class name in
+        snake case made unique (``"sgd"``, ``"sgd_1"``, ``"adam"``, ``"rm_sprop"``).
     """
 
     slots: tuple[str, ...] = ()
     hyper: dict[str, tuple[float, float | None]] = {}
     flags: tuple[str, ...] = ()
 
-    def __init__(self, learning_rate: float, name: str, **kwargs):
+    def __init__(self, learning_rate: float, name: str | None, **kwargs):
         kind = type(self).__name__
         own = {key: kwargs.pop(key) for key in (*self.hyper, *self.flags) if key in kwargs}
         for key, default in KERAS_DEFAULTS.items():
@@ -83,8 +85,9 @@ class Optimizer(Configurable):
             setattr(self, key, check_real(own[key], kind, key, low, high))
         for key in self.flags:
             setattr(self, key, check_bool(own[key], kind, key))
-        self.name = check_name(name, kind)
         self.learning_rate = learning_rate
+        # Named last, so a refused argument does not use up an automatic name.
+        self.name = unique_name(to_snake_case(kind)) if name is None else check_name(name, kind)
         self.iterations = 0
         self.variables: list[np.ndarray] = []
         self.built = False
@@ -294,7 +297,7 @@ class SGD(Optimizer):
     hyper = {"momentum": (0.0, 1.0)}
     flags = ("nesterov",)
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name=None, **kwargs):
         super().__init__(learning_rate, name, momentum=momentum, nesterov=nesterov, **kwargs)
 
     keras_layout = (("momentum",),)
@@ -331,7 +334,7 @@ class Adam(Optimizer):
         beta_2=0.999,
         epsilon=1e-7,
         amsgrad=False,
-        name="adam",
+        name=None,
         **kwargs,
     ):
         super().__init__(
@@ -384,7 +387,7 @@ class RMSprop(Optimizer):
         momentum=0.0,
         epsilon=1e-7,
         centered=False,
-        name="rmsprop",
+        name=None,
         **kwargs,
     ):
         super().__init__(
@@ -433,9 +436,12 @@ for _cls in (SGD, Adam, RMSprop):
     REGISTRY.register(_cls)
 
 
-def get(identifier) -> Optimizer:
+def get(identifier) -> Optimizer | None:
     """An optimizer from a name (case-insensitive, as Keras: ``"sgd"``, ``"Adam"``,
-    ``"rmsprop"``; default arguments), a ``{"class_name", "config"}`` dict, or an instance."""
+    ``"rmsprop"``; default arguments), a ``{"class_name", "config"}`` dict, or an instance;
+    None for None, as Keras."""
+    if identifier is None:
+        return None
     return REGISTRY.get(identifier, base=Optimizer, expected="an Optimizer instance or ")
 
 

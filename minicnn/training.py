@@ -68,6 +68,10 @@ def compile(model, optimizer="rmsprop", loss=None, metrics=None, loss_weights=No
     ``model.compiled_loss`` (a ``Loss`` or None) and ``model.compiled_metrics`` (the
     identifiers, resolved against the data's shapes at ``fit``/``evaluate``).
     """
+    if optimizer is None:
+        raise ValueError(
+            "compile: `optimizer` is None; pass one (a name such as 'adam', or an Optimizer)."
+        )
     optimizer_obj = optimizers.get(optimizer)
     if model._output_keys is not None:
         loss_obj, metric_list = _compile_outputs(model, loss, metrics, loss_weights)

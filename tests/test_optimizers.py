@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import minicnn
 from minicnn import optimizers
 
 f32 = np.float32
@@ -177,9 +178,11 @@ def test_names_are_case_insensitive_and_unknown_names_list_valid_ones():
 
 
 def test_keras_defaults_and_config():
-    # Keras 3.15.1 reports the learning rate as its float32 variable holds it.
+    # Keras 3.15.1 reports the learning rate as its float32 variable holds it, and names
+    # optimizers automatically: sgd, sgd_1, adam, rm_sprop.
+    minicnn.utils.clear_session()
     assert optimizers.SGD().get_config() == {
-        "name": "SGD",
+        "name": "sgd",
         "learning_rate": 0.009999999776482582,
         "momentum": 0.0,
         "nesterov": False,
@@ -191,7 +194,9 @@ def test_keras_defaults_and_config():
         0.999,
         1e-7,
     )
+    assert optimizers.SGD().name == "sgd_1"
     rms = optimizers.RMSprop().get_config()
+    assert rms["name"] == "rm_sprop"
     assert (rms["learning_rate"], rms["rho"], rms["momentum"], rms["epsilon"]) == (
         0.0010000000474974513,
         0.9,

@@ -830,11 +830,12 @@ def assert_same_state(a: Sequential, b: Sequential) -> None:
 def make_optimizer(name):
     from minicnn import optimizers
 
+    # Named, so two runs' optimizers compare equal (automatic names differ: adam, adam_1).
     return {
-        "adam": lambda: optimizers.Adam(learning_rate=0.01, amsgrad=True),
-        "sgd": lambda: optimizers.SGD(learning_rate=0.005, momentum=0.5, nesterov=True),
-        "plain_sgd": lambda: optimizers.SGD(learning_rate=0.005),
-        "rmsprop": lambda: optimizers.RMSprop(momentum=0.5, centered=True),
+        "adam": lambda: optimizers.Adam(learning_rate=0.01, amsgrad=True, name="adam"),
+        "sgd": lambda: optimizers.SGD(learning_rate=0.005, momentum=0.5, nesterov=True, name="sgd"),
+        "plain_sgd": lambda: optimizers.SGD(learning_rate=0.005, name="sgd"),
+        "rmsprop": lambda: optimizers.RMSprop(momentum=0.5, centered=True, name="rmsprop"),
     }[name]()
 
 

@@ -1,0 +1,68 @@
+"""Cases from Keras 3.15's own unit tests (keras/src/**/*_test.py, named per test) that
+minicnn failed: the same inputs, expected values, error types and key phrases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minicnn
+from minicnn import callbacks, initializers, losses, metrics, optimizers
+from minicnn.layers import Dense
+from minicnn.models import Sequential
+
+
+@pytest.mark.parametrize("loss", [losses.BinaryCrossentropy(), losses.CategoricalCrossentropy()])
+def test_crossentropy_refuses_targets_of_another_shape(loss):
+    # losses_test.py (test_shape_mismatch): (3, 1) targets against (3, 3) outputs
+    # broadcast to a number in numpy; Keras raises.
+    with pytest.raises(ValueError, match="`target` and `output` must have the same shape"):
+        loss(np.ones((3, 1)), np.full((3, 3), 0.3))
+    # One trailing axis of 1 is still squeezed or added first (Keras's rank rule).
+    assert losses.BinaryCrossentropy()(np.ones(3), np.full((3, 1), 0.5)) == pytest.approx(
+        np.log(2), rel=1e-6
+    )
+
+
+def test_accuracy_metrics_take_a_float32_dtype():
+    # metrics/accuracy_metrics_test.py builds every accuracy with dtype="float32".
+    for metric in (
+        metrics.CategoricalAccuracy(dtype="float32"),
+        metrics.SparseCategoricalAccuracy(name="acc", dtype="float32"),
+        metrics.BinaryAccuracy(dtype="float32", threshold=0.5),
+    ):
+        assert metric.result() == 0.0
+    m = metrics.CategoricalAccuracy(name="categorical_accuracy", dtype="float32")
+    m.update_state([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
+    assert m.result() == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="accumulate in float32"):
+        metrics.CategoricalAccuracy(dtype="float16")
+
+
+def test_terminate_on_nan_raise_error():
+    # callbacks/terminate_on_nan_test.py: raise_error=True raises a RuntimeError at the
+    # first NaN loss instead of stopping gracefully.
+    import autograd.numpy as anp
+
+    model = Sequential([Dense(1, input_shape=(2,))])
+    model.compile("sgd", lambda y_true, y_pred: anp.log(y_pred * 0 - 1)[:, 0])  # NaN
+    with pytest.raises(RuntimeError, match="NaN or Inf loss encountered at batch 0"):
+        model.fit(np.ones((8, 2)), np.zeros((8, 1)), batch_size=2, verbose=0,
+                  callbacks=[callbacks.TerminateOnNaN(raise_error=True)])  # fmt: skip
+    with pytest.raises(TypeError, match="raise_error"):
+        callbacks.TerminateOnNaN(raise_error="yes")
+
+
+def test_get_of_none_is_none():
+    # losses_test / optimizers_test / initializers_test: get(None) returns None.
+    assert losses.get(None) is None
+    assert optimizers.get(None) is None
+    assert initializers.get(None) is None
+
+
+def test_optimizers_are_named_automatically_as_in_keras():
+    # optimizers/optimizer_test.py: names are the snake-cased class name made unique.
+    minicnn.utils.clear_session()
+    assert [optimizers.SGD().name, optimizers.SGD().name] == ["sgd", "sgd_1"]
+    assert optimizers.RMSprop().name == "rm_sprop"
+    assert optimizers.Adam(name="mine").name == "mine"
