@@ -22,7 +22,7 @@ import numpy as np
 
 from . import activations, missing
 from .registry import Configurable, Registry
-from .validation import check_bool, check_name, check_real
+from .validation import check_bool, check_int, check_name, check_real, is_float32
 
 EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "none", None)
@@ -247,14 +247,50 @@ class MeanAbsoluteError(Loss):
         super().__init__(reduction, name)
 
 
-class _Crossentropy(Loss):
+class _Axis:
+    """``axis``: which axis of ``y_pred`` holds the classes (Keras's crossentropy
+    argument; -1, the last, by default). Another axis is moved last before the loss."""
+
+    def _set_axis(self, axis, dtype) -> None:
+        kind = type(self).__name__
+        self.axis = check_int(axis, kind, "axis")
+        if dtype is not None and not is_float32(dtype):
+            raise ValueError(
+                f"{kind}: minicnn computes losses in float32; `dtype` must be None or "
+                f"'float32'. Received: dtype={dtype!r}"
+            )
+
+    def call(self, y_true, y_pred):
+        if self.axis not in (-1, np.ndim(y_pred) - 1):
+            if not -np.ndim(y_pred) <= self.axis < np.ndim(y_pred):
+                raise ValueError(
+                    f"{type(self).__name__}: `axis`={self.axis} is not an axis of outputs of "
+                    f"shape {np.shape(y_pred)}."
+                )
+            y_pred = anp.moveaxis(y_pred, self.axis, -1)
+            if self.target != "sparse":  # integer labels have no class axis to move
+                y_true = anp.moveaxis(y_true, self.axis, -1)
+        return super().call(y_true, y_pred)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axis": self.axis}
+
+
+class _Crossentropy(_Axis, Loss):
     """The constructor BinaryCrossentropy and CategoricalCrossentropy share (Keras's
     arguments; ``name`` defaults to the loss's function name)."""
 
     def __init__(
-        self, from_logits=False, label_smoothing=0.0, reduction="sum_over_batch_size", name=None
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name=None,
+        dtype=None,
     ):
         super().__init__(reduction, name, from_logits=from_logits, label_smoothing=label_smoothing)
+        self._set_axis(axis, dtype)
 
 
 class BinaryCrossentropy(_Crossentropy):
@@ -273,7 +309,7 @@ class CategoricalCrossentropy(_Crossentropy):
     default_name = "categorical_crossentropy"
 
 
-class SparseCategoricalCrossentropy(Loss):
+class SparseCategoricalCrossentropy(_Axis, Loss):
     """Categorical crossentropy with integer labels ``0 .. classes-1`` as targets."""
 
     fn = staticmethod(sparse_categorical_crossentropy)
@@ -283,10 +319,19 @@ class SparseCategoricalCrossentropy(Loss):
     def __init__(
         self,
         from_logits=False,
+        ignore_class=None,
         reduction="sum_over_batch_size",
+        axis=-1,
         name="sparse_categorical_crossentropy",
+        dtype=None,
     ):
+        if ignore_class is not None:
+            raise ValueError(
+                "SparseCategoricalCrossentropy: `ignore_class` masks labels, and minicnn does "
+                f"not implement masking. Received: ignore_class={ignore_class!r}"
+            )
         super().__init__(reduction, name, from_logits=from_logits)
+        self._set_axis(axis, dtype)
 
 
 class LossFunctionWrapper(Loss):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import textwrap
 
+import numpy as np
+
 from .layer import class_name
 from .receptive import summary_columns
 from .validation import format_shape
@@ -68,12 +70,20 @@ def print_summary(model, print_fn=None, show_receptive_field: bool = False) -> N
     out.append(line("└", "┴", "┘", "─"))
     sizes = [w.size for w in model.weight_arrays()]
     trainable = sum(sizes[i] for i in model.trainable_indices())
-    total = sum(sizes)
-    for label, n in (
-        ("Total", total),
+    weights = sum(sizes)
+    # Once training has built the optimizer, Keras counts its variables too: its
+    # iteration count and learning rate (two scalars) and its slots (Adam's m and v...).
+    optimizer = getattr(model, "optimizer", None) if getattr(model, "compiled", False) else None
+    built = optimizer is not None and optimizer.built
+    slots = 2 + sum(int(np.size(v)) for v in optimizer.variables) if built else 0
+    rows = [
+        ("Total", weights + slots),
         ("Trainable", trainable),
-        ("Non-trainable", total - trainable),
-    ):
+        ("Non-trainable", weights - trainable),
+    ]
+    if built:
+        rows.append(("Optimizer", slots))
+    for label, n in rows:
         out.append(f" {label} params: {n:,} ({_bytes(4 * n)})")
     print_fn("\n".join(out))
 

@@ -66,3 +66,39 @@ def test_optimizers_are_named_automatically_as_in_keras():
     assert [optimizers.SGD().name, optimizers.SGD().name] == ["sgd", "sgd_1"]
     assert optimizers.RMSprop().name == "rm_sprop"
     assert optimizers.Adam(name="mine").name == "mine"
+
+
+@pytest.mark.parametrize("optimizer, count", [("adam", 18), ("sgd", 2)])
+def test_summary_counts_the_optimizers_variables_once_it_is_built(optimizer, count):
+    # utils/summary_utils_test.py; Keras 3.15.1 prints these numbers for Dense(2) on (3,):
+    # Adam's iteration and learning rate plus m and v for 8 weights = 18; SGD's two.
+    model = Sequential([Dense(2, input_shape=(3,))])
+    model.compile(optimizer, "mse")
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "Optimizer params" not in lines[0]  # not built before training
+    model.fit(np.ones((4, 3)), np.zeros((4, 2)), verbose=0)
+    model.summary(print_fn=lines.append)
+    text = lines[1]
+    assert f" Total params: {8 + count} ({4 * (8 + count):.2f} B)" in text
+    assert f" Optimizer params: {count} ({4 * count:.2f} B)" in text
+
+
+def test_crossentropy_axis_names_the_class_axis():
+    # losses_test.py: axis moves the class axis; the config records it.
+    rng = np.random.default_rng(0)
+    y = np.eye(3)[[0, 1, 2, 1]]
+    p = rng.dirichlet(np.ones(3), 4)
+    last = losses.CategoricalCrossentropy()(y, p)
+    assert losses.CategoricalCrossentropy(axis=0)(y.T, p.T) == pytest.approx(last, rel=1e-6)
+    sparse = losses.SparseCategoricalCrossentropy(axis=0)(np.array([0, 1, 2, 1]), p.T)
+    assert sparse == pytest.approx(last, rel=1e-6)
+    assert losses.BinaryCrossentropy(axis=-1).get_config()["axis"] == -1
+    assert (
+        losses.CategoricalCrossentropy.from_config(
+            losses.CategoricalCrossentropy(axis=0).get_config()
+        ).axis
+        == 0
+    )
+    with pytest.raises(ValueError, match="does not implement masking"):
+        losses.SparseCategoricalCrossentropy(ignore_class=0)
