@@ -112,9 +112,21 @@ def _pooling(name: str, base: type, rank: int, mode: str, over: str) -> type:
     (the base holds everything; these only fix the two)."""
     what = "Largest value" if mode == "max" else "Mean"
     where = "of each window" if base is BasePooling else "over all positions"
-    default = "" if base is not BasePooling else f"; ``pool_size={(2,) * rank if rank > 1 else 2}``"
-    doc = f"{what} {where} of ``{over}``{default}."
-    return type(name, (base,), {"rank": rank, "mode": mode, "__doc__": doc, "__module__": __name__})
+    members = {"rank": rank, "mode": mode, "__module__": __name__}
+    default = ""
+    if base is BasePooling and mode == "max":
+        default = f"; ``pool_size={(2,) * rank if rank > 1 else 2}``"
+    elif base is BasePooling:
+        # Keras 3.15 gives average pooling no default pool size: minicnn code that omits
+        # it would fail once moved to Keras, so it fails here too.
+        def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
+            BasePooling.__init__(self, pool_size, strides, padding, data_format, **kwargs)
+
+        __init__.__qualname__ = f"{name}.__init__"  # Python's TypeError names the class
+        members["__init__"] = __init__
+        default = "; ``pool_size`` is required, as in Keras"
+    members["__doc__"] = f"{what} {where} of ``{over}``{default}."
+    return type(name, (base,), members)
 
 
 _SHAPES = {1: "(batch, steps, channels)", 2: "(batch, rows, cols, channels)"}

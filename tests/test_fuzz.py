@@ -158,6 +158,8 @@ def base_kwargs(class_name: str) -> dict:
         "Reshape": ((-1,),),
         "Permute": ((1,),),
         "Rescaling": (0.5,),
+        "AveragePooling1D": (2,),
+        "AveragePooling2D": (2,),
     }
     params = list(inspect.signature(L.LAYERS[class_name].__init__).parameters)[1:]
     kwargs = dict(zip(params, required.get(class_name, ())))
@@ -210,7 +212,7 @@ def test_layer_constructor_accepts_or_names_the_bad_argument(data, class_name):
         (lambda: L.MaxPooling1D(padding=[]), "padding"),
         (lambda: L.Conv2D(2, 3, padding={"a": 1}), "padding"),
         (lambda: L.Conv1D(2, 3, padding=np.array(2)), "padding"),
-        (lambda: L.AveragePooling1D(data_format=np.array([2, 2])), "data_format"),
+        (lambda: L.AveragePooling1D(2, data_format=np.array([2, 2])), "data_format"),
         (lambda: L.Flatten(data_format=np.zeros(0)), "data_format"),
         (lambda: L.ReLU(max_value=2**70), None),
         (lambda: L.ReLU(threshold=10**400), "threshold"),

@@ -102,3 +102,15 @@ def test_crossentropy_axis_names_the_class_axis():
     )
     with pytest.raises(ValueError, match="does not implement masking"):
         losses.SparseCategoricalCrossentropy(ignore_class=0)
+
+
+def test_average_pooling_needs_a_pool_size_as_in_keras():
+    # pooling/average_pooling_test.py always passes pool_size: Keras 3.15 gives average
+    # pooling no default (max pooling defaults to 2), so code omitting it fails in Keras.
+    from minicnn import layers
+
+    for cls in (layers.AveragePooling1D, layers.AveragePooling2D):
+        with pytest.raises(TypeError, match=rf"{cls.__name__}.__init__\(\) missing 1 required"):
+            cls()
+    assert layers.MaxPooling2D().pool_size == (2, 2)
+    assert layers.AveragePooling2D(3).pool_size == (3, 3)

@@ -129,7 +129,7 @@ def test_causal_padding_accepted_by_conv1d_in_any_case():
         lambda p: Conv2D(2, 3, padding=p),
         lambda p: Conv3D(2, 3, padding=p),
         lambda p: MaxPooling1D(padding=p),
-        lambda p: AveragePooling2D(padding=p),
+        lambda p: AveragePooling2D(2, padding=p),
     ],
 )
 def test_causal_padding_rejected_outside_conv1d(make):
@@ -226,7 +226,7 @@ def test_regularizers_and_constraints_rejected_clearly(cls, arg):
         lambda f: Conv1D(2, 3, data_format=f),
         lambda f: Conv2D(2, 3, data_format=f),
         lambda f: MaxPooling2D(data_format=f),
-        lambda f: AveragePooling1D(data_format=f),
+        lambda f: AveragePooling1D(2, data_format=f),
         lambda f: GlobalMaxPooling2D(data_format=f),
         lambda f: Flatten(data_format=f),
     ],
