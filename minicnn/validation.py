@@ -179,7 +179,7 @@ def standardize_tuple(value, n: int, name: str, allow_zero: bool = False) -> tup
             if isinstance(v, (bool, np.bool_)) or not integral:
                 raise ValueError(f"{message}, including element {v!r} of type {type(v)}")
         values = tuple(int(v) for v in values)
-    bad = sorted({v for v in values if (v < 0 if allow_zero else v <= 0)})
+    bad = {v for v in values if (v < 0 if allow_zero else v <= 0)}  # a set, as Keras prints it
     if bad:
         need = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{message}, including values {bad} that do not satisfy `value {need}`")

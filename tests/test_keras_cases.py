@@ -114,3 +114,33 @@ def test_average_pooling_needs_a_pool_size_as_in_keras():
             cls()
     assert layers.MaxPooling2D().pool_size == (2, 2)
     assert layers.AveragePooling2D(3).pool_size == (3, 3)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda L: L.Conv1D(filters=0, kernel_size=1),
+         "Invalid value for argument `filters`. Expected a strictly positive value. "
+         "Received filters=0."),
+        (lambda L: L.Conv2D(filters=2, kernel_size=(1, 0)),
+         r"The `kernel_size` argument must be a tuple of \d+ integers. Received "
+         r"kernel_size=\(1, 0\), including values \{0\} that do not satisfy `value > 0`"),
+        (lambda L: L.Conv2D(filters=2, kernel_size=(2, 2), strides=(1, 0)),
+         r"The `strides` argument must be a tuple of \d+ integers. Received strides=\(1, 0\), "
+         r"including values \{0\} that do not satisfy `value > 0`"),
+        (lambda L: L.Conv2D(filters=2, kernel_size=(2, 2), strides=2, dilation_rate=(2, 1)),
+         r"`strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: "
+         r"strides=\(2, 2\) and dilation_rate=\(2, 1\)"),
+        (lambda L: L.Conv2D(filters=5, kernel_size=(2, 2), groups=0),
+         "The number of groups must be a positive integer. Received: groups=0."),
+        (lambda L: L.Conv2D(filters=5, kernel_size=(2, 2), groups=2),
+         "The number of filters must be evenly divisible by the number of groups. "
+         "Received: groups=2, filters=5."),
+    ],
+)  # fmt: skip
+def test_conv_argument_errors_read_as_kerass(make, message):
+    # layers/convolutional/conv_test.py: test_bad_init_args
+    from minicnn import layers
+
+    with pytest.raises(ValueError, match=message):
+        make(layers)
