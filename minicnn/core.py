@@ -144,13 +144,16 @@ class ReLU(Layer):
         ):
             if value is None and allow_none:
                 continue
+            # Keras's messages: "cannot be a negative value" for max_value, "cannot be None
+            # or a negative value" for the other two.
+            cannot = "a negative value" if allow_none else "None or a negative value"
+            if value is None or (finite_real(value) and value < 0):
+                raise ValueError(
+                    f"{arg} of a ReLU layer cannot be {cannot}. Received: {arg}={value}"
+                )
             if not finite_real(value):
                 raise ValueError(
                     f"{arg} of a ReLU layer must be a finite number. Received: {arg}={value!r}"
-                )
-            if value < 0:
-                raise ValueError(
-                    f"{arg} of a ReLU layer cannot be a negative value. Received: {arg}={value}"
                 )
         self.max_value = None if max_value is None else float(max_value)
         self.negative_slope = float(negative_slope)

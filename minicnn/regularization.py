@@ -76,18 +76,33 @@ class Dropout(Layer):
 
 
 def _noise_shape(value):
-    """None, or a tuple of positive ints and Nones (Keras's ``_validate_noise_shape``)."""
+    """None, or a tuple of positive ints and Nones, with the messages of Keras's
+    ``Dropout._validate_noise_shape``."""
     if value is None:
         return None
-    try:
-        shape = tuple(value) if not isinstance(value, str) else None
-    except TypeError:
-        shape = None
-    if shape is None or any(d is not None and (not is_int(d) or d <= 0) for d in shape):
+    start = "Invalid value received for argument `noise_shape`."
+    if isinstance(value, str):
         raise ValueError(
-            "Invalid value received for argument `noise_shape`. Expected a tuple or list of "
-            f"positive integers or None. Received: noise_shape={value!r}"
+            f"{start} Expected a tuple or list of integers. Received: noise_shape={value!r}"
         )
+    try:
+        shape = tuple(value)
+    except TypeError:
+        raise ValueError(
+            f"{start} Expected an iterable of integers (e.g., a tuple or list). "
+            f"Received: noise_shape={value!r}"
+        ) from None
+    for i, d in enumerate(shape):
+        if d is not None and (isinstance(d, bool) or not is_int(d)):
+            raise ValueError(
+                f"{start} Expected all elements to be integers or None. Received element at "
+                f"index {i}: {d!r} (type: {type(d).__name__})"
+            )
+        if d is not None and d <= 0:
+            raise ValueError(
+                f"{start} Expected all dimensions to be positive integers or None. Received "
+                f"negative or zero value at index {i}: {d}"
+            )
     return tuple(None if d is None else int(d) for d in shape)
 
 

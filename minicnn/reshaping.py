@@ -27,14 +27,17 @@ class Reshape(Layer):
             shape = tuple(target_shape) if not isinstance(target_shape, str) else None
         except TypeError:
             shape = None
-        if (
-            shape is None
-            or any(not is_int(d) or (d <= 0 and d != -1) for d in shape)
-            or list(shape).count(-1) > 1
-        ):
+        if shape is None or any(not is_int(d) or (d <= 0 and d != -1) for d in shape):
+            # Keras's message; minicnn also refuses 0, which only an empty input could fill.
             raise ValueError(
-                "Invalid value for argument `target_shape`: expected positive integers, with "
-                f"at most one -1 for an inferred axis. Received: target_shape={target_shape!r}"
+                "Each dimension in `target_shape` must be a non-negative integer, or `-1` for "
+                "a single unknown dimension (and not 0: only an empty input has no values). "
+                f"Received: target_shape={target_shape!r}."
+            )
+        if list(shape).count(-1) > 1:
+            raise ValueError(
+                "There must be at most one unknown dimension (-1) in `target_shape`. "
+                f"Received: target_shape={target_shape!r}."
             )
         self.target_shape = tuple(int(d) for d in shape)
         super().__init__(**kwargs)
@@ -195,10 +198,16 @@ class _Cropping(_Spatial):
     def check_input(self, input_shape):
         super().check_input(input_shape)
         if any(n is not None and b + a >= n for n, (b, a) in zip(input_shape[1:-1], self.cropping)):
-            what = "input length" if self.rank == 1 else "corresponding spatial dimension"
-            raise ValueError(
+            # Keras words the two layers' errors differently.
+            first = (
                 f"`cropping` parameter of `{type(self).__name__}` layer must be smaller than the "
-                f"{what}. Received: input_shape={format_shape(input_shape)}, "
+                "input length."
+                if self.rank == 1
+                else "Values in `cropping` argument should be smaller than the corresponding "
+                "spatial dimension of the input."
+            )
+            raise ValueError(
+                f"{first} Received: input_shape={format_shape(input_shape)}, "
                 f"cropping={self.cropping[0] if self.rank == 1 else self.cropping}"
             )
 
@@ -246,7 +255,9 @@ class UpSampling1D(_Spatial):
     rank = 1
 
     def __init__(self, size=2, **kwargs):
-        if not is_int(size) or size <= 0:
+        if isinstance(size, bool) or not is_int(size):
+            raise TypeError(f"Expected an integer value for `size`, got {type(size)}.")
+        if size <= 0:
             raise ValueError(
                 f"Argument `size` should be a positive integer. Received: size={size!r}"
             )

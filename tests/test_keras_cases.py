@@ -144,3 +144,57 @@ def test_conv_argument_errors_read_as_kerass(make, message):
 
     with pytest.raises(ValueError, match=message):
         make(layers)
+
+
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        # reshaping/cropping2d_test.py, cropping1d_test.py
+        (lambda L: L.Cropping2D(((3, 3), (0, 0)))(L.Input(batch_shape=(3, 5, 7, 2))), ValueError,
+         "Values in `cropping` argument should be smaller than the corresponding spatial "
+         "dimension of the input."),
+        (lambda L: L.Cropping1D((3, 3))(L.Input(batch_shape=(3, 5, 7))), ValueError,
+         "`cropping` parameter of `Cropping1D` layer must be smaller than"),
+        # reshaping/reshape_test.py
+        (lambda L: L.Reshape(target_shape=(-2, 5)), ValueError,
+         r"non-negative integer.*-1.*target_shape=\(-2, 5\)"),
+        (lambda L: L.Reshape(target_shape=(-1, -1, 5)), ValueError,
+         r"at most one unknown dimension.*target_shape=\(-1, -1, 5\)"),
+        # reshaping/up_sampling1d_test.py
+        (lambda L: L.UpSampling1D(size=0), ValueError, "should be a positive integer"),
+        (lambda L: L.UpSampling1D(size=2.5), TypeError, "Expected an integer value for `size`"),
+        (lambda L: L.UpSampling1D(size="2"), TypeError, "Expected an integer value for `size`"),
+        (lambda L: L.UpSampling1D(size=True), TypeError, "Expected an integer value for `size`"),
+        # regularization/dropout_test.py
+        (lambda L: L.Dropout(0.5, noise_shape="Invalid"), ValueError,
+         "Invalid value received for argument `noise_shape`. Expected a tuple or list of "
+         "integers."),
+        (lambda L: L.Dropout(0.5, noise_shape=[1.0, 2]), ValueError,
+         "Expected all elements to be integers or None."),
+        (lambda L: L.Dropout(0.5, noise_shape=[-1, 2]), ValueError,
+         "Expected all dimensions to be positive integers or None."),
+        (lambda L: L.Dropout(0.5, noise_shape=[0, 2]), ValueError,
+         "Expected all dimensions to be positive integers or None."),
+        # activations/relu_test.py, leaky_relu_test.py
+        (lambda L: L.ReLU(negative_slope=-10), ValueError,
+         "negative_slope of a ReLU layer cannot be None or a negative value"),
+        (lambda L: L.ReLU(threshold=None), ValueError,
+         "threshold of a ReLU layer cannot be None or a negative value"),
+        (lambda L: L.ReLU(max_value=-10), ValueError,
+         "max_value of a ReLU layer cannot be a negative value"),
+        (lambda L: L.LeakyReLU(negative_slope=None), ValueError,
+         "The negative_slope value of a Leaky ReLU layer cannot be None"),
+        # merging/merging_test.py
+        (lambda L: L.Concatenate(axis=1)([L.Input((3, 2)), L.Input((4, 3))]), ValueError,
+         "requires inputs with matching shapes except for the concatenation axis"),
+        (lambda L: L.Subtract()([L.Input((2,))] * 3), ValueError,
+         "layer should be called on exactly 2 inputs"),
+        # core/dense_test.py
+        (lambda L: L.Dense(0), ValueError, "positive integer"),
+    ],
+)  # fmt: skip
+def test_layer_errors_read_as_kerass(make, error, message):
+    from minicnn import layers
+
+    with pytest.raises(error, match=message):
+        make(layers)

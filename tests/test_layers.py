@@ -252,7 +252,9 @@ def test_dense_units_must_be_a_positive_integer(units):
 
 @pytest.mark.parametrize("arg", ["max_value", "negative_slope", "threshold"])
 def test_relu_arguments_cannot_be_negative(arg):
-    message = f"{arg} of a ReLU layer cannot be a negative value. Received: {arg}=-1"
+    # Keras 3.15's words (activations/relu.py): max_value may be None, the others not.
+    cannot = "a negative value" if arg == "max_value" else "None or a negative value"
+    message = f"{arg} of a ReLU layer cannot be {cannot}. Received: {arg}=-1"
     with pytest.raises(ValueError, match=re.escape(message)):
         ReLU(**{arg: -1})
 

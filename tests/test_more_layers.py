@@ -362,7 +362,7 @@ def test_zero_padding_and_cropping_put_zeros_and_cut_edges():
 
 def test_cropping_everything_is_rejected_with_keras_message():
     model = Sequential([L.Input(shape=(2, 5, 1))])
-    with pytest.raises(ValueError, match="must be smaller than the corresponding spatial"):
+    with pytest.raises(ValueError, match="should be smaller than the corresponding spatial"):
         model.add(L.Cropping2D(((1, 1), (0, 0))))
 
 
