@@ -579,7 +579,9 @@ class Model:
                 )
             got = format_shape(passed[0]) if len(passed) == 1 else [format_shape(s) for s in passed]
             raise ValueError(
-                f"{method}: `{name}` of shape {got} does not fit model '{self.name}': {err}{hint}"
+                f"{method}: `{name}` of shape {got} does not fit model '{self.name}': {err}"
+                + ("" if not hint or str(err).endswith(".") else ".")
+                + hint
             ) from None
 
     def predict(self, x, batch_size: int | None = None, verbose="auto"):
