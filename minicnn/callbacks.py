@@ -303,6 +303,8 @@ class ModelCheckpoint(MonitorCallback):
         from ``initial_value_threshold`` when given).
     save_weights_only : save the weights only.
     save_freq : ``"epoch"``, or an integer: save every that many batches.
+    initial_value_threshold : None or float
+        With ``save_best_only``, the value the first save must beat.
 
     Every write is atomic (a temporary file renamed into place), so a crash mid-save
     leaves the previous checkpoint intact.
@@ -428,6 +430,25 @@ class ReduceLROnPlateau(MonitorCallback):
     ``min_lr`` (Keras 3). Logs ``learning_rate`` at each epoch's end, so the History
     records it.
 
+    Parameters
+    ----------
+    monitor : str, default ``"val_loss"``
+        The logged value to watch.
+    factor : float in [0, 1)
+        The new rate is ``rate * factor``.
+    patience : int
+        Epochs without improvement before a reduction.
+    verbose : int
+        1 prints a line at each reduction.
+    mode : ``"auto"``, ``"min"`` or ``"max"``
+        Which way ``monitor`` improves (``"auto"``: losses down, accuracies up).
+    min_delta : float
+        The smallest change that counts as an improvement.
+    cooldown : int
+        Epochs to wait after a reduction before counting again.
+    min_lr : float
+        The rate is never reduced below this.
+
     Examples
     --------
     >>> reduce = ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2)
@@ -499,6 +520,13 @@ class LearningRateScheduler(Callback):
     """Set the learning rate at each epoch's start to ``schedule(epoch, lr)`` (or
     ``schedule(epoch)``), a float (Keras 3). Logs ``learning_rate`` at each epoch's end.
 
+    Parameters
+    ----------
+    schedule : callable
+        ``schedule(epoch, lr) -> float`` (epoch counted from 0), or ``schedule(epoch)``.
+    verbose : int
+        1 prints the rate set at each epoch.
+
     Examples
     --------
     >>> halve = LearningRateScheduler(lambda epoch, lr: lr if epoch < 3 else lr * 0.5)
@@ -531,6 +559,15 @@ class CSVLogger(Callback):
     """Write each epoch's logs to a CSV file: a header ``epoch,<sorted keys>`` then one row
     per epoch (Keras 3; when no validation values are logged, Keras also lists ``val_*``
     columns, written ``NA``). ``append=True`` continues an existing file.
+
+    Parameters
+    ----------
+    filename : path
+        The CSV file to write.
+    separator : str, default ``","``
+        One character between the values.
+    append : bool, default False
+        Add rows to an existing file (without a second header) instead of rewriting it.
 
     Examples
     --------

@@ -148,22 +148,99 @@ class BaseConv(KernelLayer):
         }
 
 
-class Conv1D(BaseConv):
-    """1D convolution over ``(batch, steps, channels)``; padding may also be ``"causal"``."""
+def _conv_doc(rank: int, axes: str, example: str) -> str:
+    """The numpy-style docstring of ConvND: Keras's arguments, the shapes, an example."""
+    causal = ', or ``"causal"`` (left padding only, so step t sees steps <= t)' if rank == 1 else ""
+    return f"""{rank}D convolution: {rank}D windows of the input, each dotted with
+    ``filters`` learned kernels (Keras 3's ``Conv{rank}D``, channels last).
 
+    Parameters
+    ----------
+    filters : int
+        Number of output channels (kernels).
+    kernel_size : int or tuple of {rank} ints
+        The window size per spatial axis.
+    strides : int or tuple of {rank} ints, default 1
+        Steps between windows; ``strides > 1`` cannot be combined with
+        ``dilation_rate > 1``.
+    padding : ``"valid"`` (default: no padding, the output shrinks by ``kernel_size - 1``)
+        or ``"same"`` (zero padding so the output has ``ceil(input / strides)``
+        positions){causal}.
+    data_format : None or ``"channels_last"`` (``"channels_first"`` is refused).
+    dilation_rate : int or tuple of {rank} ints, default 1
+        Spacing between the kernel's taps (an atrous convolution).
+    groups : int, default 1
+        Split the input channels into this many groups, each convolved with its own
+        ``filters / groups`` kernels; both counts must divide evenly.
+    activation : name, function or None
+        Applied to the output (``"relu"``...); None means linear.
+    use_bias : bool, default True
+        Add a learned bias per output channel.
+    kernel_initializer, bias_initializer : name, Initializer or None
+        How the weights start (``"glorot_uniform"`` and ``"zeros"`` by default).
+    kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
+    bias_constraint : must be None (minicnn implements no regularizers or constraints and
+        refuses them rather than ignore them).
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    ``(batch, {axes}, channels)``.
+
+    Output shape
+    ------------
+    ``(batch, {", ".join("new_" + a for a in axes.split(", "))}, filters)``; with ``"valid"``
+    padding each spatial size is ``(n - dilation_rate * (kernel_size - 1) - 1) // strides
+    + 1``.
+
+    Weights
+    -------
+    ``kernel`` of shape ``(*kernel_size, channels // groups, filters)`` and ``bias`` of
+    shape ``(filters,)``: Keras's layout, so ``set_weights`` takes Keras's arrays.
+
+    Examples
+    --------
+{example}
+    """
+
+
+class Conv1D(BaseConv):
     rank = 1
+    __doc__ = _conv_doc(
+        1,
+        "steps",
+        """    >>> import numpy as np
+    >>> layer = Conv1D(filters=4, kernel_size=3, activation="relu")
+    >>> layer(np.zeros((2, 10, 1))).shape
+    (2, 8, 4)
+    >>> [w.shape for w in layer.get_weights()]
+    [(3, 1, 4), (4,)]""",
+    )
 
 
 class Conv2D(BaseConv):
-    """2D convolution over ``(batch, rows, cols, channels)``."""
-
     rank = 2
+    __doc__ = _conv_doc(
+        2,
+        "rows, cols",
+        """    >>> import numpy as np
+    >>> layer = Conv2D(8, (3, 3), strides=2, padding="same")
+    >>> layer(np.zeros((1, 28, 28, 1))).shape
+    (1, 14, 14, 8)
+    >>> layer.kernel.shape, layer.bias.shape
+    ((3, 3, 1, 8), (8,))""",
+    )
 
 
 class Conv3D(BaseConv):
-    """3D convolution over ``(batch, depth, rows, cols, channels)``."""
-
     rank = 3
+    __doc__ = _conv_doc(
+        3,
+        "depth, rows, cols",
+        """    >>> import numpy as np
+    >>> Conv3D(2, 3)(np.zeros((1, 5, 6, 7, 1))).shape
+    (1, 3, 4, 5, 2)""",
+    )
 
 
 class BaseConvTranspose(KernelLayer):

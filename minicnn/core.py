@@ -20,7 +20,44 @@ from .validation import (
 
 
 class Dense(KernelLayer):
-    """``activation(x @ kernel + bias)`` over the last axis; kernel ``(in, units)``."""
+    """A fully connected layer: ``activation(x @ kernel + bias)`` over the last axis
+    (Keras 3's ``Dense``).
+
+    Parameters
+    ----------
+    units : int
+        Number of outputs.
+    activation : name, function or None
+        Applied to the output (``"relu"``, ``"softmax"``...); None means linear.
+    use_bias : bool, default True
+        Add a learned bias per unit.
+    kernel_initializer, bias_initializer : name, Initializer or None
+        How the weights start (``"glorot_uniform"`` and ``"zeros"`` by default).
+    kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
+    bias_constraint, quantization_config : must be None (not implemented; refused rather
+        than ignored).
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    ``(batch, ..., in)``: any rank of at least 2; the last axis is the one transformed.
+
+    Output shape
+    ------------
+    ``(batch, ..., units)``.
+
+    Weights
+    -------
+    ``kernel`` of shape ``(in, units)`` and ``bias`` of shape ``(units,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = Dense(3, activation="softmax")
+    >>> y = layer(np.ones((2, 4)))
+    >>> y.shape, np.allclose(y.sum(axis=1), 1)
+    ((2, 3), True)
+    """
 
     spatial_mapping = "pointwise"
 
@@ -81,7 +118,30 @@ class Dense(KernelLayer):
 
 
 class Flatten(Layer):
-    """``(batch, *dims)`` -> ``(batch, prod(dims))``, row-major (channels vary fastest)."""
+    """Flattens every axis but the batch axis, row-major (channels vary fastest), as
+    Keras 3's ``Flatten``.
+
+    Parameters
+    ----------
+    data_format : None or ``"channels_last"`` (``"channels_first"`` is refused).
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    ``(batch, *dims)``.
+
+    Output shape
+    ------------
+    ``(batch, prod(dims))``; ``(batch, 1)`` for an input of shape ``(batch,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Flatten()(np.arange(12.0).reshape(1, 2, 3, 2)).tolist()[0][:4]
+    [0.0, 1.0, 2.0, 3.0]
+    >>> Flatten()(np.zeros((5, 6, 6, 8))).shape
+    (5, 288)
+    """
 
     spatial_mapping = "all"
 

@@ -164,6 +164,17 @@ def digit_images(
     ``size`` x ``size`` image, at a random brightness, with Gaussian noise of standard
     deviation ``noise`` (in grey levels).
 
+    Parameters
+    ----------
+    samples : int
+        Number of images.
+    size : int, at least 22
+        Image height and width.
+    noise : float
+        Standard deviation of the Gaussian noise, in grey levels (0-255).
+    seed : None or int
+        An int gives the same images every call; None draws from minicnn's generator.
+
     Returns ``x`` of shape ``(samples, size, size)`` (uint8, 0-255, no channel axis, as
     ``mnist.load_data()`` gives) and labels ``y`` of shape ``(samples,)`` (uint8),
     classes balanced before a shuffle.

@@ -125,8 +125,84 @@ def _pooling(name: str, base: type, rank: int, mode: str, over: str) -> type:
         __init__.__qualname__ = f"{name}.__init__"  # Python's TypeError names the class
         members["__init__"] = __init__
         default = "; ``pool_size`` is required, as in Keras"
-    members["__doc__"] = f"{what} {where} of ``{over}``{default}."
+    members["__doc__"] = _pooling_doc(name, base, rank, mode, over, f"{what} {where}{default}.")
     return type(name, (base,), members)
+
+
+def _pooling_doc(name: str, base: type, rank: int, mode: str, over: str, summary: str) -> str:
+    """The numpy-style docstring of a pooling class: Keras's arguments, shapes, example."""
+    inner = over.removeprefix("(batch, ").removesuffix(", channels)")
+    shape = (1, 4, 4, 1) if rank == 2 else (1, 4, 1)
+    x = f"np.arange({math.prod(shape)}.0).reshape{shape}"
+    if base is BasePooling:
+        window = (2,) * rank if rank > 1 else 2
+        kernel = f"{name}({'' if mode == 'max' else 2})"
+        expected = {
+            ("max", 2): "[[5.0, 7.0], [13.0, 15.0]]",
+            ("average", 2): "[[2.5, 4.5], [10.5, 12.5]]",
+            ("max", 1): "[1.0, 3.0]",
+            ("average", 1): "[0.5, 2.5]",
+        }[(mode, rank)]
+        index = "[0, :, :, 0]" if rank == 2 else "[0, :, 0]"
+        default = f"default ``{window}``" if mode == "max" else "required (Keras gives no default)"
+        return f"""{summary}
+
+    Over inputs ``{over}`` (Keras 3's ``{name}``, channels last).
+
+    Parameters
+    ----------
+    pool_size : int or tuple of {rank} ints
+        The window size per spatial axis; {default}.
+    strides : None, int or tuple of {rank} ints
+        Steps between windows; None (the default) means ``pool_size``.
+    padding : ``"valid"`` (default: only whole windows) or ``"same"`` (``ceil(n /
+        strides)`` outputs; padded positions are left out of a max or an average).
+    data_format : None or ``"channels_last"`` (``"channels_first"`` is refused).
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    ``{over}``.
+
+    Output shape
+    ------------
+    ``(batch, {", ".join("new_" + a for a in inner.split(", "))}, channels)``; with
+    ``"valid"`` padding each size is ``(n - pool_size) // strides + 1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> {kernel}({x}){index}.tolist()
+    {expected}
+    """
+    expected = {("max", 2): "[[15.0]]", ("average", 2): "[[7.5]]"}.get((mode, rank))
+    result = {("max", 1): "[[3.0]]", ("average", 1): "[[1.5]]"}.get((mode, rank), expected)
+    return f"""{summary}
+
+    Over inputs ``{over}`` (Keras 3's ``{name}``, channels last).
+
+    Parameters
+    ----------
+    data_format : None or ``"channels_last"`` (``"channels_first"`` is refused).
+    keepdims : bool, default False
+        Keep the spatial axes, with size 1.
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    ``{over}``.
+
+    Output shape
+    ------------
+    ``(batch, channels)``; ``(batch, {", ".join("1" for _ in inner.split(", "))}, channels)``
+    with ``keepdims=True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> {name}()({x}).tolist()
+    {result}
+    """
 
 
 _SHAPES = {1: "(batch, steps, channels)", 2: "(batch, rows, cols, channels)"}

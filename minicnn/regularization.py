@@ -16,10 +16,38 @@ from .validation import check_seed, format_shape, is_int, is_real, standardize_d
 
 
 class Dropout(Layer):
-    """Keras's ``Dropout(rate, noise_shape=None, seed=None)``.
+    """Randomly sets inputs to 0 with probability ``rate`` during training and scales
+    the rest by ``1 / (1 - rate)``, so the expected sum is unchanged; at inference the
+    input passes through (Keras 3's ``Dropout``).
 
-    ``noise_shape`` is the shape of the keep/drop mask, broadcast over the input (None
-    entries take the input's size); ``seed`` is mixed into the step's seed.
+    Parameters
+    ----------
+    rate : float in [0, 1]
+        The fraction of inputs dropped.
+    noise_shape : None or tuple of ints and Nones
+        The shape of the keep/drop mask, broadcast over the input (None entries take the
+        input's size): ``(batch, 1, features)`` drops the same features at every step.
+    seed : None or int
+        Mixed into each training step's seed (masks are reproducible under
+        ``minicnn.set_random_seed``, not equal to Keras's).
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    Any.
+
+    Output shape
+    ------------
+    The input's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = Dropout(0.5)
+    >>> bool((layer(np.ones((1, 6))) == 1).all())  # inference: unchanged
+    True
+    >>> sorted(set(layer(np.ones((1, 1000)), training=True).ravel().tolist()))
+    [0.0, 2.0]
     """
 
     needs_rng = True
