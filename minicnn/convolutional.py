@@ -148,6 +148,133 @@ class BaseConv(KernelLayer):
         }
 
 
+_WINDOW = """padding : ``"valid"`` (default: no padding) or ``"same"`` (zero padding so the
+        output has ``ceil(input / strides)`` positions){causal}.
+    data_format : None or ``"channels_last"`` (``"channels_first"`` is refused).
+    dilation_rate : int or tuple of {rank} ints, default 1
+        Spacing between the kernel's taps (an atrous convolution)."""
+_TAIL = """activation : name, function or None
+        Applied to the output (``"relu"``...); None means linear.
+    use_bias : bool, default True
+        Add a learned bias per output channel.
+    {initializers} : name, Initializer or None
+        How the weights start (``"glorot_uniform"`` kernels, ``"zeros"`` bias by default).
+    {regularizers}: must be None (minicnn implements no regularizers
+        or constraints and refuses them rather than ignore them).
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only)."""
+
+
+def _tail(weights: str) -> str:
+    names = weights.split()
+    initializers = ", ".join(f"{w}_initializer" for w in names) + ", bias_initializer"
+    regularizers = (
+        ", ".join(f"{w}_regularizer" for w in names)
+        + ", bias_regularizer, activity_regularizer,\n    "
+        + ", ".join(f"{w}_constraint" for w in names)
+        + ", bias_constraint\n       "
+    )
+    return _TAIL.format(initializers=initializers, regularizers=regularizers)
+
+
+def _new_axes(axes: str) -> str:
+    return ", ".join("new_" + a for a in axes.split(", "))
+
+
+def _transpose_doc(rank: int, axes: str, example: str) -> str:
+    window = _WINDOW.format(rank=rank, causal="")
+    return f"""{rank}D transposed convolution (sometimes called deconvolution): each input
+    position adds ``kernel`` times its value into a window of the output, which with
+    ``strides > 1`` upsamples (Keras 3's ``Conv{rank}DTranspose``, channels last).
+
+    Parameters
+    ----------
+    filters : int
+        Number of output channels.
+    kernel_size : int or tuple of {rank} ints
+        The window size per spatial axis.
+    strides : int or tuple of {rank} ints, default 1
+        The upsampling factor per axis.
+    {window}
+    output_padding : None, int or tuple of {rank} ints
+        Extra positions at the end of each output axis (each below its stride); None
+        lets the size follow from ``padding``.
+    {_tail("kernel")}
+
+    Input shape
+    -----------
+    ``(batch, {axes}, channels)``.
+
+    Output shape
+    ------------
+    ``(batch, {_new_axes(axes)}, filters)``: each axis ``n * strides + max(kernel -
+    strides, 0)`` with ``"valid"``, ``n * strides`` with ``"same"`` (without
+    ``output_padding``).
+
+    Weights
+    -------
+    ``kernel`` of shape ``(*kernel_size, filters, channels)`` (Keras's layout: output
+    channels before input channels) and ``bias`` of shape ``(filters,)``.
+
+    Examples
+    --------
+{example}
+    """
+
+
+def _depthwise_doc(rank: int, axes: str, separable: bool, example: str) -> str:
+    window = _WINDOW.format(rank=rank, causal="")
+    if separable:
+        head = f"""{rank}D separable convolution: a depthwise convolution (each input channel
+    filtered on its own, ``depth_multiplier`` times) followed by a 1x1 convolution to
+    ``filters`` channels (Keras 3's ``SeparableConv{rank}D``, channels last)."""
+        filters = """filters : int
+        Number of output channels of the 1x1 (pointwise) convolution.
+    """
+        out = "filters"
+        weights = f"""``depthwise_kernel`` of shape ``(*kernel_size, channels, depth_multiplier)``,
+    ``pointwise_kernel`` of shape ``({", ".join("1" for _ in range(rank))}, channels *
+    depth_multiplier, filters)`` and ``bias`` of shape ``(filters,)``."""
+        tail = _tail("depthwise pointwise")
+    else:
+        head = f"""{rank}D depthwise convolution: each input channel convolved with its own
+    ``depth_multiplier`` kernels, channels never mixed (Keras 3's ``DepthwiseConv{rank}D``,
+    channels last)."""
+        filters = ""
+        out = "channels * depth_multiplier"
+        weights = """``kernel`` of shape ``(*kernel_size, channels, depth_multiplier)`` and ``bias``
+    of shape ``(channels * depth_multiplier,)``."""
+        tail = _tail("depthwise")
+    return f"""{head}
+
+    Parameters
+    ----------
+    {filters}kernel_size : int or tuple of {rank} ints
+        The window size per spatial axis.
+    strides : int or tuple of {rank} ints, default 1
+        Steps between windows.
+    {window}
+    depth_multiplier : int, default 1
+        Kernels per input channel.
+    {tail}
+
+    Input shape
+    -----------
+    ``(batch, {axes}, channels)``.
+
+    Output shape
+    ------------
+    ``(batch, {_new_axes(axes)}, {out})``, spatial sizes as for ``Conv{rank}D``.
+
+    Weights
+    -------
+    {weights}
+
+    Examples
+    --------
+{example}
+    """
+
+
 def _conv_doc(rank: int, axes: str, example: str) -> str:
     """The numpy-style docstring of ConvND: Keras's arguments, the shapes, an example."""
     causal = ', or ``"causal"`` (left padding only, so step t sees steps <= t)' if rank == 1 else ""
@@ -362,13 +489,28 @@ class BaseConvTranspose(KernelLayer):
 
 
 class Conv1DTranspose(BaseConvTranspose):
-    """1D transposed convolution over ``(batch, steps, channels)``."""
+    __doc__ = _transpose_doc(
+        1,
+        "steps",
+        """    >>> import numpy as np
+    >>> Conv1DTranspose(2, 3, strides=2, padding="same")(np.zeros((1, 6, 1))).shape
+    (1, 12, 2)""",
+    )
 
     rank = 1
 
 
 class Conv2DTranspose(BaseConvTranspose):
-    """2D transposed convolution over ``(batch, rows, cols, channels)``."""
+    __doc__ = _transpose_doc(
+        2,
+        "rows, cols",
+        """    >>> import numpy as np
+    >>> layer = Conv2DTranspose(4, 3, strides=2)
+    >>> layer(np.zeros((1, 5, 5, 2))).shape
+    (1, 11, 11, 4)
+    >>> layer.kernel.shape
+    (3, 3, 4, 2)""",
+    )
 
     rank = 2
 
@@ -471,13 +613,28 @@ class BaseDepthwiseConv(KernelLayer):
 
 
 class DepthwiseConv1D(BaseDepthwiseConv):
-    """Depthwise 1D convolution over ``(batch, steps, channels)``."""
+    __doc__ = _depthwise_doc(
+        1,
+        "steps",
+        False,
+        """    >>> import numpy as np
+    >>> DepthwiseConv1D(3)(np.zeros((1, 8, 3))).shape
+    (1, 6, 3)""",
+    )
 
     rank = 1
 
 
 class DepthwiseConv2D(BaseDepthwiseConv):
-    """Depthwise 2D convolution over ``(batch, rows, cols, channels)``."""
+    __doc__ = _depthwise_doc(
+        2,
+        "rows, cols",
+        False,
+        """    >>> import numpy as np
+    >>> layer = DepthwiseConv2D(3, depth_multiplier=2)
+    >>> layer(np.zeros((1, 8, 8, 3))).shape, layer.kernel.shape
+    ((1, 6, 6, 6), (3, 3, 3, 2))""",
+    )
 
     rank = 2
 
@@ -546,12 +703,29 @@ class BaseSeparableConv(BaseDepthwiseConv):
 
 
 class SeparableConv1D(BaseSeparableConv):
-    """Separable 1D convolution over ``(batch, steps, channels)``."""
+    __doc__ = _depthwise_doc(
+        1,
+        "steps",
+        True,
+        """    >>> import numpy as np
+    >>> SeparableConv1D(4, 3)(np.zeros((1, 10, 2))).shape
+    (1, 8, 4)""",
+    )
 
     rank = 1
 
 
 class SeparableConv2D(BaseSeparableConv):
-    """Separable 2D convolution over ``(batch, rows, cols, channels)``."""
+    __doc__ = _depthwise_doc(
+        2,
+        "rows, cols",
+        True,
+        """    >>> import numpy as np
+    >>> layer = SeparableConv2D(8, 3)
+    >>> layer(np.zeros((1, 8, 8, 3))).shape
+    (1, 6, 6, 8)
+    >>> [w.shape for w in layer.get_weights()]
+    [(3, 3, 3, 1), (1, 1, 3, 8), (8,)]""",
+    )
 
     rank = 2

@@ -14,7 +14,9 @@ import pytest
 from minicnn import callbacks, datasets, layers, utils, viz
 
 LAYERS = [
-    layers.Conv1D, layers.Conv2D, layers.Conv3D, layers.Dense, layers.Flatten, layers.Dropout,
+    layers.Conv1D, layers.Conv2D, layers.Conv3D, layers.Conv1DTranspose, layers.Conv2DTranspose,
+    layers.DepthwiseConv1D, layers.DepthwiseConv2D, layers.SeparableConv1D,
+    layers.SeparableConv2D, layers.Dense, layers.Flatten, layers.Dropout,
     layers.MaxPooling1D, layers.MaxPooling2D, layers.AveragePooling1D, layers.AveragePooling2D,
     layers.GlobalMaxPooling1D, layers.GlobalMaxPooling2D, layers.GlobalAveragePooling1D,
     layers.GlobalAveragePooling2D,
