@@ -159,8 +159,9 @@ _TAIL = """activation : name, function or None
         Add a learned bias per output channel.
     {initializers} : name, Initializer or None
         How the weights start (``"glorot_uniform"`` kernels, ``"zeros"`` bias by default).
-    {regularizers}: must be None (minicnn implements no regularizers
-        or constraints and refuses them rather than ignore them).
+    {regularizers} : must be None
+        (minicnn implements no regularizers or constraints and refuses them rather than
+        ignore them).
     **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only)."""
 
 
@@ -171,7 +172,7 @@ def _tail(weights: str) -> str:
         ", ".join(f"{w}_regularizer" for w in names)
         + ", bias_regularizer, activity_regularizer,\n    "
         + ", ".join(f"{w}_constraint" for w in names)
-        + ", bias_constraint\n       "
+        + ", bias_constraint"
     )
     return _TAIL.format(initializers=initializers, regularizers=regularizers)
 
