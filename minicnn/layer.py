@@ -357,10 +357,18 @@ class Layer(Configurable):
                 f"Layer '{self.name}' must be called on an array or a KerasTensor. "
                 f"Received: {x!r:.80} (of type {type(x).__name__})"
             )
-        x = as_input(x, f"'{self.name}'")
-        if not self.built:
-            self.build((None, *x.shape[1:]))
-        self.compute_output_shape(x.shape)
+        if self._takes_list and isinstance(x, (list, tuple)):
+            # A merge layer on a list of arrays: each is one input (not rows of one array).
+            x = [as_input(v, f"'{self.name}' input {i}") for i, v in enumerate(x)]
+            shape = [v.shape for v in x]
+            if not self.built:
+                self.build([(None, *s[1:]) for s in shape])
+        else:
+            x = as_input(x, f"'{self.name}'")
+            shape = x.shape
+            if not self.built:
+                self.build((None, *x.shape[1:]))
+        self.compute_output_shape(shape)
         training = check_bool(training, f"'{self.name}'", "training")
         rng = global_rng() if training and self.needs_rng else None
         y, _ = self.stateless_call(self._weights, x, training=training, rng=rng)

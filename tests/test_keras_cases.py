@@ -198,3 +198,16 @@ def test_layer_errors_read_as_kerass(make, error, message):
 
     with pytest.raises(error, match=message):
         make(layers)
+
+
+def test_merge_layers_called_on_a_list_of_arrays():
+    # merging/merging_test.py (test_basic with numpy inputs): Add()([x1, x2]) on arrays
+    # adds them; minicnn stacked the list into one array and refused it.
+    from minicnn import layers
+
+    x1, x2 = np.ones((2, 3)), np.full((2, 3), 2.0)
+    np.testing.assert_array_equal(layers.Add()([x1, x2]), np.full((2, 3), 3.0))
+    np.testing.assert_array_equal(layers.Subtract()([x2, x1]), np.ones((2, 3)))
+    assert layers.Concatenate()([x1, np.zeros((2, 1))]).shape == (2, 4)
+    with pytest.raises(ValueError, match="A merge layer should be called on a list of inputs"):
+        layers.Add()(np.ones((2, 1, 3)))
