@@ -57,6 +57,42 @@ def _broadcast(shape1: tuple, shape2: tuple) -> tuple:
     return tuple(out)
 
 
+BASE_ARGUMENTS = """name : None or str
+        The layer's name (unique in a model; automatic by default).
+    dtype : None or ``"float32"`` (minicnn computes in float32).
+    trainable : bool, default True
+    input_shape, input_dim, batch_input_shape, batch_size : Keras's ways of declaring the
+        input of a model's first layer (a merge layer takes its inputs from other layers).
+    **kwargs : Keras options recorded in configs; others are refused by name."""
+
+
+def _merge_doc(summary: str, result: str, inputs: str = "two or more") -> str:
+    """The numpy-style docstring of an element-wise merge layer."""
+    return f"""{summary}
+
+    Called on a list of {inputs} tensors (or arrays) of one shape, or shapes that
+    broadcast (Keras 3's rule), in a functional model or eagerly.
+
+    Parameters
+    ----------
+    {BASE_ARGUMENTS}
+
+    Input shape
+    -----------
+    A list of ``(batch, ...)`` shapes that broadcast against each other.
+
+    Output shape
+    ------------
+    Their broadcast shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, b = np.array([[1.0, 5.0]]), np.array([[3.0, 2.0]])
+    >>> {result}
+    """
+
+
 class Merge(Layer):
     """Base of the element-wise merges: subclasses give ``_merge(arrays)``."""
 
@@ -79,7 +115,12 @@ class Merge(Layer):
 
 
 class Add(Merge):
-    """The element-wise sum of its inputs."""
+    __doc__ = _merge_doc(
+        "The element-wise sum of its inputs.",
+        """Add()([a, b]).tolist()
+    [[4.0, 7.0]]""",
+        "two or more",
+    )
 
     def _merge(self, xs):
         out = xs[0]
@@ -89,7 +130,12 @@ class Add(Merge):
 
 
 class Subtract(Merge):
-    """``inputs[0] - inputs[1]`` (exactly two inputs)."""
+    __doc__ = _merge_doc(
+        "``inputs[0] - inputs[1]`` (exactly two inputs).",
+        """Subtract()([a, b]).tolist()
+    [[-2.0, 3.0]]""",
+        "exactly two",
+    )
 
     def _output_shape(self, input_shape):
         if isinstance(input_shape, (list, tuple)) and len(input_shape) != 2:
@@ -104,7 +150,12 @@ class Subtract(Merge):
 
 
 class Multiply(Merge):
-    """The element-wise product of its inputs."""
+    __doc__ = _merge_doc(
+        "The element-wise product of its inputs.",
+        """Multiply()([a, b]).tolist()
+    [[3.0, 10.0]]""",
+        "two or more",
+    )
 
     def _merge(self, xs):
         out = xs[0]
@@ -114,14 +165,24 @@ class Multiply(Merge):
 
 
 class Average(Merge):
-    """The element-wise mean of its inputs."""
+    __doc__ = _merge_doc(
+        "The element-wise mean of its inputs.",
+        """Average()([a, b]).tolist()
+    [[2.0, 3.5]]""",
+        "two or more",
+    )
 
     def _merge(self, xs):
         return Add._merge(self, xs) * (1.0 / len(xs))
 
 
 class Maximum(Merge):
-    """The element-wise maximum of its inputs (ties send the gradient to the first)."""
+    __doc__ = _merge_doc(
+        "The element-wise maximum of its inputs (ties send the gradient to the first).",
+        """Maximum()([a, b]).tolist()
+    [[3.0, 5.0]]""",
+        "two or more",
+    )
 
     def _merge(self, xs):
         # where, not maximum: autograd's maximum VJP returns float64 for float32.
@@ -132,7 +193,12 @@ class Maximum(Merge):
 
 
 class Minimum(Merge):
-    """The element-wise minimum of its inputs (ties send the gradient to the first)."""
+    __doc__ = _merge_doc(
+        "The element-wise minimum of its inputs (ties send the gradient to the first).",
+        """Minimum()([a, b]).tolist()
+    [[1.0, 2.0]]""",
+        "two or more",
+    )
 
     def _merge(self, xs):
         out = xs[0]
@@ -142,7 +208,29 @@ class Minimum(Merge):
 
 
 class Concatenate(Layer):
-    """Joins its inputs along ``axis`` (-1 by default); every other axis must match."""
+    """Joins its inputs along ``axis``; every other axis must match (Keras 3's
+    ``Concatenate``).
+
+    Parameters
+    ----------
+    axis : int, default -1
+        The axis to join along (not the batch axis).
+    **kwargs : ``name``, ``dtype``, ``trainable`` (Keras's base layer arguments).
+
+    Input shape
+    -----------
+    A list of shapes equal except along ``axis``.
+
+    Output shape
+    ------------
+    That shape with the sizes along ``axis`` summed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Concatenate()([np.zeros((2, 3)), np.ones((2, 1))]).tolist()
+    [[0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 1.0]]
+    """
 
     _takes_list = True
 

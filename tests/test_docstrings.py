@@ -16,7 +16,9 @@ from minicnn import callbacks, datasets, layers, utils, viz
 LAYERS = [
     layers.Conv1D, layers.Conv2D, layers.Conv3D, layers.Conv1DTranspose, layers.Conv2DTranspose,
     layers.DepthwiseConv1D, layers.DepthwiseConv2D, layers.SeparableConv1D,
-    layers.SeparableConv2D, layers.Dense, layers.Flatten, layers.Dropout,
+    layers.SeparableConv2D, layers.Dense, layers.Flatten, layers.Dropout, layers.Add,
+    layers.Subtract, layers.Multiply, layers.Average, layers.Maximum, layers.Minimum,
+    layers.Concatenate,
     layers.MaxPooling1D, layers.MaxPooling2D, layers.AveragePooling1D, layers.AveragePooling2D,
     layers.GlobalMaxPooling1D, layers.GlobalMaxPooling2D, layers.GlobalAveragePooling1D,
     layers.GlobalAveragePooling2D,
