@@ -173,7 +173,30 @@ class Flatten(Layer):
 
 
 class Activation(Layer):
-    """Applies an activation function by name (``"relu"``, ``"softmax"``...) or callable."""
+    """Applies an activation function to its input (Keras 3's ``Activation``).
+
+    Parameters
+    ----------
+    activation : name or function
+        ``"relu"``, ``"sigmoid"``, ``"softmax"``... (see ``minicnn.activations``), or a
+        function of an array.
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    Any.
+
+    Output shape
+    ------------
+    The input's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[-2.0, 0.0, 3.0]])
+    >>> Activation("relu")(x).tolist()
+    [[0.0, 0.0, 3.0]]
+    """
 
     spatial_mapping = "pointwise"
     activation = KernelLayer.activation
@@ -190,8 +213,33 @@ class Activation(Layer):
 
 
 class ReLU(Layer):
-    """Keras's ``ReLU(max_value=None, negative_slope=0.0, threshold=0.0)``:
-    ``min(x, max_value)`` for ``x > threshold``, else ``negative_slope * (x - threshold)``.
+    """The rectified linear unit, ``min(x, max_value)`` for ``x >= threshold``, else
+    ``negative_slope * (x - threshold)`` (Keras 3's ``ReLU``).
+
+    Parameters
+    ----------
+    max_value : None or float >= 0
+        The largest output (None: no cap; 6 gives ReLU6).
+    negative_slope : float >= 0, default 0
+        The slope below the threshold.
+    threshold : float >= 0, default 0
+        Where the slope changes.
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    Any.
+
+    Output shape
+    ------------
+    The input's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[-2.0, 0.0, 3.0]])
+    >>> ReLU()(x).tolist(), ReLU(max_value=2.0)(x).tolist()
+    ([[0.0, 0.0, 3.0]], [[0.0, 0.0, 2.0]])
     """
 
     spatial_mapping = "pointwise"
@@ -233,7 +281,29 @@ class ReLU(Layer):
 
 
 class LeakyReLU(Layer):
-    """``x`` for x > 0, ``negative_slope * x`` otherwise (Keras 3's default slope 0.3)."""
+    """``x`` for x > 0, ``negative_slope * x`` otherwise (Keras 3's ``LeakyReLU``).
+
+    Parameters
+    ----------
+    negative_slope : float >= 0, default 0.3
+        The slope for negative inputs.
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    Any.
+
+    Output shape
+    ------------
+    The input's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[-2.0, 0.0, 3.0]])
+    >>> LeakyReLU(negative_slope=0.5)(x).tolist()
+    [[-1.0, 0.0, 3.0]]
+    """
 
     spatial_mapping = "pointwise"
 
@@ -254,7 +324,30 @@ class LeakyReLU(Layer):
 
 
 class ELU(Layer):
-    """``x`` for x > 0, ``alpha * (exp(x) - 1)`` otherwise; ``alpha=1.0``."""
+    """The exponential linear unit: ``x`` for x > 0, ``alpha * (exp(x) - 1)`` otherwise
+    (Keras 3's ``ELU``).
+
+    Parameters
+    ----------
+    alpha : float, default 1.0
+        The scale of the negative part.
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    Any.
+
+    Output shape
+    ------------
+    The input's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[-2.0, 0.0, 3.0]])
+    >>> np.round(ELU()(x).astype(float), 4).tolist()
+    [[-0.8647, 0.0, 3.0]]
+    """
 
     spatial_mapping = "pointwise"
 
@@ -270,7 +363,30 @@ class ELU(Layer):
 
 
 class Softmax(Layer):
-    """Softmax over ``axis`` (an int or a tuple of ints; -1 by default)."""
+    """``exp(x) / sum(exp(x))`` over ``axis``: values that sum to 1 (Keras 3's
+    ``Softmax``).
+
+    Parameters
+    ----------
+    axis : int or tuple of ints, default -1
+        The axis (or axes) normalised over.
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    Any.
+
+    Output shape
+    ------------
+    The input's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[-2.0, 0.0, 3.0]])
+    >>> np.round(Softmax()(x).astype(float), 4).tolist()
+    [[0.0064, 0.0471, 0.9465]]
+    """
 
     def __init__(self, axis=-1, **kwargs):
         axes = (axis,) if is_int(axis) else axis
@@ -303,8 +419,38 @@ class Softmax(Layer):
 
 
 class PReLU(Layer):
-    """``relu(x) - alpha * relu(-x)`` with a learned ``alpha`` of the input's per-sample
-    shape, size 1 along ``shared_axes`` (1-based, as Keras counts them)."""
+    """A leaky ReLU with a learned slope: ``relu(x) - alpha * relu(-x)`` (Keras 3's
+    ``PReLU``).
+
+    Parameters
+    ----------
+    alpha_initializer : name or Initializer, default ``"Zeros"``
+        How ``alpha`` starts.
+    alpha_regularizer, alpha_constraint : must be None (not implemented; refused).
+    shared_axes : None or list of ints
+        Axes (1-based, as Keras counts them) along which one ``alpha`` is shared, e.g.
+        ``[1, 2]`` for one slope per channel of an image.
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    Any.
+
+    Output shape
+    ------------
+    The input's.
+
+    Weights
+    -------
+    ``alpha`` of the input's per-sample shape, with size 1 along ``shared_axes``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[-2.0, 0.0, 3.0]])
+    >>> PReLU()(x).tolist()  # alpha starts at 0
+    [[0.0, 0.0, 3.0]]
+    """
 
     spatial_mapping = "pointwise"
 
@@ -368,7 +514,31 @@ class PReLU(Layer):
 
 
 class Rescaling(Layer):
-    """``x * scale + offset`` (Keras's preprocessing layer, e.g. ``Rescaling(1/255)``)."""
+    """``x * scale + offset``: pixel values to [0, 1] with ``Rescaling(1 / 255)`` (Keras 3's
+    preprocessing layer ``Rescaling``).
+
+    Parameters
+    ----------
+    scale : float
+        The factor.
+    offset : float, default 0
+        Added after scaling.
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    Any.
+
+    Output shape
+    ------------
+    The input's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Rescaling(1 / 255)(np.array([[255.0, 51.0]])).astype(float).round(4).tolist()
+    [[1.0, 0.2]]
+    """
 
     spatial_mapping = "pointwise"
 

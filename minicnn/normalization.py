@@ -23,9 +23,50 @@ from .validation import (
 
 
 class BatchNormalization(Layer):
-    """Keras's ``BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3, center=True,
-    scale=True, ...)``; weights ``gamma`` (if ``scale``), ``beta`` (if ``center``),
-    ``moving_mean`` and ``moving_variance`` (non-trainable), each ``(channels,)``."""
+    """Normalises each channel: in training by the batch's mean and variance (and updates
+    moving averages of them), at inference by those moving averages; then scales by
+    ``gamma`` and shifts by ``beta`` (Keras 3's ``BatchNormalization``).
+
+    Parameters
+    ----------
+    axis : int, default -1
+        The channel axis.
+    momentum : float, default 0.99
+        ``moving = moving * momentum + batch * (1 - momentum)``.
+    epsilon : float, default 1e-3
+        Added to the variance before its square root.
+    center, scale : bool, default True
+        Learn ``beta`` / ``gamma``.
+    beta_initializer, gamma_initializer, moving_mean_initializer,
+    moving_variance_initializer : names or Initializers (zeros, ones, zeros, ones).
+    beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint : must be None.
+    renorm, renorm_clipping, renorm_momentum, synchronized : Keras's batch
+        renormalisation and cross-device options; only their defaults are accepted.
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    Any; the channel axis must have a known size.
+
+    Output shape
+    ------------
+    The input's.
+
+    Weights
+    -------
+    ``gamma`` (if ``scale``), ``beta`` (if ``center``), then the non-trainable
+    ``moving_mean`` and ``moving_variance``, each of shape ``(channels,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = BatchNormalization()
+    >>> y = layer(np.array([[0.0, 1.0], [2.0, 3.0]]), training=True)
+    >>> np.round(y, 2).tolist()
+    [[-1.0, -1.0], [1.0, 1.0]]
+    >>> layer.weight_names
+    ('gamma', 'beta', 'moving_mean', 'moving_variance')
+    """
 
     spatial_mapping = "pointwise"
 

@@ -155,13 +155,66 @@ class _SpatialDropout(Dropout):
 
 
 class SpatialDropout1D(_SpatialDropout):
-    """Dropout of whole channels of ``(batch, steps, channels)``."""
+    """Dropout of whole channels: in training each channel of a sample is zeroed with
+    probability ``rate`` at every step together (Keras 3's ``SpatialDropout1D``).
+
+    Parameters
+    ----------
+    rate : float in [0, 1]
+        The fraction of channels dropped.
+    seed : None or int
+        Mixed into each training step's seed.
+    name, dtype : the layer's name; None or ``"float32"``.
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    ``(batch, steps, channels)``.
+
+    Output shape
+    ------------
+    The input's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = SpatialDropout1D(0.5)(np.ones((1, 4, 8)), training=True)
+    >>> bool((y == y[:, :1]).all())  # a channel is kept or dropped at every step
+    True
+    """
 
     rank = 1
 
 
 class SpatialDropout2D(_SpatialDropout):
-    """Dropout of whole channels of ``(batch, rows, cols, channels)``."""
+    """Dropout of whole feature maps: in training each channel of a sample is zeroed with
+    probability ``rate`` at every position (Keras 3's ``SpatialDropout2D``).
+
+    Parameters
+    ----------
+    rate : float in [0, 1]
+        The fraction of channels dropped.
+    data_format : None or ``"channels_last"``.
+    seed : None or int
+        Mixed into each training step's seed.
+    name, dtype : the layer's name; None or ``"float32"``.
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    ``(batch, rows, cols, channels)``.
+
+    Output shape
+    ------------
+    The input's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = SpatialDropout2D(0.5)(np.ones((1, 3, 3, 8)), training=True)
+    >>> bool((y == y[:, :1, :1]).all())
+    True
+    """
 
     rank = 2
 

@@ -20,7 +20,29 @@ from .validation import (
 
 
 class Reshape(Layer):
-    """``(batch, *dims)`` -> ``(batch, *target_shape)``; one entry may be -1 (inferred)."""
+    """Gives each sample a new shape with the same number of values (Keras 3's
+    ``Reshape``).
+
+    Parameters
+    ----------
+    target_shape : tuple of ints
+        The new per-sample shape; one entry may be -1, inferred from the others.
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    ``(batch, *dims)``.
+
+    Output shape
+    ------------
+    ``(batch, *target_shape)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Reshape((2, -1))(np.zeros((4, 6))).shape
+    (4, 2, 3)
+    """
 
     def __init__(self, target_shape, **kwargs):
         try:
@@ -73,7 +95,28 @@ class Reshape(Layer):
 
 
 class Permute(Layer):
-    """Reorders the non-batch axes: ``dims`` is a permutation of ``1..n`` (1-based)."""
+    """Reorders the non-batch axes (Keras 3's ``Permute``).
+
+    Parameters
+    ----------
+    dims : tuple of ints
+        A permutation of ``1..n`` (1-based: the batch axis is not counted).
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    ``(batch, *dims)``.
+
+    Output shape
+    ------------
+    The axes reordered.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Permute((2, 1))(np.zeros((4, 3, 5))).shape
+    (4, 5, 3)
+    """
 
     def __init__(self, dims, **kwargs):
         try:
@@ -166,7 +209,29 @@ class _ZeroPadding(_Spatial):
 
 
 class ZeroPadding1D(_ZeroPadding):
-    """Zeros before and after the steps of ``(batch, steps, channels)``; ``padding=1``."""
+    """Adds zeros before and after the steps (Keras 3's ``ZeroPadding1D``).
+
+    Parameters
+    ----------
+    padding : int or pair of ints, default 1
+        Steps added at the start and the end.
+    data_format : None or ``"channels_last"``.
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    ``(batch, steps, channels)``.
+
+    Output shape
+    ------------
+    ``(batch, steps + start + end, channels)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ZeroPadding1D(2)(np.ones((1, 2, 1)))[0, :, 0].tolist()
+    [0.0, 0.0, 1.0, 1.0, 0.0, 0.0]
+    """
 
     rank = 1
 
@@ -175,7 +240,30 @@ class ZeroPadding1D(_ZeroPadding):
 
 
 class ZeroPadding2D(_ZeroPadding):
-    """Zero rows and columns around ``(batch, rows, cols, channels)``; ``padding=(1, 1)``."""
+    """Adds rows and columns of zeros around each image (Keras 3's ``ZeroPadding2D``).
+
+    Parameters
+    ----------
+    padding : int, pair of ints or pair of pairs, default (1, 1)
+        ``n``: n on every side; ``(rows, cols)``: symmetric; ``((top, bottom), (left,
+        right))``.
+    data_format : None or ``"channels_last"``.
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    ``(batch, rows, cols, channels)``.
+
+    Output shape
+    ------------
+    ``(batch, padded_rows, padded_cols, channels)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ZeroPadding2D(1)(np.ones((1, 2, 2, 1)))[0, :, :, 0].tolist()[0]
+    [0.0, 0.0, 0.0, 0.0]
+    """
 
     rank = 2
 
@@ -227,7 +315,28 @@ class _Cropping(_Spatial):
 
 
 class Cropping1D(_Cropping):
-    """Drops steps from the start and end of ``(batch, steps, channels)``; ``cropping=(1, 1)``."""
+    """Drops steps from the start and the end (Keras 3's ``Cropping1D``).
+
+    Parameters
+    ----------
+    cropping : int or pair of ints, default (1, 1)
+        Steps dropped at the start and the end.
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    ``(batch, steps, channels)``.
+
+    Output shape
+    ------------
+    ``(batch, steps - start - end, channels)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Cropping1D((1, 2))(np.arange(6.0).reshape(1, 6, 1))[0, :, 0].tolist()
+    [1.0, 2.0, 3.0]
+    """
 
     rank = 1
 
@@ -241,7 +350,30 @@ class Cropping1D(_Cropping):
 
 
 class Cropping2D(_Cropping):
-    """Drops rows and columns from the edges of ``(batch, rows, cols, channels)``."""
+    """Drops rows and columns from the edges of each image (Keras 3's ``Cropping2D``).
+
+    Parameters
+    ----------
+    cropping : int, pair of ints or pair of pairs, default ((0, 0), (0, 0))
+        ``n``: n from every side; ``(rows, cols)``: symmetric; ``((top, bottom), (left,
+        right))``.
+    data_format : None or ``"channels_last"``.
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    ``(batch, rows, cols, channels)``.
+
+    Output shape
+    ------------
+    ``(batch, cropped_rows, cropped_cols, channels)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Cropping2D(((1, 0), (0, 1)))(np.zeros((1, 5, 5, 2))).shape
+    (1, 4, 4, 2)
+    """
 
     rank = 2
 
@@ -250,7 +382,28 @@ class Cropping2D(_Cropping):
 
 
 class UpSampling1D(_Spatial):
-    """Repeats each step of ``(batch, steps, channels)`` ``size`` times; ``size=2``."""
+    """Repeats each step ``size`` times (Keras 3's ``UpSampling1D``).
+
+    Parameters
+    ----------
+    size : int, default 2
+        The upsampling factor.
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    ``(batch, steps, channels)``.
+
+    Output shape
+    ------------
+    ``(batch, steps * size, channels)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> UpSampling1D(3)(np.array([[[1.0], [2.0]]]))[0, :, 0].tolist()
+    [1.0, 1.0, 1.0, 2.0, 2.0, 2.0]
+    """
 
     rank = 1
 
@@ -283,8 +436,31 @@ class UpSampling1D(_Spatial):
 
 
 class UpSampling2D(_Spatial):
-    """Repeats (``"nearest"``) or interpolates (``"bilinear"``, half-pixel centres) the
-    rows and columns of ``(batch, rows, cols, channels)``; ``size=(2, 2)``."""
+    """Repeats (``"nearest"``) or interpolates (``"bilinear"``, half-pixel centres, as
+    Keras) the rows and columns of each image (Keras 3's ``UpSampling2D``).
+
+    Parameters
+    ----------
+    size : int or pair of ints, default (2, 2)
+        The factors for rows and columns.
+    data_format : None or ``"channels_last"``.
+    interpolation : ``"nearest"`` (default) or ``"bilinear"``.
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    ``(batch, rows, cols, channels)``.
+
+    Output shape
+    ------------
+    ``(batch, rows * size[0], cols * size[1], channels)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> UpSampling2D(2)(np.arange(4.0).reshape(1, 2, 2, 1))[0, :, :, 0].tolist()[1]
+    [0.0, 0.0, 1.0, 1.0]
+    """
 
     rank = 2
 
