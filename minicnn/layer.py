@@ -521,7 +521,30 @@ def class_name(layer) -> str:
 def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None) -> KerasTensor:
     """A model's input, as Keras 3's ``keras.Input``: the KerasTensor of a new
     ``InputLayer``. Start a functional model from it (``Model(inputs, outputs)``) or put
-    it first in a ``Sequential`` layer list."""
+    it first in a ``Sequential`` layer list.
+
+    Parameters
+    ----------
+    shape : tuple of ints (None for a size that varies)
+        The per-sample shape, without the batch axis: ``(28, 28, 1)`` for MNIST.
+    batch_size : None or int
+        A fixed batch size (None: any).
+    dtype : None or ``"float32"`` (minicnn computes in float32).
+    batch_shape : tuple, instead of ``shape`` and ``batch_size``
+        The whole shape, batch axis first.
+    name : None or str
+        The input layer's name.
+
+    Returns
+    -------
+    A ``KerasTensor`` of shape ``(batch_size, *shape)``.
+
+    Examples
+    --------
+    >>> x = Input(shape=(28, 28, 1))
+    >>> x.shape, x.dtype
+    ((None, 28, 28, 1), 'float32')
+    """
     return InputLayer(
         shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape, name=name
     ).output

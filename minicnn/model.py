@@ -585,11 +585,29 @@ class Model:
             ) from None
 
     def predict(self, x, batch_size: int | None = None, verbose="auto"):
-        """Outputs for every sample of ``x``, computed ``batch_size`` (default 32) at a time.
+        """The model's outputs for every sample of ``x``, as Keras's ``predict``.
 
-        Returns a float32 array of shape ``(len(x), *output_shape[1:])`` (a list or dict of
-        them for several outputs). A progress bar appears (``verbose`` 1 or "auto") only if
-        the work outlasts a short delay.
+        Parameters
+        ----------
+        x : array ``(samples, *input_shape)`` (a list or dict of them for several
+            inputs); images without their channel axis are taken as Keras takes them.
+        batch_size : None or int
+            Samples per batch (None: 32); memory grows with it, not with ``len(x)``.
+        verbose : ``"auto"``, 0 or 1
+            A progress bar, drawn only if the work outlasts a second.
+
+        Returns
+        -------
+        A float32 array of shape ``(len(x), *output_shape[1:])`` (a list or dict of them
+        for several outputs).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from minicnn.layers import Conv2D
+        >>> model = Sequential([Conv2D(1, 3, input_shape=(8, 8, 1))])
+        >>> model.predict(np.zeros((5, 8, 8, 1))).shape
+        (5, 6, 6, 1)
         """
         batch_size = check_batch_size(batch_size, "predict")
         verbose = check_verbose(verbose, "predict")

@@ -14,10 +14,24 @@ from .validation import check_bool, format_shape
 
 
 class Sequential(Model):
-    """A linear stack of layers, built as soon as its input shape is known.
+    """A linear stack of layers, each taking the previous one's output (Keras 3's
+    ``Sequential``); built as soon as its input shape is known (an ``Input`` first, or a
+    first layer's ``input_shape``), else on its first data.
 
+    Parameters
+    ----------
+    layers : None or list of layers (an ``Input`` may come first)
+        The stack; more can be added with ``add``.
+    name : None or str
+        The model's name (``"sequential"``, ``"sequential_1"``... by default).
+
+    Examples
+    --------
+    >>> from minicnn.layers import Conv1D
     >>> model = Sequential()
     >>> model.add(Conv1D(1, 3, input_shape=(8, 1)))   # built here: set_weights works
+    >>> model.output_shape
+    (None, 6, 1)
     """
 
     keras_class = "Sequential"

@@ -53,20 +53,36 @@ f32 = np.float32
 
 
 def compile(model, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None) -> None:
-    """Choose the optimizer (name or instance), loss and metrics, as Keras's ``compile``;
-    nothing changes on a bad argument.
+    """Choose the optimizer, loss and metrics for ``fit`` and ``evaluate``, as Keras's
+    ``compile``; nothing changes on a bad argument.
 
-    A model of several outputs takes one loss for all of them, or a list or dict (by output
-    name) of losses; ``loss_weights`` (a list or dict) weights their sum, which is what
-    training minimises; ``metrics`` is then a list of lists or a dict of lists, one per
-    output. Logs name each output's loss and metrics ``{output}_loss``, ``{output}_mae``.
+    Parameters
+    ----------
+    optimizer : name or Optimizer, default ``"rmsprop"``
+        ``"sgd"``, ``"adam"``, ``"rmsprop"`` (default arguments), or an instance.
+    loss : name, Loss, function ``(y_true, y_pred) -> per-sample values``, or None
+        ``"mse"``, ``"mae"``, ``"binary_crossentropy"``, ``"categorical_crossentropy"``,
+        ``"sparse_categorical_crossentropy"``...; for a model of several outputs one
+        loss for all, or a list or dict (by output name) of them.
+    metrics : None or list
+        ``"accuracy"`` (the kind follows from the data), ``"mae"``, ``"mse"``, Metric
+        instances or functions; for several outputs a list of lists or a dict of lists.
+    loss_weights : None, list or dict
+        For several outputs, the weights of their losses' sum (what training minimises).
 
-    Names: optimizers ``"sgd"``, ``"adam"``, ``"rmsprop"``; losses ``"mse"``, ``"mae"``,
-    ``"binary_crossentropy"``, ``"categorical_crossentropy"``,
-    ``"sparse_categorical_crossentropy"``...; metrics ``"accuracy"``, ``"mae"``, ``"mse"``.
-    Sets ``model.optimizer`` (an ``Optimizer``), ``model.loss`` (as given),
-    ``model.compiled_loss`` (a ``Loss`` or None) and ``model.compiled_metrics`` (the
-    identifiers, resolved against the data's shapes at ``fit``/``evaluate``).
+    Sets ``model.optimizer``, ``model.loss`` (as given), ``model.compiled_loss`` and
+    ``model.compiled_metrics``. Logs name each output's loss and metrics
+    ``{output}_loss``, ``{output}_mae``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from minicnn.models import Sequential
+    >>> from minicnn.layers import Dense
+    >>> model = Sequential([Dense(1, input_shape=(3,))])
+    >>> model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    >>> model.optimizer.name.startswith("adam")
+    True
     """
     if optimizer is None:
         raise ValueError(
@@ -460,21 +476,60 @@ def fit(
     steps_per_epoch=None,
     validation_steps=None,
 ) -> History:
-    """Train for ``epochs`` epochs of mini-batch steps; returns a ``History``.
+    """Train the model for ``epochs`` passes over the data in mini-batch steps, as
+    Keras's ``fit``.
 
-    ``x``: ``(samples, *input_shape)``; ``y``: targets for the compiled loss.
-    ``batch_size`` None means 32; ``validation_split`` holds out the last fraction of the
-    samples (before shuffling); ``validation_data`` is ``(x_val, y_val)`` or ``(x_val,
-    y_val, sample_weight_val)``; ``verbose`` "auto"/1 shows a bar per epoch, 2 one line
-    per epoch, 0 nothing. ``sample_weight`` (one weight per sample) or ``class_weight``
-    (``{class index: weight}``) weighs each sample's loss, as in Keras: the weighted
-    values are still divided by the number of values, and metrics stay unweighted.
-    ``x`` (and ``validation_data``) may instead be a ``minicnn.utils.PyDataset`` or a
-    generator of ``(x, y)`` / ``(x, y, sample_weight)`` batches, read for
-    ``steps_per_epoch`` (``validation_steps``) batches per epoch, or to its end.
-    Stops with a warning, keeping the last finite weights, if the loss becomes NaN or
-    infinite. On ``KeyboardInterrupt`` the model keeps the weights of the last completed
-    step and ``model.history`` the epochs completed so far.
+    Parameters
+    ----------
+    x : array ``(samples, *input_shape)`` (a list or dict of them for several inputs), a
+        ``minicnn.utils.PyDataset``, or a generator of ``(x, y)`` / ``(x, y,
+        sample_weight)`` batches. Images without their channel axis are taken as Keras
+        takes them.
+    y : targets for the compiled loss (a list or dict for several outputs); None for a
+        PyDataset or a generator.
+    batch_size : None or int
+        Samples per step (None: 32); the last batch may be smaller.
+    epochs : int
+        The epoch to end at (counting from ``initial_epoch``).
+    verbose : ``"auto"``, 0, 1 or 2
+        "auto" and 1: a progress bar per epoch; 2: one line per epoch; 0: nothing.
+    callbacks : None or list of Callback
+        Hooks called around training, epochs and batches.
+    validation_split : float in [0, 1)
+        The last fraction of the samples held out (before shuffling) for validation.
+    validation_data : None, ``(x_val, y_val)``, ``(x_val, y_val, sample_weight_val)``, a
+        PyDataset or a generator; logged as ``val_*``.
+    shuffle : bool, default True
+        A fresh permutation of the samples (or a PyDataset's batches) each epoch.
+    class_weight : None or dict ``{class index: weight}``
+        Weighs each training sample's loss by its class.
+    sample_weight : None or array of one weight per sample
+        Weighs each sample's loss (the weighted values are still divided by their
+        number; metrics stay unweighted).
+    initial_epoch : int
+        The epoch to start at (to resume training).
+    steps_per_epoch, validation_steps : None or int
+        Batches per epoch of a PyDataset or a generator (None: all, or until exhausted).
+
+    Returns
+    -------
+    A ``History`` (also kept as ``model.history``): ``history.history`` maps each logged
+    name (``loss``, metrics, ``val_*``) to its value per epoch.
+
+    A NaN or infinite loss stops training with a warning, keeping the last finite
+    weights; after a ``KeyboardInterrupt`` the model keeps the weights of the last
+    completed step and ``model.history`` the epochs completed so far.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from minicnn.models import Sequential
+    >>> from minicnn.layers import Dense
+    >>> model = Sequential([Dense(1, input_shape=(3,))])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> history = model.fit(np.ones((8, 3)), np.zeros((8, 1)), epochs=3, verbose=0)
+    >>> len(history.history["loss"])
+    3
     """
     method = "fit"
     _check_compiled(model, method)
@@ -635,11 +690,40 @@ def evaluate(
     callbacks=None,
     return_dict=False,
 ):
-    """The loss (a float), or ``[loss, *metrics]`` when metrics were compiled, over
-    ``(x, y)`` computed ``batch_size`` (default 32) samples at a time, the loss weighted
-    by ``sample_weight`` when given (as in ``fit``); ``x`` may be a PyDataset or a
-    generator of batches (read for ``steps`` batches, or to its end);
-    ``return_dict=True`` gives ``{"loss": ..., "accuracy": ...}``."""
+    """The compiled loss and metrics over data, as Keras's ``evaluate``.
+
+    Parameters
+    ----------
+    x, y : as in ``fit`` (``x`` may be a PyDataset or a generator, ``y`` then None).
+    batch_size : None or int
+        Samples per batch (None: 32).
+    verbose : ``"auto"``, 0 or 1
+        A progress bar, drawn only if the work outlasts a second.
+    sample_weight : None or array of one weight per sample
+        Weighs each sample's loss, as in ``fit``.
+    steps : None or int
+        Batches to read from a PyDataset or a generator (None: all).
+    callbacks : None or list of Callback
+        Their ``on_test_*`` hooks are called.
+    return_dict : bool, default False
+        Return ``{"loss": ..., "mae": ...}``.
+
+    Returns
+    -------
+    The loss (a float) when no metrics were compiled, else ``[loss, *metrics]`` in
+    compile order (a dict with ``return_dict``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from minicnn.models import Sequential
+    >>> from minicnn.layers import Dense
+    >>> model = Sequential([Dense(1, input_shape=(3,))])
+    >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    >>> loss, mae = model.evaluate(np.ones((4, 3)), np.zeros((4, 1)), verbose=0)
+    >>> bool(loss >= 0 and mae >= 0)
+    True
+    """
     method = "evaluate"
     _check_compiled(model, method)
     batch_size = check_batch_size(batch_size, method)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from minicnn import callbacks, datasets, layers, utils, viz
+from minicnn.models import Model, Sequential
 
 LAYERS = [
     layers.Conv1D, layers.Conv2D, layers.Conv3D, layers.Conv1DTranspose, layers.Conv2DTranspose,
@@ -31,7 +32,8 @@ OTHERS = [
     callbacks.ModelCheckpoint, callbacks.ReduceLROnPlateau, callbacks.LearningRateScheduler,
     callbacks.CSVLogger, utils.get_file, utils.PyDataset, datasets.load_mnist,
     datasets.load_fashion_mnist, datasets.load_cifar10, datasets.digit_images,
-    viz.plot_feature_maps, viz.plot_filters, viz.plot_history,
+    viz.plot_feature_maps, viz.plot_filters, viz.plot_history, layers.Input, Sequential,
+    Model.compile, Model.fit, Model.evaluate, Model.predict,
 ]  # fmt: skip
 
 
@@ -39,7 +41,7 @@ def parameters(obj) -> list[str]:
     target = obj.__init__ if inspect.isclass(obj) else obj
     names = []
     for p in list(inspect.signature(target).parameters.values()):
-        if p.name == "self":
+        if p.name in ("self", "model"):  # the instance (compile and fit take it as `model`)
             continue
         names.append("**" + p.name if p.kind is p.VAR_KEYWORD else p.name)
     return names
@@ -77,7 +79,7 @@ def test_the_example_runs_and_prints_what_it_says(obj):
     assert section(doc, "Examples").strip().startswith(">>>"), obj.__name__
     finder = doctest.DocTestFinder(recurse=False)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
-    globs = {"np": np, obj.__name__: obj, "PyDataset": utils.PyDataset}
+    globs = {"np": np, obj.__name__: obj, "PyDataset": utils.PyDataset, "Sequential": Sequential}
     for test in finder.find(obj, obj.__name__, globs=globs):
         runner.run(test)
     assert runner.failures == 0, f"{obj.__name__}: {runner.failures} example(s) failed"
