@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 
-from minicnn import callbacks, datasets, layers, utils, viz
+from minicnn import activations, callbacks, datasets, layers, utils, viz
 from minicnn.models import Model, Sequential
 
 LAYERS = [
@@ -34,6 +34,7 @@ OTHERS = [
     datasets.load_fashion_mnist, datasets.load_cifar10, datasets.digit_images,
     viz.plot_feature_maps, viz.plot_filters, viz.plot_history, layers.Input, Sequential,
     Model.compile, Model.fit, Model.evaluate, Model.predict,
+    *(getattr(activations, name) for name in activations._ON_X),
 ]  # fmt: skip
 
 
