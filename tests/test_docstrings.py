@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 
-from minicnn import activations, callbacks, datasets, layers, utils, viz
+from minicnn import activations, callbacks, datasets, layers, losses, utils, viz
 from minicnn.models import Model, Sequential
 
 LAYERS = [
@@ -35,6 +35,10 @@ OTHERS = [
     viz.plot_feature_maps, viz.plot_filters, viz.plot_history, layers.Input, Sequential,
     Model.compile, Model.fit, Model.evaluate, Model.predict,
     *(getattr(activations, name) for name in activations._ON_X),
+    losses.MeanSquaredError, losses.MeanAbsoluteError, losses.BinaryCrossentropy,
+    losses.CategoricalCrossentropy, losses.SparseCategoricalCrossentropy,
+    losses.mean_squared_error, losses.mean_absolute_error, losses.binary_crossentropy,
+    losses.categorical_crossentropy, losses.sparse_categorical_crossentropy,
 ]  # fmt: skip
 
 
