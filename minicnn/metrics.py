@@ -93,6 +93,30 @@ class Metric(Configurable):
 
 
 class BinaryAccuracy(Metric):
+    """The fraction of predictions on the right side of ``threshold`` (Keras 3's
+    ``BinaryAccuracy``).
+
+    A running mean over samples: ``update_state(y_true, y_pred)`` adds a batch,
+    ``result()`` gives the mean so far, ``reset_state()`` starts again (``fit`` resets it
+    each epoch).
+
+    Parameters
+    ----------
+    name : str, default ``"binary_accuracy"``
+        The name logged for it.
+    dtype : None or ``"float32"``.
+    threshold : float, default 0.5
+        Predictions above it count as 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = BinaryAccuracy()
+    >>> m.update_state(np.array([[1], [1], [0], [0]]), np.array([[0.98], [1], [0], [0.6]]))
+    >>> m.result()
+    0.75
+    """
+
     fn = staticmethod(binary_accuracy)
     default_name = "binary_accuracy"
     direction = "up"
@@ -103,31 +127,145 @@ class BinaryAccuracy(Metric):
 
 
 class CategoricalAccuracy(Metric):
+    """The fraction of samples whose ``argmax(y_pred)`` is the one-hot target's class
+    (Keras 3's ``CategoricalAccuracy``).
+
+    A running mean over samples: ``update_state(y_true, y_pred)`` adds a batch,
+    ``result()`` gives the mean so far, ``reset_state()`` starts again (``fit`` resets it
+    each epoch).
+
+    Parameters
+    ----------
+    name : None or str
+        The name logged for it (its Keras name by default).
+    dtype : None or ``"float32"`` (minicnn's metrics accumulate in float32).
+    **fn_kwargs : options of the metric's function (none for the built-ins).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = CategoricalAccuracy()
+    >>> y_true = np.array([[0, 0, 1], [0, 1, 0]])
+    >>> m.update_state(y_true, np.array([[0.1, 0.9, 0.8], [0.05, 0.95, 0]]))
+    >>> m.result()
+    0.5
+    """
+
     fn = staticmethod(categorical_accuracy)
     default_name = "categorical_accuracy"
     direction = "up"
 
 
 class SparseCategoricalAccuracy(Metric):
+    """The fraction of samples whose ``argmax(y_pred)`` equals the integer label
+    (Keras 3's ``SparseCategoricalAccuracy``).
+
+    A running mean over samples: ``update_state(y_true, y_pred)`` adds a batch,
+    ``result()`` gives the mean so far, ``reset_state()`` starts again (``fit`` resets it
+    each epoch).
+
+    Parameters
+    ----------
+    name : None or str
+        The name logged for it (its Keras name by default).
+    dtype : None or ``"float32"`` (minicnn's metrics accumulate in float32).
+    **fn_kwargs : options of the metric's function (none for the built-ins).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = SparseCategoricalAccuracy()
+    >>> m.update_state(np.array([2, 1]), np.array([[0.1, 0.6, 0.3], [0.05, 0.95, 0]]))
+    >>> m.result()
+    0.5
+    """
+
     fn = staticmethod(sparse_categorical_accuracy)
     default_name = "sparse_categorical_accuracy"
     direction = "up"
 
 
 class MeanSquaredError(Metric):
+    """The running mean of ``mean(square(y_true - y_pred), axis=-1)`` (Keras 3's
+    ``MeanSquaredError`` metric, ``"mse"``).
+
+    A running mean over samples: ``update_state(y_true, y_pred)`` adds a batch,
+    ``result()`` gives the mean so far, ``reset_state()`` starts again (``fit`` resets it
+    each epoch).
+
+    Parameters
+    ----------
+    name : None or str
+        The name logged for it (its Keras name by default).
+    dtype : None or ``"float32"`` (minicnn's metrics accumulate in float32).
+    **fn_kwargs : options of the metric's function (none for the built-ins).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = MeanSquaredError()
+    >>> m.update_state(np.array([[0.0, 1.0], [0.0, 0.0]]), np.array([[1.0, 1.0], [0.0, 0.0]]))
+    >>> m.result()
+    0.25
+    """
+
     fn = staticmethod(losses.mean_squared_error)
     default_name = "mean_squared_error"
 
 
 class MeanAbsoluteError(Metric):
+    """The running mean of ``mean(abs(y_true - y_pred), axis=-1)`` (Keras 3's
+    ``MeanAbsoluteError`` metric, ``"mae"``).
+
+    A running mean over samples: ``update_state(y_true, y_pred)`` adds a batch,
+    ``result()`` gives the mean so far, ``reset_state()`` starts again (``fit`` resets it
+    each epoch).
+
+    Parameters
+    ----------
+    name : None or str
+        The name logged for it (its Keras name by default).
+    dtype : None or ``"float32"`` (minicnn's metrics accumulate in float32).
+    **fn_kwargs : options of the metric's function (none for the built-ins).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = MeanAbsoluteError()
+    >>> m.update_state(np.array([[0.0, 1.0], [0.0, 0.0]]), np.array([[1.0, 1.0], [0.0, 0.0]]))
+    >>> m.result()
+    0.25
+    """
+
     fn = staticmethod(losses.mean_absolute_error)
     default_name = "mean_absolute_error"
 
 
 class MeanMetricWrapper(Metric):
-    """A metric from a function ``fn(y_true, y_pred) -> per-sample values``, averaged over
-    samples like the built-in metrics (Keras's ``MeanMetricWrapper``). Its direction is
-    unknown, so ``EarlyStopping`` needs an explicit ``mode`` to monitor it."""
+    """A metric from a function ``fn(y_true, y_pred) -> per-sample values``, averaged
+    over samples like the built-ins (Keras's ``MeanMetricWrapper``). Its direction is
+    unknown, so ``EarlyStopping`` needs an explicit ``mode`` to monitor it.
+
+    A running mean over samples: ``update_state(y_true, y_pred)`` adds a batch,
+    ``result()`` gives the mean so far, ``reset_state()`` starts again (``fit`` resets it
+    each epoch).
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(y_true, y_pred)`` giving one value per sample (or more, averaged).
+    name : None or str
+        The name logged for it (the function's name by default).
+    dtype : None or ``"float32"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = MeanMetricWrapper(lambda t, p: np.abs(t - p).max(axis=-1), name="max_error")
+    >>> m.update_state(np.array([[0.0, 1.0]]), np.array([[0.5, 1.0]]))
+    >>> m.name, m.result()
+    ('max_error', 0.5)
+    """
 
     direction = None
 

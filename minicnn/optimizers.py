@@ -288,10 +288,33 @@ class Optimizer(Configurable):
 
 
 class SGD(Optimizer):
-    """Gradient descent with optional (Nesterov) momentum, as ``keras.optimizers.SGD``.
+    """Stochastic gradient descent, with optional momentum and Nesterov momentum
+    (Keras 3's ``SGD``): ``v = momentum * v - lr * g; w = w + v`` (Nesterov: ``w = w +
+    momentum * v - lr * g``).
 
-    ``momentum == 0``: ``w -= lr*g``. Otherwise ``v = m*v - lr*g`` then ``w += v``, or with
-    Nesterov ``w += m*v - lr*g``.
+    Its ``update(grads, weights)`` is pure (it returns new weights and variables; ``fit``
+    commits them); the update rule is Keras 3's, in float32.
+
+    Parameters
+    ----------
+    learning_rate : float >= 0
+        The step size (held as float32, as Keras's variable).
+    momentum : float in [0, 1], default 0
+        The fraction of the previous step kept.
+    nesterov : bool, default False
+        Use Nesterov momentum.
+    name : None or str
+        The optimizer's name (automatic by default: ``"sgd"``, ``"sgd_1"``, ...).
+    **kwargs : Keras's other optimizer options (``weight_decay``, ``clipnorm``,
+        ``use_ema``...) are accepted at their defaults only, and refused otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> opt = SGD(learning_rate=0.1)
+    >>> new, state = opt.update([np.array([1.0, -2.0])], [np.array([0.5, 0.5])])  # grads, weights
+    >>> np.round(new[0].astype(float), 4).tolist()
+    [0.4, 0.7]
     """
 
     hyper = {"momentum": (0.0, 1.0)}
@@ -317,11 +340,34 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam as ``keras.optimizers.Adam`` (epsilon outside the square root, "epsilon hat"):
+    """Adam (Keras 3's ``Adam``): running means of the gradient and of its square, with
+    bias correction.
 
-    ``alpha = lr * sqrt(1 - b2^t) / (1 - b1^t)`` with ``t = iterations + 1``;
-    ``m += (g - m) * (1 - b1)``; ``v += (g^2 - v) * (1 - b2)``;
-    ``w -= m * alpha / (sqrt(v) + epsilon)`` (``v`` replaced by ``max(v_hat, v)`` with amsgrad).
+    Its ``update(grads, weights)`` is pure (it returns new weights and variables; ``fit``
+    commits them); the update rule is Keras 3's, in float32.
+
+    Parameters
+    ----------
+    learning_rate : float >= 0
+        The step size (held as float32, as Keras's variable).
+    beta_1, beta_2 : floats in [0, 1), default 0.9 and 0.999
+        Decay rates of the two running means.
+    epsilon : float, default 1e-7
+        Added to the denominator.
+    amsgrad : bool, default False
+        Use the maximum of past second moments (AMSGrad).
+    name : None or str
+        The optimizer's name (automatic by default: ``"sgd"``, ``"sgd_1"``, ...).
+    **kwargs : Keras's other optimizer options (``weight_decay``, ``clipnorm``,
+        ``use_ema``...) are accepted at their defaults only, and refused otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> opt = Adam(learning_rate=0.1)
+    >>> new, state = opt.update([np.array([1.0, -2.0])], [np.array([0.5, 0.5])])  # grads, weights
+    >>> np.round(new[0].astype(float), 4).tolist()
+    [0.4, 0.6]
     """
 
     hyper = {"beta_1": (0.0, 1.0), "beta_2": (0.0, 1.0), "epsilon": (0.0, None)}
@@ -370,11 +416,36 @@ class Adam(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """RMSprop as ``keras.optimizers.RMSprop``:
+    """RMSprop (Keras 3's ``RMSprop``): divides the gradient by a running root mean
+    square of recent gradients.
 
-    ``v = rho*v + (1 - rho)*g^2``; ``increment = lr*g / sqrt(v + epsilon)`` (centered:
-    ``sqrt(v - a^2 + epsilon)`` with ``a = rho*a + (1 - rho)*g``); with momentum
-    ``p = momentum*p + increment; w -= p``, else ``w -= increment``.
+    Its ``update(grads, weights)`` is pure (it returns new weights and variables; ``fit``
+    commits them); the update rule is Keras 3's, in float32.
+
+    Parameters
+    ----------
+    learning_rate : float >= 0
+        The step size (held as float32, as Keras's variable).
+    rho : float in [0, 1), default 0.9
+        Decay rate of the running mean of squares.
+    momentum : float in [0, 1], default 0
+        Momentum of the steps.
+    epsilon : float, default 1e-7
+        Added to the denominator.
+    centered : bool, default False
+        Subtract the running mean of the gradient (the centred variant).
+    name : None or str
+        The optimizer's name (automatic by default: ``"sgd"``, ``"sgd_1"``, ...).
+    **kwargs : Keras's other optimizer options (``weight_decay``, ``clipnorm``,
+        ``use_ema``...) are accepted at their defaults only, and refused otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> opt = RMSprop(learning_rate=0.1)
+    >>> new, state = opt.update([np.array([1.0, -2.0])], [np.array([0.5, 0.5])])  # grads, weights
+    >>> np.round(new[0].astype(float), 4).tolist()
+    [0.1838, 0.8162]
     """
 
     hyper = {"rho": (0.0, 1.0), "momentum": (0.0, 1.0), "epsilon": (0.0, None)}

@@ -11,7 +11,17 @@ import re
 import numpy as np
 import pytest
 
-from minicnn import activations, callbacks, datasets, layers, losses, utils, viz
+from minicnn import (
+    activations,
+    callbacks,
+    datasets,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+    utils,
+    viz,
+)
 from minicnn.models import Model, Sequential
 
 LAYERS = [
@@ -39,6 +49,9 @@ OTHERS = [
     losses.CategoricalCrossentropy, losses.SparseCategoricalCrossentropy,
     losses.mean_squared_error, losses.mean_absolute_error, losses.binary_crossentropy,
     losses.categorical_crossentropy, losses.sparse_categorical_crossentropy,
+    metrics.CategoricalAccuracy, metrics.SparseCategoricalAccuracy, metrics.BinaryAccuracy,
+    metrics.MeanSquaredError, metrics.MeanAbsoluteError, metrics.MeanMetricWrapper,
+    optimizers.SGD, optimizers.Adam, optimizers.RMSprop,
 ]  # fmt: skip
 
 
