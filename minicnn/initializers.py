@@ -55,16 +55,68 @@ class Initializer(Configurable):
 
 
 class Zeros(Initializer):
+    """All zeros (Keras 3's ``Zeros``, ``"zeros"``: the default bias initializer).
+
+    Parameters
+    ----------
+    (none)
+
+    Returns
+    -------
+    Called with a shape (and ``dtype="float32"``), a new array of that shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Zeros()((2, 2)).tolist()
+    [[0.0, 0.0], [0.0, 0.0]]
+    """
+
     def sample(self, shape):
         return np.zeros(shape)
 
 
 class Ones(Initializer):
+    """All ones (Keras 3's ``Ones``, ``"ones"``).
+
+    Parameters
+    ----------
+    (none)
+
+    Returns
+    -------
+    Called with a shape (and ``dtype="float32"``), a new array of that shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Ones()((1, 3)).tolist()
+    [[1.0, 1.0, 1.0]]
+    """
+
     def sample(self, shape):
         return np.ones(shape)
 
 
 class Constant(Initializer):
+    """Every value ``value`` (Keras 3's ``Constant``).
+
+    Parameters
+    ----------
+    value : float, default 0
+        The value.
+
+    Returns
+    -------
+    Called with a shape (and ``dtype="float32"``), a new array of that shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Constant(0.5)((2,)).tolist()
+    [0.5, 0.5]
+    """
+
     def __init__(self, value: float = 0.0):
         self.value = check_real(value, "Constant", "value")
 
@@ -73,7 +125,27 @@ class Constant(Initializer):
 
 
 class RandomNormal(Initializer):
-    """Normal samples with ``mean`` and ``stddev``."""
+    """Normal samples with ``mean`` and ``stddev`` (Keras 3's ``RandomNormal``).
+
+    Parameters
+    ----------
+    mean : float, default 0
+    stddev : float, default 0.05
+    seed : None or int
+        An int gives the same values at every call (as Keras 3); None draws from
+        minicnn's generator (``set_random_seed``).
+
+    Returns
+    -------
+    Called with a shape (and ``dtype="float32"``), a new array of that shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = RandomNormal(stddev=1.0, seed=0)((1000,))
+    >>> bool(abs(w.mean()) < 0.1 and abs(w.std() - 1) < 0.1)
+    True
+    """
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
         owner = type(self).__name__
@@ -86,6 +158,27 @@ class RandomNormal(Initializer):
 
 
 class RandomUniform(Initializer):
+    """Uniform samples in ``[minval, maxval)`` (Keras 3's ``RandomUniform``).
+
+    Parameters
+    ----------
+    minval, maxval : floats, default -0.05 and 0.05
+    seed : None or int
+        An int gives the same values at every call (as Keras 3); None draws from
+        minicnn's generator (``set_random_seed``).
+
+    Returns
+    -------
+    Called with a shape (and ``dtype="float32"``), a new array of that shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = RandomUniform(0.0, 1.0, seed=1)((100,))
+    >>> bool(w.min() >= 0 and w.max() < 1)
+    True
+    """
+
     def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
         self.minval = check_real(minval, "RandomUniform", "minval")
         self.maxval = check_real(maxval, "RandomUniform", "maxval")
@@ -106,14 +199,60 @@ def _truncated_normal(gen, shape, mean, stddev):
 
 
 class TruncatedNormal(RandomNormal):
-    """Normal samples redrawn until within two ``stddev`` of ``mean``."""
+    """Normal samples redrawn until within two ``stddev`` of ``mean`` (Keras 3's
+    ``TruncatedNormal``).
+
+    Parameters
+    ----------
+    mean : float, default 0
+    stddev : float, default 0.05
+    seed : None or int
+        An int gives the same values at every call (as Keras 3); None draws from
+        minicnn's generator (``set_random_seed``).
+
+    Returns
+    -------
+    Called with a shape (and ``dtype="float32"``), a new array of that shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = TruncatedNormal(stddev=1.0, seed=0)((1000,))
+    >>> bool(np.abs(w).max() <= 2)
+    True
+    """
 
     def sample(self, shape):
         return _truncated_normal(self._rng(), shape, self.mean, self.stddev)
 
 
 class VarianceScaling(Initializer):
-    """Keras's ``VarianceScaling``: variance ``scale / n`` with ``n`` a fan or their mean."""
+    """Samples of variance ``scale / n``, ``n`` the kernel's fan in, fan out or their mean
+    (Keras 3's ``VarianceScaling``, behind Glorot, He and LeCun initializers).
+
+    Parameters
+    ----------
+    scale : float > 0, default 1
+    mode : ``"fan_in"`` (default), ``"fan_out"`` or ``"fan_avg"``
+    distribution : ``"truncated_normal"`` (default), ``"untruncated_normal"`` or
+        ``"uniform"``
+    seed : None or int
+        An int gives the same values at every call (as Keras 3); None draws from
+        minicnn's generator (``set_random_seed``).
+    input_axes, output_axes : must be None (Keras's fans over chosen axes, for einsum
+        kernels; minicnn's kernels use the default fans).
+
+    Returns
+    -------
+    Called with a shape (and ``dtype="float32"``), a new array of that shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = VarianceScaling(scale=2.0, distribution="uniform", seed=0)((3, 3, 1, 8))
+    >>> bool(np.abs(w).max() <= np.sqrt(3 * 2.0 / 9))  # fan_in = 3 * 3 * 1
+    True
+    """
 
     def __init__(
         self,
@@ -162,9 +301,31 @@ def _preset(name: str, scale: float, mode: str, distribution: str, doc: str):
     def get_config(self):
         return {"seed": self.seed, "input_axes": None, "output_axes": None}
 
-    return type(
-        name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config, "__doc__": doc}
-    )
+    keras_name = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+    full = f"""{doc.rstrip(".")} (Keras 3's ``{name}``, ``"{keras_name}"``:
+    ``VarianceScaling(scale={scale}, mode="{mode}", distribution="{distribution}")``).
+
+    Parameters
+    ----------
+    seed : None or int
+        An int gives the same values at every call (as Keras 3); None draws from
+        minicnn's generator (``set_random_seed``).
+    input_axes, output_axes : must be None (fans over chosen axes are not implemented).
+
+    Returns
+    -------
+    Called with a kernel shape, a new array of that shape.
+
+    Examples
+    --------
+    >>> w = {name}(seed=0)((3, 3, 1, 8))
+    >>> w.shape, w.dtype
+    ((3, 3, 1, 8), dtype('float32'))
+    >>> bool((w == {name}(seed=0)((3, 3, 1, 8))).all())  # a seed repeats its values
+    True
+    """
+    members = {"__init__": __init__, "get_config": get_config, "__doc__": full}
+    return type(name, (VarianceScaling,), members)
 
 
 GlorotUniform = _preset(

@@ -15,6 +15,7 @@ from minicnn import (
     activations,
     callbacks,
     datasets,
+    initializers,
     layers,
     losses,
     metrics,
@@ -52,10 +53,17 @@ OTHERS = [
     metrics.CategoricalAccuracy, metrics.SparseCategoricalAccuracy, metrics.BinaryAccuracy,
     metrics.MeanSquaredError, metrics.MeanAbsoluteError, metrics.MeanMetricWrapper,
     optimizers.SGD, optimizers.Adam, optimizers.RMSprop,
+    *(getattr(initializers, name) for name in (
+        "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform", "TruncatedNormal",
+        "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeNormal", "HeUniform",
+        "LecunNormal", "LecunUniform",
+    )),
 ]  # fmt: skip
 
 
 def parameters(obj) -> list[str]:
+    if inspect.isclass(obj) and obj.__init__ is object.__init__:
+        return []  # no arguments of its own
     target = obj.__init__ if inspect.isclass(obj) else obj
     names = []
     for p in list(inspect.signature(target).parameters.values()):
