@@ -182,15 +182,45 @@ for _name, _out in _ON_X.items():
 
 
 def get(identifier):
-    """An activation function from a Keras name, ``None`` (linear) or a callable."""
+    """An activation function from a Keras name, a callable or None (Keras 3's
+    ``activations.get``).
+
+    Parameters
+    ----------
+    identifier : name, callable or None
+        ``"relu"``, ``"softmax"``...; a function is returned as it is; None means linear.
+
+    Returns
+    -------
+    The function; a ValueError listing the names for an unknown one.
+
+    Examples
+    --------
+    >>> get("relu").__name__, get(None).__name__
+    ('relu', 'linear')
+    """
     if identifier is None:
         return linear
     return REGISTRY.get(identifier, wrap=lambda fn: fn, expected="a callable or ")
 
 
 def serialize(activation) -> str:
-    """The registered name of ``activation`` (``"relu"``); a TypeError for a function
-    minicnn does not know, which no file could name."""
+    """The registered name of an activation function (what configs record).
+
+    Parameters
+    ----------
+    activation : one of minicnn's activation functions.
+
+    Returns
+    -------
+    Its name; a TypeError for a function minicnn does not know.
+
+    Examples
+    --------
+    >>> from minicnn.activations import relu
+    >>> serialize(relu)
+    'relu'
+    """
     name = REGISTRY.name_of(activation)
     if name is None:
         raise TypeError(
@@ -201,7 +231,21 @@ def serialize(activation) -> str:
 
 
 def deserialize(name):
-    """The activation function called ``name``."""
+    """The activation function called ``name``.
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    The function.
+
+    Examples
+    --------
+    >>> deserialize("tanh").__name__
+    'tanh'
+    """
     fn = REGISTRY.lookup(name)
     if fn is None:
         raise REGISTRY.unknown(name)

@@ -371,7 +371,21 @@ def get(identifier, argument: str = "initializer") -> Initializer | None:
     """An initializer from a Keras name (``"he_normal"``), a class name, a
     ``{"class_name", "config"}`` dict or an instance; None for None, as in Keras.
 
-    Raises ValueError naming ``argument`` and listing the known names otherwise.
+    Parameters
+    ----------
+    identifier : name, dict, Initializer or None
+    argument : str
+        The argument's name for error messages (``"kernel_initializer"``).
+
+    Returns
+    -------
+    The Initializer (or None); a ValueError naming ``argument`` and listing the names
+    otherwise.
+
+    Examples
+    --------
+    >>> get("he_normal")
+    HeNormal(seed=None, input_axes=None, output_axes=None)
     """
     if identifier is None:
         return None
@@ -386,12 +400,40 @@ def get(identifier, argument: str = "initializer") -> Initializer | None:
 
 
 def serialize(initializer: Initializer) -> dict:
-    """``{"class_name": ..., "config": {...}}``, the form ``deserialize`` reads back."""
+    """``{"class_name": ..., "config": {...}}``, the form ``deserialize`` reads back.
+
+    Parameters
+    ----------
+    initializer : Initializer
+
+    Returns
+    -------
+    The dict.
+
+    Examples
+    --------
+    >>> serialize(HeNormal(seed=1))
+    {'class_name': 'HeNormal', 'config': {'seed': 1, 'input_axes': None, 'output_axes': None}}
+    """
     return REGISTRY.serialize(initializer)
 
 
 def deserialize(config: dict) -> Initializer:
-    """Rebuild an initializer written by ``serialize``; only known classes are accepted."""
+    """Rebuild an initializer written by ``serialize``; only known classes are accepted.
+
+    Parameters
+    ----------
+    config : dict
+
+    Returns
+    -------
+    The Initializer.
+
+    Examples
+    --------
+    >>> deserialize({"class_name": "Constant", "config": {"value": 2.0}})
+    Constant(value=2.0)
+    """
     return REGISTRY.deserialize(config)
 
 

@@ -132,12 +132,40 @@ LAYERS = REGISTRY.classes
 
 
 def serialize(layer: Layer) -> dict:
-    """``{"class_name", "config"}`` of one of minicnn's layers."""
+    """``{"class_name", "config"}`` of one of minicnn's layers (Keras's form).
+
+    Parameters
+    ----------
+    layer : Layer
+
+    Returns
+    -------
+    The dict.
+
+    Examples
+    --------
+    >>> serialize(Dense(3, name="d"))["class_name"]
+    'Dense'
+    """
     return REGISTRY.serialize(layer)
 
 
 def deserialize(config) -> Layer:
-    """A new, unbuilt layer from ``serialize``'s dict; only minicnn's layer classes."""
+    """A new, unbuilt layer from ``serialize``'s dict; only minicnn's layer classes.
+
+    Parameters
+    ----------
+    config : dict
+
+    Returns
+    -------
+    The Layer.
+
+    Examples
+    --------
+    >>> deserialize(serialize(Dense(3, name="d"))).units
+    3
+    """
     return REGISTRY.deserialize(config)
 
 

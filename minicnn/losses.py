@@ -610,10 +610,24 @@ REGISTRY.register(SparseCategoricalCrossentropy, "sparse_categorical_crossentrop
 def get(identifier) -> Loss | None:
     """A ``Loss`` from a Keras name (``"mse"``, ``"binary_crossentropy"``,
     ``"CategoricalCrossentropy"``...), a ``{"class_name", "config"}`` dict, a ``Loss``
-    instance or class, or a function ``fn(y_true, y_pred)`` (wrapped as Keras does);
-    ``None`` for None.
+    instance or class, or a function ``fn(y_true, y_pred)`` (wrapped as Keras does); a string
+    keeps its spelling as the loss's name. (Keras returns the function for a name; see the
+    README's differences.)
 
-    A string keeps its spelling as the loss's name, as Keras does.
+    Parameters
+    ----------
+    identifier : name, dict, Loss, Loss class, callable or None
+
+    Returns
+    -------
+    The Loss, or None for None; a ValueError listing the names for an unknown one.
+
+    Examples
+    --------
+    >>> get("mae")
+    <MeanAbsoluteError name='mae'>
+    >>> get(None) is None
+    True
     """
     if identifier is None:
         return None
@@ -627,14 +641,42 @@ def get(identifier) -> Loss | None:
 
 
 def serialize(loss: Loss) -> dict:
-    """``{"class_name": ..., "config": ...}`` for ``deserialize`` (built-in losses only)."""
+    """``{"class_name", "config"}`` of a built-in loss, as Keras writes it.
+
+    Parameters
+    ----------
+    loss : a Loss of minicnn's classes
+
+    Returns
+    -------
+    A dict that ``deserialize`` reads back.
+
+    Examples
+    --------
+    >>> serialize(MeanAbsoluteError())["class_name"]
+    'MeanAbsoluteError'
+    """
     if isinstance(loss, LossFunctionWrapper):
         loss.get_config()  # raises, naming the custom function
     return REGISTRY.serialize(loss)
 
 
 def deserialize(config) -> Loss:
-    """Rebuild a loss from ``serialize``'s dict; only minicnn's loss classes are known."""
+    """A new loss from ``serialize``'s dict; only minicnn's loss classes are built.
+
+    Parameters
+    ----------
+    config : dict ``{"class_name", "config"}``
+
+    Returns
+    -------
+    The Loss.
+
+    Examples
+    --------
+    >>> deserialize({"class_name": "MeanAbsoluteError", "config": {}})
+    <MeanAbsoluteError name='mean_absolute_error'>
+    """
     return REGISTRY.deserialize(config)
 
 

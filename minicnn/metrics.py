@@ -301,9 +301,27 @@ def check_identifier(identifier) -> None:
 
 
 def get(identifier, y_shape: tuple, output_shape: tuple) -> Metric:
-    """A fresh ``Metric`` for ``identifier`` given per-sample target and output shapes.
+    """A fresh ``Metric`` for an identifier, given the per-sample target and output
+    shapes (which decide what ``"accuracy"`` means, as Keras does: binary for one output
+    unit, sparse for integer labels, categorical for one-hot targets); a string keeps its
+    spelling as the metric's name.
 
-    Strings keep their spelling as the metric's name (``'acc'`` logs as ``acc``), as Keras.
+    Parameters
+    ----------
+    identifier : name, Metric, Metric class or callable
+    y_shape, output_shape : tuples
+        The shapes of one target and one output, without the batch axis.
+
+    Returns
+    -------
+    The Metric.
+
+    Examples
+    --------
+    >>> get("accuracy", (), (3,))
+    <SparseCategoricalAccuracy name='accuracy'>
+    >>> get("acc", (1,), (1,))
+    <BinaryAccuracy name='acc'>
     """
     check_identifier(identifier)
     if isinstance(identifier, str) and identifier.lower() in ACCURACY:
@@ -323,7 +341,21 @@ def get(identifier, y_shape: tuple, output_shape: tuple) -> Metric:
 
 
 def serialize(metric) -> str | dict:
-    """A string identifier stays a string; a Metric becomes ``{"class_name", "config"}``."""
+    """A string identifier stays a string; a Metric becomes ``{"class_name", "config"}``.
+
+    Parameters
+    ----------
+    metric : str or Metric
+
+    Returns
+    -------
+    The string or the dict.
+
+    Examples
+    --------
+    >>> serialize("accuracy")
+    'accuracy'
+    """
     if isinstance(metric, str):
         check_identifier(metric)
         return metric
@@ -331,7 +363,21 @@ def serialize(metric) -> str | dict:
 
 
 def deserialize(config) -> str | Metric:
-    """Inverse of ``serialize``."""
+    """The inverse of ``serialize``.
+
+    Parameters
+    ----------
+    config : str or dict
+
+    Returns
+    -------
+    The string, or a new Metric.
+
+    Examples
+    --------
+    >>> deserialize({"class_name": "BinaryAccuracy", "config": {}})
+    <BinaryAccuracy name='binary_accuracy'>
+    """
     if isinstance(config, str):
         check_identifier(config)
         return config

@@ -510,20 +510,65 @@ for _cls in (SGD, Adam, RMSprop):
 def get(identifier) -> Optimizer | None:
     """An optimizer from a name (case-insensitive, as Keras: ``"sgd"``, ``"Adam"``,
     ``"rmsprop"``; default arguments), a ``{"class_name", "config"}`` dict, or an instance;
-    None for None, as Keras."""
+    None for None, as Keras.
+
+    Parameters
+    ----------
+    identifier : name, dict, Optimizer or None
+
+    Returns
+    -------
+    The Optimizer (or None); a ValueError listing the names for an unknown one.
+
+    Examples
+    --------
+    >>> type(get("adam")).__name__
+    'Adam'
+    >>> get(None) is None
+    True
+    """
     if identifier is None:
         return None
     return REGISTRY.get(identifier, base=Optimizer, expected="an Optimizer instance or ")
 
 
 def serialize(optimizer: Optimizer) -> dict:
-    """``{"class_name": ..., "config": ...}`` (configuration only; see ``get_state``)."""
+    """``{"class_name": ..., "config": ...}`` of an optimizer (its configuration only; see
+    ``get_state`` for its variables).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+
+    Returns
+    -------
+    The dict.
+
+    Examples
+    --------
+    >>> serialize(SGD(0.5, name="s"))["config"]["learning_rate"]
+    0.5
+    """
     return REGISTRY.serialize(optimizer)
 
 
 def deserialize(config) -> Optimizer:
-    """Rebuild an optimizer from ``serialize``'s dict; only minicnn's classes are known
-    (matched case-insensitively, as Keras does)."""
+    """A new optimizer from ``serialize``'s dict; only minicnn's classes are known
+    (matched case-insensitively, as Keras does).
+
+    Parameters
+    ----------
+    config : dict
+
+    Returns
+    -------
+    The Optimizer.
+
+    Examples
+    --------
+    >>> deserialize({"class_name": "SGD", "config": {"learning_rate": 0.5}}).learning_rate
+    0.5
+    """
     return REGISTRY.deserialize(config)
 
 

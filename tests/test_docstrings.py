@@ -58,6 +58,9 @@ OTHERS = [
         "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeNormal", "HeUniform",
         "LecunNormal", "LecunUniform",
     )),
+    *(getattr(module, name) for module in (activations, losses, metrics, optimizers,
+      initializers, layers) for name in ("get", "serialize", "deserialize")
+      if hasattr(module, name)),
 ]  # fmt: skip
 
 
@@ -105,7 +108,9 @@ def test_the_example_runs_and_prints_what_it_says(obj):
     assert section(doc, "Examples").strip().startswith(">>>"), obj.__name__
     finder = doctest.DocTestFinder(recurse=False)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
-    globs = {"np": np, obj.__name__: obj, "PyDataset": utils.PyDataset, "Sequential": Sequential}
+    # The example sees the names of the module defining the object, as its readers do.
+    globs = {**vars(inspect.getmodule(obj)), "np": np, obj.__name__: obj}
+    globs.update(PyDataset=utils.PyDataset, Sequential=Sequential)
     for test in finder.find(obj, obj.__name__, globs=globs):
         runner.run(test)
     assert runner.failures == 0, f"{obj.__name__}: {runner.failures} example(s) failed"
