@@ -216,6 +216,29 @@ class EarlyStopping(MonitorCallback):
     the baseline. ``restore_best_weights`` puts back the weights of the best epoch at the end
     of training (the first monitored epoch counts as best until beaten). Epochs before
     ``start_from_epoch`` are not monitored.
+
+    Parameters
+    ----------
+    monitor : str, default ``"val_loss"``
+        The logged value to watch.
+    min_delta : float
+        The smallest change that counts as an improvement.
+    patience : int
+        Epochs without improvement before stopping.
+    verbose : int
+        1 prints when it stops and restores.
+    mode : ``"auto"``, ``"min"`` or ``"max"``
+    baseline : None or float
+        A value the monitored one must beat.
+    restore_best_weights : bool, default False
+        Put back the best epoch's weights at the end.
+    start_from_epoch : int
+        Epochs before it are not monitored.
+
+    Examples
+    --------
+    >>> stop = EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
+    >>> # model.fit(x, y, validation_split=0.2, epochs=100, callbacks=[stop])
     """
 
     def __init__(
@@ -652,6 +675,19 @@ class LambdaCallback(Callback):
 
     Accepts any hook name (``on_train_begin``, ``on_epoch_end``, ``on_batch_end``,
     ``on_train_batch_end``...); anything else is a ValueError listing them.
+
+    Parameters
+    ----------
+    **hooks : callables
+        By hook name: ``on_epoch_end(epoch, logs)``, ``on_batch_end(batch, logs)``,
+        ``on_train_begin(logs)``...
+
+    Examples
+    --------
+    >>> seen = []
+    >>> callback = LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(epoch))
+    >>> callback.on_epoch_end(0, {}); seen
+    [0]
     """
 
     def __init__(self, **hooks: Callable):

@@ -92,6 +92,27 @@ def bump_sequences(
     alternate 1, 0, 1, ... before a shuffle, so the classes are balanced.
 
     Returns ``x`` of shape ``(samples, length, 1)`` and ``y`` of shape ``(samples,)``.
+
+    Parameters
+    ----------
+    samples : int
+        Number of sequences.
+    length : int
+        Steps per sequence.
+    width : int
+        Steps in a bump.
+    height : float
+        The bump's value.
+    noise : float
+        Standard deviation of the Gaussian noise.
+    seed : None or int
+        An int gives the same data every call; None draws from minicnn's generator.
+
+    Examples
+    --------
+    >>> x, y = bump_sequences(4, seed=0)
+    >>> x.shape, sorted(y.tolist())
+    ((4, 16, 1), [0, 0, 1, 1])
     """
     samples, length, width = (
         _count("samples", samples),
@@ -125,6 +146,25 @@ def line_images(
     on 0; Gaussian noise of standard deviation ``noise`` is added everywhere.
 
     Returns ``x`` of shape ``(samples, size, size, 1)`` and ``y`` of shape ``(samples,)``.
+
+    Parameters
+    ----------
+    samples : int
+        Number of images.
+    size : int
+        Height and width.
+    thickness : int or (low, high)
+        Line width, or an inclusive range drawn from.
+    noise : float
+        Standard deviation of the Gaussian noise.
+    seed : None or int
+        An int gives the same data every call; None draws from minicnn's generator.
+
+    Examples
+    --------
+    >>> x, y = line_images(6, seed=0)
+    >>> x.shape, sorted(y.tolist())
+    ((6, 8, 8, 1), [0, 0, 1, 1, 2, 2])
     """
     samples, size = _count("samples", samples), _count("size", size, 2)
     low, high = _thickness(thickness, size)
@@ -218,6 +258,25 @@ def feature_map_pairs(
 
     Returns ``x`` of shape ``(samples, size, size, 1)`` and ``y`` of shape
     ``(samples, size - kh + 1, size - kw + 1, 1)``.
+
+    Parameters
+    ----------
+    samples : int
+        Number of pairs.
+    size : int
+        Image height and width.
+    kernel : None or 2D array
+        The filter (default: the vertical line detector).
+    noise : float
+        Standard deviation of the Gaussian noise on the images.
+    seed : None or int
+        An int gives the same data every call; None draws from minicnn's generator.
+
+    Examples
+    --------
+    >>> x, y = feature_map_pairs(3, seed=0)
+    >>> x.shape, y.shape
+    ((3, 8, 8, 1), (3, 6, 6, 1))
     """
     kernel = VERTICAL_LINE_DETECTOR if kernel is None else np.asarray(kernel, dtype=np.float32)
     if kernel.ndim != 2 or kernel.shape[0] > size or kernel.shape[1] > size or kernel.size == 0:

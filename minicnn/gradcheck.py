@@ -105,6 +105,14 @@ def gradcheck(
     -------
     ``GradcheckReport`` with ``passed``, ``tensors`` (one ``TensorCheck`` each) and a
     readable ``str()``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from minicnn.layers import Conv2D
+    >>> report = gradcheck(Conv2D(2, 3), np.random.default_rng(0).normal(size=(1, 5, 5, 1)))
+    >>> report.passed
+    True
     """
     func = "gradcheck"
     eps = check_real(eps, func, "eps", 0.0, low_open=True)

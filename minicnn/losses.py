@@ -220,6 +220,15 @@ class Loss(Configurable):
     reduction : ``"sum_over_batch_size"`` (default; same as ``"mean"``), ``"sum"``, or
         ``"none"``/None (the unreduced per-element values).
     name : the loss's name (the snake_case function name by default).
+    **fn_kwargs : options passed to the loss's function (``from_logits``...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Half(Loss):
+    ...     fn = staticmethod(lambda t, p: 0.5 * (t - p)[..., 0] ** 2)
+    >>> float(Half()(np.array([[1.0]]), np.array([[3.0]])))
+    2.0
     """
 
     fn = None
@@ -574,7 +583,22 @@ class SparseCategoricalCrossentropy(_Axis, Loss):
 class LossFunctionWrapper(Loss):
     """A loss from a function ``fn(y_true, y_pred) -> per-sample values`` (written with
     ``autograd.numpy`` so it can be differentiated), as Keras wraps a function given to
-    ``compile``. Not serializable: saving needs a built-in loss."""
+    ``compile``. Not serializable: saving needs a built-in loss.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(y_true, y_pred)`` giving per-sample values.
+    reduction : ``"sum_over_batch_size"``, ``"sum"`` or ``"none"``/None.
+    name : None or str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> square = LossFunctionWrapper(lambda t, p: ((t - p) ** 2)[..., 0], name="sq")
+    >>> float(square(np.array([[1.0]]), np.array([[3.0]])))
+    4.0
+    """
 
     target = None
 

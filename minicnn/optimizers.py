@@ -62,6 +62,14 @@ class Optimizer(Configurable):
     learning_rate : float >= 0.
     name : the optimizer's name; by default Keras's automatic one, the class name in
         snake case made unique (``"sgd"``, ``"sgd_1"``, ``"adam"``, ``"rm_sprop"``).
+    **kwargs : the subclass's hyper-parameters and flags; Keras's other options only at
+        their defaults.
+
+    Examples
+    --------
+    >>> opt = SGD(0.1)
+    >>> isinstance(opt, Optimizer), opt.iterations
+    (True, 0)
     """
 
     slots: tuple[str, ...] = ()

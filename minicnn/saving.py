@@ -255,6 +255,28 @@ def load_model(filepath, compile: bool = True):
     model fails cheaply. With ``compile=True`` (Keras's default) a model saved compiled
     comes back compiled, its optimizer holding the saved state. Loading does not advance
     minicnn's random generator.
+
+    Parameters
+    ----------
+    filepath : path
+        A ``.minicnn`` file (or Keras's ``.keras`` / ``.h5``, see the README's Saving).
+    compile : bool, default True
+        Compile the model as it was saved.
+
+    Returns
+    -------
+    The model (Sequential or functional).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from minicnn.models import Sequential
+    >>> from minicnn.layers import Dense
+    >>> model = Sequential([Dense(2, input_shape=(3,))])
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.minicnn")
+    >>> model.save(path)
+    >>> load_model(path).output_shape
+    (None, 2)
     """
     path = as_path(filepath, "load_model")
     if path.endswith(WEIGHTS_SUFFIX):

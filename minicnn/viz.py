@@ -32,7 +32,23 @@ def format_number(v, digits: int = 4) -> str:
 
 
 def render(array, title: str | None = None, max_numbers: int = MAX_NUMBERS) -> str:
-    """The text ``show`` prints for ``array`` (see ``show``)."""
+    """The text ``show`` prints for ``array`` (see ``show``).
+
+    Parameters
+    ----------
+    array, title, max_numbers : as for ``show``.
+
+    Returns
+    -------
+    The text, lines joined by newlines.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> print(render(np.eye(2)))
+    1 0
+    0 1
+    """
     squeezed = _as_map(array, "show")
     a = squeezed.reshape(1, -1) if squeezed.ndim == 1 else squeezed
     lines = [title] if title else []
@@ -83,6 +99,13 @@ def show(array, title: str | None = None, max_numbers: int = MAX_NUMBERS) -> Non
     title : a line printed above the map.
     max_numbers : grids with no side longer than this are printed as numbers; larger
         ones as shaded blocks ``' ░▒▓█'`` from the minimum to the maximum, with the scale.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> show(np.array([[0, 3], [3, 0]]))
+    0 3
+    3 0
     """
     print(render(array, title, max_numbers))
 

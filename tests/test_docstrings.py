@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pytest
 
+import minicnn
 from minicnn import (
     activations,
     callbacks,
@@ -61,6 +62,10 @@ OTHERS = [
     *(getattr(module, name) for module in (activations, losses, metrics, optimizers,
       initializers, layers) for name in ("get", "serialize", "deserialize")
       if hasattr(module, name)),
+    minicnn.gradcheck, minicnn.models.load_model, viz.render, viz.show,
+    datasets.bump_sequences, datasets.line_images, datasets.feature_map_pairs,
+    utils.set_random_seed, callbacks.EarlyStopping, callbacks.LambdaCallback, losses.Loss,
+    losses.LossFunctionWrapper, optimizers.Optimizer,
 ]  # fmt: skip
 
 
