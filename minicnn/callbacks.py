@@ -46,7 +46,20 @@ def progress_bar(total: int, verbose, file=None, delay: float = 0.0) -> tqdm:
 
 class Callback:
     """Base class: override any ``on_*`` method. ``self.model`` is the model being trained,
-    ``self.params`` is ``{"verbose", "epochs", "steps"}``."""
+    ``self.params`` is ``{"verbose", "epochs", "steps"}``.
+
+    Parameters
+    ----------
+    (none: subclasses take their own)
+
+    Examples
+    --------
+    >>> class Count(Callback):
+    ...     def on_epoch_end(self, epoch, logs=None):
+    ...         print("epoch", epoch, "loss" in logs)
+    >>> Count().on_epoch_end(0, {"loss": 0.5})
+    epoch 0 True
+    """
 
     def __init__(self):
         self.model = None
@@ -137,6 +150,20 @@ class History(Callback):
     """Records each epoch's logs: ``history`` (dict of lists), ``epoch`` (indices), ``params``.
 
     ``fit`` returns it and also keeps it on ``model.history``.
+
+    Parameters
+    ----------
+    (none)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from minicnn.models import Sequential
+    >>> from minicnn.layers import Dense
+    >>> model = Sequential([Dense(1, input_shape=(2,))]); model.compile("sgd", "mse")
+    >>> history = model.fit(np.ones((4, 2)), np.zeros((4, 1)), epochs=2, verbose=0)
+    >>> list(history.history), history.epoch
+    (['loss'], [0, 1])
     """
 
     def __init__(self):
@@ -651,6 +678,16 @@ class TerminateOnNaN(Callback):
 
     ``fit`` itself never applies a step whose loss or updated weights are not finite;
     this callback is kept for Keras code that lists it.
+
+    Parameters
+    ----------
+    raise_error : bool, default False
+        Raise a RuntimeError instead of stopping gracefully.
+
+    Examples
+    --------
+    >>> callback = TerminateOnNaN(raise_error=True)
+    >>> # model.fit(x, y, callbacks=[callback])
     """
 
     def __init__(self, raise_error: bool = False):
@@ -712,7 +749,25 @@ def format_logs(logs: dict) -> str:
 class ProgbarLogger(Callback):
     """What ``fit`` prints: ``Epoch i/N`` (when N > 1), then per epoch either a tqdm bar with
     steps, elapsed time, rate and the running metrics, finished with the validation metrics
-    (``verbose=1``), or one line ``steps/steps - 1s - 12ms/step - loss: ...`` (``verbose=2``)."""
+    (``verbose=1``), or one line ``steps/steps - 1s - 12ms/step - loss: ...`` (``verbose=2``).
+
+    Parameters
+    ----------
+    verbose : 1 or 2
+        A bar per epoch, or one line per epoch.
+    file : None or a text stream
+        Where to print (standard output by default).
+
+    Examples
+    --------
+    >>> import io
+    >>> out = io.StringIO()
+    >>> logger = ProgbarLogger(2, file=out)
+    >>> logger.set_params({"epochs": 1, "steps": 3})
+    >>> logger.on_epoch_begin(0); logger.on_epoch_end(0, {"loss": 0.5})
+    >>> out.getvalue().startswith("3/3 - ")
+    True
+    """
 
     def __init__(self, verbose: int, file=None):
         super().__init__()

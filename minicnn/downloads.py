@@ -32,7 +32,26 @@ def minicnn_home() -> str:
 
 
 def hash_file(fpath, algorithm: str = "sha256", chunk_size: int = CHUNK) -> str:
-    """The hex digest of the file at ``fpath`` (``"sha256"`` or ``"md5"``)."""
+    """The hex digest of the file at ``fpath`` (``"sha256"`` or ``"md5"``).
+
+    Parameters
+    ----------
+    fpath : path
+    algorithm : ``"sha256"`` or ``"md5"``
+    chunk_size : int
+        Bytes read at a time.
+
+    Returns
+    -------
+    The hex digest.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "f"); _ = open(path, "wb").write(b"abc")
+    >>> hash_file(path)[:16]
+    'ba7816bf8f01cfea'
+    """
     hasher = _hasher(algorithm)
     with open(fpath, "rb") as f:
         for chunk in iter(lambda: f.read(chunk_size), b""):
@@ -42,7 +61,26 @@ def hash_file(fpath, algorithm: str = "sha256", chunk_size: int = CHUNK) -> str:
 
 def validate_file(fpath, file_hash: str, algorithm: str = "auto") -> bool:
     """Whether the file's hash equals ``file_hash`` (``"auto"``: sha256 for 64 hex
-    characters, md5 otherwise, as Keras decides)."""
+    characters, md5 otherwise, as Keras decides).
+
+    Parameters
+    ----------
+    fpath : path
+    file_hash : str
+        The expected hex digest.
+    algorithm : ``"auto"``, ``"sha256"`` or ``"md5"``
+
+    Returns
+    -------
+    True when they match.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "f"); _ = open(path, "wb").write(b"abc")
+    >>> validate_file(path, "900150983cd24fb0d6963f7d28e17f72")  # md5 of b'abc'
+    True
+    """
     return hash_file(fpath, _algorithm(algorithm, file_hash)) == str(file_hash).lower()
 
 

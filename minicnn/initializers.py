@@ -33,6 +33,19 @@ class Initializer(Configurable):
     Random initializers take ``seed``: unseeded ones draw from minicnn's generator (see
     ``utils.set_random_seed``); a seeded one gives the same values at every call, as in
     Keras 3.
+
+    Parameters
+    ----------
+    (none: subclasses take their own)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Twos(Initializer):
+    ...     def sample(self, shape):
+    ...         return np.full(shape, 2.0)
+    >>> Twos()((2,)).tolist()
+    [2.0, 2.0]
     """
 
     seed: int | None = None
@@ -436,6 +449,26 @@ def deserialize(config: dict) -> Initializer:
     """
     return REGISTRY.deserialize(config)
 
+
+__all__ = [
+    "Initializer",
+    "Zeros",
+    "Ones",
+    "Constant",
+    "RandomNormal",
+    "RandomUniform",
+    "TruncatedNormal",
+    "VarianceScaling",
+    "GlorotUniform",
+    "GlorotNormal",
+    "HeNormal",
+    "HeUniform",
+    "LecunNormal",
+    "LecunUniform",
+    "get",
+    "serialize",
+    "deserialize",
+]
 
 # A Keras name minicnn lacks says so (see minicnn.missing).
 __getattr__ = missing.reporter(__name__, globals())

@@ -131,6 +131,27 @@ class Layer(Configurable):
     Keyword arguments every layer accepts, as in Keras: ``name``, ``dtype`` (float32
     only), ``trainable``, ``input_shape``/``input_dim``/``batch_input_shape`` (used by
     ``Sequential`` when the layer comes first). Anything else is a ``ValueError``.
+
+    Parameters
+    ----------
+    name : None or str
+        The layer's name (automatic by default, Keras's way: ``conv2d``, ``conv2d_1``...).
+    dtype : None or ``"float32"`` (minicnn computes in float32).
+    trainable : bool, default True
+        Whether training updates its weights.
+    input_shape, input_dim, batch_input_shape, batch_size : Keras's ways of declaring the
+        input shape of a model's first layer.
+    **kwargs : options Keras records in configs (accepted at their defaults); others are a
+        ValueError naming them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Double(Layer):
+    ...     def apply(self, weights, x, training=False, rng=None):
+    ...         return 2 * x
+    >>> Double()(np.ones((1, 2))).tolist()
+    [[2.0, 2.0]]
     """
 
     def __init__(
@@ -460,6 +481,23 @@ class InputLayer(Layer):
     """Declares a model's input: per-sample ``shape`` (or ``batch_shape``); holds no
     weights. ``InputLayer(...).output`` is the input's KerasTensor. A ``Sequential``'s
     ``layers`` never list it, a functional model's do, as in Keras.
+
+    Parameters
+    ----------
+    shape : tuple
+        The per-sample shape (None for a size that varies).
+    batch_size : None or int
+    dtype : None or ``"float32"``
+    batch_shape : tuple, instead of ``shape`` and ``batch_size``
+    name : None or str
+    sparse, ragged, optional : only their defaults (dense inputs) are accepted.
+    **kwargs : Keras's other base-layer options.
+
+    Examples
+    --------
+    >>> layer = InputLayer(shape=(28, 28, 1))
+    >>> layer.output.shape
+    (None, 28, 28, 1)
     """
 
     def __init__(

@@ -169,5 +169,30 @@ def deserialize(config) -> Layer:
     return REGISTRY.deserialize(config)
 
 
+# The public names, as keras.layers has them (the base classes, KernelLayer, KerasTensor,
+# WeightSpec and the registry stay importable for extending minicnn, but are not the API).
+__all__ = [
+    *sorted(LAYERS),
+    "AvgPool1D",
+    "AvgPool2D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "MaxPool1D",
+    "MaxPool2D",
+    "Input",
+    "Layer",
+    "add",
+    "average",
+    "concatenate",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
+    "serialize",
+    "deserialize",
+]
+
 # A Keras name minicnn lacks says so (see minicnn.missing).
 __getattr__ = missing.reporter(__name__, globals())

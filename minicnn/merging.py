@@ -278,8 +278,26 @@ def _functional(cls):
     def merge(inputs, **kwargs):
         return cls(**kwargs)(inputs)
 
-    merge.__name__ = merge.__qualname__ = cls.__name__.lower()
-    merge.__doc__ = f"``{cls.__name__}(**kwargs)(inputs)``."
+    name = cls.__name__.lower()
+    merge.__name__ = merge.__qualname__ = name
+    merge.__doc__ = f"""``{cls.__name__}(**kwargs)(inputs)``: the functional form of the layer
+    (Keras 3's ``keras.layers.{name}``).
+
+    Parameters
+    ----------
+    inputs : list of KerasTensors or arrays
+    **kwargs : the layer's arguments (``name``...).
+
+    Returns
+    -------
+    The merged tensor (or array).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> {name}([np.array([[1.0, 5.0]]), np.array([[3.0, 2.0]])]).shape
+    (1, 2)
+    """
     return merge
 
 
@@ -289,5 +307,24 @@ add, subtract, multiply, average, maximum, minimum = (
 
 
 def concatenate(inputs, axis=-1, **kwargs):
-    """``Concatenate(axis, **kwargs)(inputs)``."""
+    """``Concatenate(axis, **kwargs)(inputs)``: the functional form of the layer (Keras 3's
+    ``keras.layers.concatenate``).
+
+    Parameters
+    ----------
+    inputs : list of KerasTensors or arrays
+    axis : int, default -1
+        The axis to join along.
+    **kwargs : the layer's other arguments (``name``...).
+
+    Returns
+    -------
+    The joined tensor (or array).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> concatenate([np.zeros((2, 3)), np.ones((2, 1))]).shape
+    (2, 4)
+    """
     return Concatenate(axis=axis, **kwargs)(inputs)

@@ -52,6 +52,22 @@ class Metric(Configurable):
 
     ``direction`` is ``"up"`` for scores (accuracy) and ``"down"`` for errors, which
     ``EarlyStopping(mode='auto')`` uses.
+
+    Parameters
+    ----------
+    name : None or str
+        The name logged for it.
+    dtype : None or ``"float32"``.
+    **fn_kwargs : options of its function.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = MeanAbsoluteError()
+    >>> m.update_state(np.array([[1.0]]), np.array([[3.0]])); m.result()
+    2.0
+    >>> m.reset_state(); m.result()
+    0.0
     """
 
     fn = None

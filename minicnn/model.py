@@ -58,10 +58,30 @@ class Node(NamedTuple):
 
 
 class Model:
-    """A graph of layers with one forward loop; see the module docstring.
+    """A functional model: the graph of layers from ``Input`` tensors to the tensors
+    layers made from them (Keras 3's ``Model(inputs, outputs)``); the engine ``Sequential``
+    is the chain case of. ``predict``, ``fit``, ``evaluate``, ``explain``, ``summary``,
+    ``save``... run on any graph: branches, merges, shared layers, nested models.
 
-    Subclasses define how the graph is built (``Sequential`` appends a chain) by setting
-    ``layers``, ``nodes``, ``input_shape``, ``output_shape`` and ``built``.
+    Parameters
+    ----------
+    inputs : KerasTensor, or a list or dict of them (from ``Input``)
+        The model's inputs.
+    outputs : KerasTensor, or a list or dict of them
+        Tensors made from ``inputs`` by calling layers on them.
+    name : None or str
+        The model's name (``"functional"``, ``"functional_1"``... by default).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from minicnn.layers import Input, Conv2D, Add, Flatten, Dense
+    >>> x = Input((6, 6, 1))
+    >>> h = Conv2D(4, 3, padding="same", activation="relu")(x)
+    >>> y = Dense(2)(Flatten()(Add()([h, Conv2D(4, 1)(x)])))
+    >>> model = Model(x, y)
+    >>> model.predict(np.zeros((3, 6, 6, 1))).shape
+    (3, 2)
     """
 
     # Written once in their modules, bound here as methods.

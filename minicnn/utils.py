@@ -44,31 +44,93 @@ def set_random_seed(seed: int) -> None:
 
 
 def rng() -> np.random.Generator:
-    """The generator all of minicnn draws from (reset by ``set_random_seed``)."""
+    """The generator all of minicnn draws from (reset by ``set_random_seed``).
+
+    Returns
+    -------
+    The ``numpy.random.Generator``.
+
+    Examples
+    --------
+    >>> set_random_seed(0); a = rng().random()
+    >>> set_random_seed(0); bool(a == rng().random())
+    True
+    """
     return _state["rng"]
 
 
 def draw_seed() -> int:
     """A fresh seed from minicnn's generator: how a training step fixes its randomness
-    (Dropout masks) before the pure forward pass."""
+    (Dropout masks) before the pure forward pass.
+
+    Returns
+    -------
+    An int in ``[0, 2**63)``.
+
+    Examples
+    --------
+    >>> set_random_seed(3); a = draw_seed()
+    >>> set_random_seed(3); a == draw_seed()
+    True
+    """
     return int(rng().integers(2**63))
 
 
 def to_snake_case(name: str) -> str:
-    """``Conv2D`` -> ``conv2d``, ``MaxPooling2D`` -> ``max_pooling2d``, ``ReLU`` -> ``re_lu``."""
+    """``Conv2D`` -> ``conv2d``, ``MaxPooling2D`` -> ``max_pooling2d``, ``ReLU`` -> ``re_lu``.
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    The snake-case name.
+
+    Examples
+    --------
+    >>> to_snake_case("MaxPooling2D"), to_snake_case("RMSprop")
+    ('max_pooling2d', 'rm_sprop')
+    """
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_name(prefix: str) -> str:
-    """``prefix`` the first time, then ``prefix_1``, ``prefix_2``... (Keras's uniquify)."""
+    """``prefix`` the first time, then ``prefix_1``, ``prefix_2``... (Keras's uniquify).
+
+    Parameters
+    ----------
+    prefix : str
+
+    Returns
+    -------
+    The name.
+
+    Examples
+    --------
+    >>> clear_session()
+    >>> unique_name("block"), unique_name("block")
+    ('block', 'block_1')
+    """
     count = _state["uids"][prefix]
     _state["uids"][prefix] += 1
     return prefix if count == 0 else f"{prefix}_{count}"
 
 
 def clear_session() -> None:
-    """Forget the automatic names handed out so far, like ``keras.backend.clear_session``."""
+    """Forget the automatic names handed out so far, like ``keras.backend.clear_session``.
+
+    Returns
+    -------
+    None.
+
+    Examples
+    --------
+    >>> unique_name("tmp") and None
+    >>> clear_session(); unique_name("tmp")
+    'tmp'
+    """
     _state["uids"].clear()
 
 
@@ -87,6 +149,8 @@ def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
     Labels that are negative, not whole numbers, or not below ``num_classes`` are a
     ValueError (Keras would wrap negative labels around silently).
 
+    Examples
+    --------
     >>> to_categorical([0, 2], 3)
     array([[1., 0., 0.],
            [0., 0., 1.]])

@@ -24,7 +24,23 @@ WRAP = 64  # cells per line for a long 1D map
 
 
 def format_number(v, digits: int = 4) -> str:
-    """``3`` for 3.0, ``0.25``, ``-1.234`` (``digits`` significant), ``nan``."""
+    """``3`` for 3.0, ``0.25``, ``-1.234`` (``digits`` significant), ``nan``.
+
+    Parameters
+    ----------
+    v : number
+    digits : int, default 4
+        Significant digits.
+
+    Returns
+    -------
+    The text.
+
+    Examples
+    --------
+    >>> format_number(3.0), format_number(0.25), format_number(-1.23456)
+    ('3', '0.25', '-1.235')
+    """
     v = float(v)
     if math.isfinite(v) and v.is_integer() and abs(v) < 1e15:
         return str(int(v))
