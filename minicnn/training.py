@@ -42,7 +42,7 @@ from .callbacks import (
     progress_bar,
 )
 from .data import ArrayGroup, check_data, hold_out
-from .feeds import ArrayFeed, SourceFeed, check_unsupported, is_batch_source
+from .feeds import ArrayFeed, PyDataset, SourceFeed, check_unsupported, is_batch_source
 from .utils import draw_seed, rng
 from .validation import check_batch_size, check_bool, check_int, check_real, check_verbose
 
@@ -591,6 +591,8 @@ def fit(
             if val_feed is not None:
                 val_logs, _ = _run_evaluation(model, val_feed, 0)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                if val_feed.exhausted:  # its warning says training stops: it does
+                    model.stop_training = True
             hooks.on_epoch_end(epoch, logs)
             feed.end()
             if model.stop_training or feed.exhausted:
@@ -626,6 +628,13 @@ def _fit_feeds(
         )
         arrays = (x, y, weights, output_shape)
     if is_batch_source(validation_data):
+        if validation_steps is None and not isinstance(validation_data, PyDataset):
+            # A generator is read once: without a count, the next epoch would find it empty.
+            raise ValueError(
+                "fit: `validation_data` is a generator, which can be read only once; pass "
+                "`validation_steps` (the batches to validate on at each epoch), or give a "
+                "PyDataset, which is read again every epoch."
+            )
         names = ("validation_data[0]", "validation_data[1]")
         val = SourceFeed(model, validation_data, validation_steps, method, None, names,
                          "validation_steps")  # fmt: skip

@@ -114,6 +114,7 @@ def test_validation_from_a_weighted_pydataset():
         ({"x": X, "y": Y, "steps_per_epoch": 2}, "`steps_per_epoch` counts the batches"),
         ({"x": X, "y": Y, "validation_steps": 2}, "`validation_steps` counts the batches"),
         ({"x": generator([]), "steps_per_epoch": 0}, "steps_per_epoch"),
+        ({"x": X, "y": Y, "validation_data": generator([])}, "pass `validation_steps`"),
     ],
 )
 def test_arguments_a_feed_does_not_take_are_refused(kwargs, message):
@@ -135,3 +136,14 @@ def test_a_bad_batch_is_named_by_its_index_before_it_is_used():
 
     with pytest.raises(ValueError, match="must give batches as tuples"):
         m.fit(not_a_tuple(), verbose=0)
+
+
+def test_a_validation_generator_that_runs_dry_stops_training():
+    served = []
+    with pytest.warns(UserWarning, match="Your input ran out of data"):
+        history = model().fit(
+            X, Y, epochs=5, verbose=0,
+            validation_data=generator(served, forever=False), validation_steps=3,
+        ).history  # fmt: skip
+    # Four batches: the first epoch validates on three, the second finds one and stops.
+    assert len(history["loss"]) == 2 and served == [0, 1, 2, 3]
