@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import config_io, saving, training
-from .callbacks import PROGRESS_DELAY, progress_bar
+from .callbacks import PROGRESS_DELAY, CallbackList, check_callbacks, progress_bar
 from .data import as_batch, as_input, batches
 from .explain import explain
 from .graph_config import graph_config, parse_graph
@@ -604,7 +604,7 @@ class Model:
                 + hint
             ) from None
 
-    def predict(self, x, batch_size: int | None = None, verbose="auto"):
+    def predict(self, x, batch_size: int | None = None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs for every sample of ``x``, as Keras's ``predict``.
 
         Parameters
@@ -615,6 +615,12 @@ class Model:
             Samples per batch (None: 32); memory grows with it, not with ``len(x)``.
         verbose : ``"auto"``, 0 or 1
             A progress bar, drawn only if the work outlasts a second.
+        steps : must be None (Keras's batch count for generator input; minicnn's
+            ``predict`` takes arrays).
+        callbacks : None or list of Callback
+            Their ``on_predict_begin``, ``on_predict_batch_begin``,
+            ``on_predict_batch_end`` (logs ``{"outputs": ...}``, as Keras) and
+            ``on_predict_end`` hooks are called.
 
         Returns
         -------
@@ -631,6 +637,12 @@ class Model:
         """
         batch_size = check_batch_size(batch_size, "predict")
         verbose = check_verbose(verbose, "predict")
+        if steps is not None:
+            raise ValueError(
+                "predict: `steps` counts the batches of a generator; minicnn's predict takes "
+                f"arrays, whose batches are all predicted. Received: steps={steps!r}"
+            )
+        hooks = CallbackList(check_callbacks(callbacks, "predict"), self, {"verbose": verbose})
         # Cast batch by batch and fill one result array, so memory beyond the result grows
         # with batch_size, not with len(x) (a uint8 image set is not copied as float32).
         x = self.prepare_input(x, cast=False)
@@ -644,15 +656,19 @@ class Model:
         outs = [np.empty(shape, dtype=np.float32) for shape in flat_shapes]
         weights = self.weight_arrays()
         steps = batches(n, batch_size)
+        hooks.on_predict_begin()
         with progress_bar(len(steps), verbose, delay=PROGRESS_DELAY) as bar:
-            for step in steps:
+            for k, step in enumerate(steps):
+                hooks.on_predict_batch_begin(k)
                 batch = _pack(self._input_keys, [as_batch(a, step) for a in inputs])
                 ys = self.apply(weights, batch)
                 for out, y in zip(
                     outs, [ys] if self._output_keys is None else _unpack(self._output_keys, ys)
                 ):
                     out[step] = y
+                hooks.on_predict_batch_end(k, {"outputs": ys})
                 bar.update()
+        hooks.on_predict_end()
         return outs[0] if self._output_keys is None else _pack(self._output_keys, outs)
 
     def __call__(self, x, training: bool = False):

@@ -211,3 +211,18 @@ def test_merge_layers_called_on_a_list_of_arrays():
     assert layers.Concatenate()([x1, np.zeros((2, 1))]).shape == (2, 4)
     with pytest.raises(ValueError, match="A merge layer should be called on a list of inputs"):
         layers.Add()(np.ones((2, 1, 3)))
+
+
+def test_predict_calls_the_predict_hooks():
+    # callbacks/lambda_callback_test.py: test_lambda_callback_during_prediction.
+    seen = []
+    callback = callbacks.LambdaCallback(
+        on_predict_begin=lambda logs: seen.append("begin"),
+        on_predict_batch_end=lambda batch, logs: seen.append((batch, logs["outputs"].shape)),
+        on_predict_end=lambda logs: seen.append("end"),
+    )
+    model = Sequential([Dense(1, input_shape=(2,))])
+    model.predict(np.ones((10, 2)), batch_size=4, callbacks=[callback], verbose=0)
+    assert seen == ["begin", (0, (4, 1)), (1, (4, 1)), (2, (2, 1)), "end"]
+    with pytest.raises(ValueError, match="`steps` counts the batches of a generator"):
+        model.predict(np.ones((2, 2)), steps=1)
