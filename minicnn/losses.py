@@ -334,7 +334,7 @@ class MeanSquaredError(Loss):
     ----------
 
     reduction : ``"sum_over_batch_size"`` (default; also ``"mean"``), ``"sum"``, or
-            ``"none"`` / None (the unreduced per-sample values).
+        ``"none"`` / None (the unreduced per-sample values).
     name : None or str
         The loss's name (in logs); the snake-case class name by default.
 
@@ -369,7 +369,7 @@ class MeanAbsoluteError(Loss):
     ----------
 
     reduction : ``"sum_over_batch_size"`` (default; also ``"mean"``), ``"sum"``, or
-            ``"none"`` / None (the unreduced per-sample values).
+        ``"none"`` / None (the unreduced per-sample values).
     name : None or str
         The loss's name (in logs); the snake-case class name by default.
 
@@ -458,7 +458,7 @@ class BinaryCrossentropy(_Crossentropy):
         The class axis.
     dtype : None or ``"float32"``.
     reduction : ``"sum_over_batch_size"`` (default; also ``"mean"``), ``"sum"``, or
-            ``"none"`` / None (the unreduced per-sample values).
+        ``"none"`` / None (the unreduced per-sample values).
     name : None or str
         The loss's name (in logs); the snake-case class name by default.
 
@@ -498,7 +498,7 @@ class CategoricalCrossentropy(_Crossentropy):
         The class axis.
     dtype : None or ``"float32"``.
     reduction : ``"sum_over_batch_size"`` (default; also ``"mean"``), ``"sum"``, or
-            ``"none"`` / None (the unreduced per-sample values).
+        ``"none"`` / None (the unreduced per-sample values).
     name : None or str
         The loss's name (in logs); the snake-case class name by default.
 
@@ -537,7 +537,7 @@ class SparseCategoricalCrossentropy(_Axis, Loss):
         The class axis of ``y_pred``.
     dtype : None or ``"float32"``.
     reduction : ``"sum_over_batch_size"`` (default; also ``"mean"``), ``"sum"``, or
-            ``"none"`` / None (the unreduced per-sample values).
+        ``"none"`` / None (the unreduced per-sample values).
     name : None or str
         The loss's name (in logs); the snake-case class name by default.
 
