@@ -102,15 +102,9 @@ def explain(model, x, layer, index: Sequence[int]) -> Explanation:
     """
     func = "explain"
     x = model.prepare_input(x, func)
-    k = model.node_of(layer)
+    k = model.node_of(layer, func)
     node = model.nodes[k]
     target = node.layer
-    if len(node.outputs) > 1:
-        raise ValueError(
-            f"{func}: layer '{target.name}' is a model of {len(node.outputs)} outputs, so an "
-            f"index does not name one cell; explain a cell of one of its own output layers "
-            f"with `{target.name}.explain(its input, layer, index)`."
-        )
     inputs = model._input_values(x)
     shapes = [a.shape for a in inputs]
     out_shape = model.output_shapes(model._pack_inputs(shapes))[k]

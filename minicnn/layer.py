@@ -101,6 +101,21 @@ class CallRecord(NamedTuple):
     outputs: tuple[KerasTensor, ...]
 
 
+def _check_tensors(layer, inputs) -> None:
+    """A TypeError unless every one of a symbolic call's inputs is a KerasTensor."""
+    if not all(isinstance(t, KerasTensor) for t in inputs):
+        kinds = [type(t).__name__ for t in inputs]
+        what = (
+            f"Model '{layer.name}' was called on a mix of"
+            if is_model(layer)
+            else (f"Layer '{layer.name}' was called on a list mixing")
+        )
+        raise TypeError(
+            f"{what} KerasTensors and other values: {kinds}. Call it in a functional model on "
+            "KerasTensors only."
+        )
+
+
 def is_symbolic(x) -> bool:
     """A KerasTensor, or a list/tuple holding one (a merge layer's inputs), or a dict
     holding one (the inputs of a nested model that takes a dict)."""
@@ -396,21 +411,25 @@ class Layer(Configurable):
         return np.asarray(y)
 
     def _call_symbolic(self, x):
-        inputs = (x,) if isinstance(x, KerasTensor) else tuple(x)
-        if not all(isinstance(t, KerasTensor) for t in inputs):
-            raise TypeError(
-                f"Layer '{self.name}' was called on a list mixing KerasTensors and other "
-                f"values: {[type(t).__name__ for t in inputs]}. Call layers in a functional "
-                "model on KerasTensors only."
-            )
-        shape = inputs[0].shape if isinstance(x, KerasTensor) else [t.shape for t in inputs]
-        # Check (and build) before recording anything, so a call that fails leaves the
-        # layer as it was.
+        """Record a call on KerasTensor(s) ``x`` for the functional API and return what it
+        makes (one tensor; a nested model's list or dict of them). Checked, and the layer
+        built, before anything is recorded, so a call that fails leaves it as it was."""
+        inputs, shape = self._symbolic_inputs(x)
         if not self.built:
             self.build(shape)
-        out = KerasTensor(self.compute_output_shape(shape), self, len(self._calls))
-        self._calls.append(CallRecord(inputs, out, (out,)))
+        shapes = self._flat_outputs(self.compute_output_shape(shape))
+        call = len(self._calls)
+        made = tuple(KerasTensor(s, self, call, tensor_index=i) for i, s in enumerate(shapes))
+        out = self._pack_outputs(list(made))
+        self._calls.append(CallRecord(inputs, out, made))
         return out
+
+    def _symbolic_inputs(self, x) -> tuple:
+        """``(input tensors in order, the input shape the call passes)`` of a symbolic
+        call: one tensor, or the list a merge takes."""
+        inputs = (x,) if isinstance(x, KerasTensor) else tuple(x)
+        _check_tensors(self, inputs)
+        return inputs, inputs[0].shape if isinstance(x, KerasTensor) else [t.shape for t in inputs]
 
     def _only_call(self, what: str) -> CallRecord:
         if not self._calls:

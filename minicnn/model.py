@@ -31,7 +31,7 @@ from .callbacks import PROGRESS_DELAY, CallbackList, check_callbacks, progress_b
 from .data import as_batch, as_input, batches
 from .explain import explain
 from .graph_config import graph_config, parse_graph
-from .layer import CallRecord, is_model, is_symbolic
+from .layer import _check_tensors, is_model, is_symbolic
 from .layers import InputLayer, KerasTensor, Layer
 from .receptive import receptive_field
 from .summary import print_summary
@@ -230,9 +230,11 @@ class Model:
             )
         return [x[k] for k in self._input_keys]
 
-    def node_of(self, layer) -> int:
+    def node_of(self, layer, func: str = "node_of") -> int:
         """The node (call) number of ``layer`` (anything ``locate_layer`` takes) in this
-        model; a ValueError for an Input or a layer the model calls more than once."""
+        model, for asking about one of its cells (``explain``, ``receptive_field``); a
+        ValueError for an Input, a layer the model calls more than once, or a nested model
+        of several outputs (an index does not name one cell of those)."""
         target = self.layers[self.locate_layer(layer)]
         calls = [k for k, node in enumerate(self.nodes) if node.layer is target]
         if len(calls) != 1:
@@ -240,6 +242,13 @@ class Model:
             raise ValueError(
                 f"Layer '{target.name}' {what} in model '{self.name}'; ask about a layer with "
                 "exactly one call."
+            )
+        outputs = len(self.nodes[calls[0]].outputs)
+        if outputs > 1:
+            raise ValueError(
+                f"{func}: layer '{target.name}' is a model of {outputs} outputs, so an index "
+                f"does not name one of its cells; ask about one of its own output layers with "
+                f"`{target.name}.{func}(...)`."
             )
         return calls[0]
 
@@ -709,11 +718,13 @@ class Model:
     def _flat_outputs(self, output) -> list:
         return _unpack(self._output_keys, output)
 
-    def _call_symbolic(self, x):
-        """Record a call of this model on tensor(s) ``x`` (one, a list or a dict, as the
-        model takes its inputs) as one node of an outer model (Keras's nested models);
-        returns its output tensors packed as the model's outputs. Checked before anything
-        is recorded."""
+    # The one symbolic-call mechanism, Layer's, with this model's input and output layout.
+    _call_symbolic = Layer._call_symbolic
+
+    def _symbolic_inputs(self, x) -> tuple:
+        """As a layer of an outer model (Keras's nested models): the tensors ``x`` (one, a
+        list or a dict, as this model takes its inputs) in input order, and their shapes
+        packed the same way; the call's outputs are packed as the model's outputs."""
         if isinstance(self._input_keys, tuple):
             if not isinstance(x, dict) or set(x) != set(self._input_keys):
                 raise ValueError(
@@ -729,28 +740,14 @@ class Model:
             )
         else:
             inputs = (x,) if isinstance(x, KerasTensor) else tuple(x)
-        if not all(isinstance(t, KerasTensor) for t in inputs):
-            raise TypeError(
-                f"Model '{self.name}' was called on a mix of KerasTensors and other values: "
-                f"{[type(t).__name__ for t in inputs]}. Call it on KerasTensors only."
-            )
+        _check_tensors(self, inputs)
         expected = len(self.inputs) or 1
         if len(inputs) != expected:
             raise ValueError(
                 f"Model '{self.name}' expects {expected} input(s), but it was called on "
                 f"{len(inputs)} tensors."
             )
-        shape = self._pack_sources([t.shape for t in inputs])
-        # Check (and build) before recording anything, so a call that fails leaves the
-        # model as it was.
-        if not self.built:
-            self.build(shape)
-        shapes = self._flat_outputs(self.compute_output_shape(shape))
-        call = len(self._calls)
-        made = tuple(KerasTensor(s, self, call, tensor_index=i) for i, s in enumerate(shapes))
-        out = self._pack_outputs(list(made))
-        self._calls.append(CallRecord(inputs, out, made))
-        return out
+        return inputs, self._pack_sources([t.shape for t in inputs])
 
     @property
     def output(self):

@@ -88,14 +88,9 @@ def receptive_field(model, layer, index) -> tuple[slice, ...]:
     func = "receptive_field"
     if not model.built:
         raise ValueError(f"{func}: model '{model.name}' is not built; build or call it first.")
-    k = model.node_of(layer)
+    k = model.node_of(layer, func)
     node = model.nodes[k]
     target = node.layer
-    if len(node.outputs) > 1:
-        raise ValueError(
-            f"{func}: layer '{target.name}' is a model of {len(node.outputs)} outputs; ask "
-            f"about one of its own output layers with `{target.name}.receptive_field(...)`."
-        )
     shapes = model.value_shapes(model.input_shape)
     out_spatial = _known(shapes[node.outputs[0]], f"layer '{target.name}'s output", func)
     index = check_index(index, out_spatial, func, f"the spatial axes of layer '{target.name}'")
