@@ -15,6 +15,7 @@ with it to float32 rounding.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,7 @@ import numpy as np
 from . import activations, ops
 from . import layers as L
 from .receptive import check_index
-from .viz import format_number as num
+from .validation import format_number as num
 
 PAD = "·"  # how a zero-padding position is drawn in a patch
 AXIS_NAMES = {1: ("steps",), 2: ("rows", "cols"), 3: ("depths", "rows", "cols")}
@@ -90,7 +91,7 @@ def explain(model, x, layer, index: Sequence[int]) -> Explanation:
 
     Parameters
     ----------
-    model : a ``Sequential``.
+    model : a model (Sequential or functional).
     x : the input batch, as for ``predict``.
     layer : index into ``model.layers`` (negative from the end), a name, or the layer.
     index : the full output index: ``(sample, row, col, filter)`` for a Conv2D,
@@ -113,6 +114,17 @@ def explain(model, x, layer, index: Sequence[int]) -> Explanation:
     values = []
     for _ in model.forward(model.weight_arrays(), sample, values=values):
         pass
+    return explain_node(model, k, values, index)
+
+
+def explain_node(model, k: int, values: Sequence, index: tuple[int, ...]) -> Explanation:
+    """``explain`` for node (call) ``k`` of ``model``, from ``values``, the model's value
+    list (``Model.forward``'s ``values``) for the one sample ``index[0]`` names, as a
+    batch of one; ``index`` already checked. The explorer page explains every cell of a
+    sample this way from one forward pass."""
+    func = "explain"
+    node = model.nodes[k]
+    target = node.layer
     value = float(np.asarray(values[node.outputs[0]])[(0, *index[1:])])
     if not isinstance(target, L.Layer):  # a model nested as a layer
         return _nested(model, target, node, values, index)
@@ -176,21 +188,29 @@ def _window(xin, out_pos, window: ops.Window, fill):
     """The window of ``xin`` (spatial..., c) read by output ``out_pos``: values
     ``(*kernel, c)`` with ``fill`` at padded positions, the padding mask ``(*kernel,)``
     and the input coordinates per axis (padding ones lie outside the input)."""
-    spatial, kernel = xin.shape[:-1], window.size
+    coords, padded, clipped = _geometry(tuple(out_pos), tuple(xin.shape[:-1]), window)
+    values = xin[clipped].astype(np.float64)
+    values[padded] = fill
+    return values, padded.copy(), coords
+
+
+@functools.lru_cache(maxsize=4096)
+def _geometry(out_pos, spatial, window: ops.Window):
+    """For ``_window``: the input coordinates per axis that output ``out_pos`` reads, the
+    padding mask and the clipped index. Cached, the coordinates read-only: every channel
+    of a position asks, and the explorer page asks for every cell."""
     coords = tuple(
         ops.window_positions(o, n, k, s, d, window.padding)
-        for o, n, k, s, d in zip(out_pos, spatial, kernel, window.strides, window.dilation)
+        for o, n, k, s, d in zip(out_pos, spatial, window.size, window.strides, window.dilation)
     )
-    inside = [(c >= 0) & (c < n) for c, n in zip(coords, spatial)]
-    real = np.ones(tuple(kernel), dtype=bool)
-    for axis, ok in enumerate(inside):
-        shape = [1] * len(kernel)
+    real = np.ones(tuple(window.size), dtype=bool)
+    for axis, (c, n) in enumerate(zip(coords, spatial)):
+        shape = [1] * len(coords)
         shape[axis] = -1
-        real = real & ok.reshape(shape)
+        real = real & ((c >= 0) & (c < n)).reshape(shape)
+        c.setflags(write=False)
     clipped = np.ix_(*(np.clip(c, 0, n - 1) for c, n in zip(coords, spatial)))
-    values = xin[clipped].astype(np.float64)
-    values[~real] = fill
-    return values, ~real, coords
+    return coords, ~real, clipped
 
 
 def _conv(layer, xin, index, value):

@@ -99,10 +99,22 @@ def receptive_field(model, layer, index) -> tuple[slice, ...]:
     return boxes[0] if len(fields) == 1 else boxes
 
 
-def _walk(model, value: int, sets: list, func: str) -> list:
+def fields_by_value(model, value: int, index: Sequence[int]) -> dict[int, tuple[slice, ...]]:
+    """The receptive field of spatial position ``index`` of value number ``value`` (a
+    node's output, as ``Model.forward`` numbers them) on every value that feeds it, the
+    model's inputs and every earlier layer output alike: ``{value number: one slice per
+    spatial axis}``, the bounding boxes ``receptive_field`` gives for the inputs. The
+    explorer page highlights these on each earlier map."""
+    seen: dict[int, list] = {}
+    _walk(model, value, [{i} for i in index], "receptive_field", seen)
+    return {v: _box(sets) for v, sets in sorted(seen.items())}
+
+
+def _walk(model, value: int, sets: list, func: str, seen: dict | None = None) -> list:
     """Per input of ``model``, the per-axis sets of its positions that feed positions
     ``sets`` of value number ``value`` (None for an input that does not feed them),
-    walking back from there through every branch, and into nested models' own graphs."""
+    walking back from there through every branch, and into nested models' own graphs;
+    ``seen`` (when given) gathers the sets read of every value on the way."""
     n_inputs = len(model.inputs) or 1
     shapes = model.value_shapes(model.input_shape)
     made_by = {v: (node, t) for node in model.nodes for t, v in enumerate(node.outputs)}
@@ -110,6 +122,9 @@ def _walk(model, value: int, sets: list, func: str) -> list:
     pending = [(value, sets)]
     while pending:
         value, sets = pending.pop()
+        if seen is not None:
+            old = seen.get(value)
+            seen[value] = sets if old is None else [a | b for a, b in zip(old, sets)]
         if value < n_inputs:
             old = fields[value]
             fields[value] = sets if old is None else [a | b for a, b in zip(old, sets)]

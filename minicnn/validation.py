@@ -79,11 +79,12 @@ def check_int(
     """``value`` as a python int ``>= minimum`` (None passes when ``allow_none``)."""
     if value is None and allow_none:
         return None
-    expected = "an integer" + _bounds(minimum, None) + (" or None" if allow_none else "")
-    if not is_int(value):
-        _fail(owner, name, expected, value, TypeError)
-    if minimum is not None and value < minimum:
-        _fail(owner, name, expected, value)
+    ok_type = is_int(value)
+    if not ok_type or (minimum is not None and value < minimum):
+        # The message is built only on failure: the geometry functions check their
+        # arguments once per window, thousands of times for one explorer page.
+        expected = "an integer" + _bounds(minimum, None) + (" or None" if allow_none else "")
+        _fail(owner, name, expected, value, ValueError if ok_type else TypeError)
     return int(value)
 
 
@@ -253,6 +254,39 @@ def check_verbose(verbose, method: str) -> int:
 
 def format_shape(shape: Shape) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def format_number(v, digits: int = 4) -> str:
+    """``3`` for 3.0, ``0.25``, ``-1.234`` (``digits`` significant), ``nan``.
+
+    Parameters
+    ----------
+    v : number
+    digits : int, default 4
+        Significant digits.
+
+    Returns
+    -------
+    The text.
+
+    Examples
+    --------
+    >>> format_number(3.0), format_number(0.25), format_number(-1.23456)
+    ('3', '0.25', '-1.235')
+    """
+    v = float(v)
+    if math.isfinite(v) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return f"{v:.{digits}g}"
+
+
+def check_sample(func: str, sample, n: int) -> int:
+    """``sample`` as an index into a batch of ``n`` samples; a ValueError otherwise."""
+    if isinstance(sample, bool) or not is_int(sample) or not 0 <= sample < n:
+        raise ValueError(
+            f"{func}: `sample` must be an index into x (0..{n - 1}). Received: sample={sample!r}"
+        )
+    return int(sample)
 
 
 def is_float32(dtype) -> bool:
