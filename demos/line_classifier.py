@@ -3,6 +3,11 @@
 # Nobody tells the network what a line detector looks like: a few 3x3 filters with ReLU,
 # a global max pooling (how strongly did each filter fire anywhere?) and a softmax Dense
 # layer are trained together, and line detectors emerge in the filters.
+import os
+import tempfile
+import time
+from pathlib import Path
+
 import numpy as np
 
 import minicnn
@@ -53,3 +58,12 @@ print("\nlearned 3x3 filters (rounded), with the class each one's response favou
 for f in range(kernel.shape[-1]):
     favours = datasets.LINE_CLASSES[int(np.argmax(votes[f]))]
     print(viz.render(np.round(kernel[:, :, 0, f], 2), f"filter {f} -> {favours}"))
+
+# The trained classifier's explorer page for one test image: click a cell of the conv
+# maps, the pooled vector or the class scores to see the numbers that make it.
+out = Path(tempfile.gettempdir()) / "minicnn-demo"
+out.mkdir(exist_ok=True)
+start = time.perf_counter()
+page = viz.explorer(model, x_test[:1], out / "line_classifier.html", title="Line classifier")
+took = time.perf_counter() - start
+print(f"\nWrote {page} ({os.path.getsize(page) / 1024:.0f} KiB in {took * 1000:.0f} ms)")

@@ -5,8 +5,14 @@ filters as deep as a colour image, and a second layer built on the first one's m
 Run: python demos/line_detectors.py
 """
 
+import os
+import tempfile
+import time
+from pathlib import Path
+
 import numpy as np
 
+from minicnn import viz
 from minicnn.layers import Conv2D, Input
 from minicnn.models import Sequential
 
@@ -119,3 +125,19 @@ show("\nSecond layer's feature map: one activation, where the lines cross", cros
 row, col = np.argwhere(crossing_map)[0]
 print(f"It sits at map position ({row}, {col}), whose 3x3 window in the image is centred on")
 print(f"pixel ({row + 1}, {col + 1}): the crossing of column 2 and row 5.")
+
+heading("5. Look inside in the browser")
+# One self-contained HTML page per model: click any cell of a map to see the patch, the
+# filter, the products summed and the receptive field, or open it at a cell with
+# #layer=<name>&index=<row,col,channel> after the file's address.
+out = Path(tempfile.gettempdir()) / "minicnn-demo"
+out.mkdir(exist_ok=True)
+for model in (both, stacked):
+    start = time.perf_counter()
+    page = viz.explorer(model, batch, out / f"{model.name}.html")
+    took = time.perf_counter() - start
+    print(f"Wrote {page} ({os.path.getsize(page) / 1024:.0f} KiB in {took * 1000:.0f} ms)")
+print(
+    f"Open {out / 'lines_then_crossings.html'}#layer=crossings&index={row},{col},0 "
+    "for the crossing."
+)

@@ -15,36 +15,13 @@ import os
 
 import numpy as np
 
+from .explorer import explorer
 from .layers import Layer
-from .validation import format_shape
+from .validation import check_sample, format_number, format_shape
 
 SHADES = " ░▒▓█"  # from the smallest value to the largest
 MAX_NUMBERS = 12  # grids up to this many rows and columns are printed as numbers
 WRAP = 64  # cells per line for a long 1D map
-
-
-def format_number(v, digits: int = 4) -> str:
-    """``3`` for 3.0, ``0.25``, ``-1.234`` (``digits`` significant), ``nan``.
-
-    Parameters
-    ----------
-    v : number
-    digits : int, default 4
-        Significant digits.
-
-    Returns
-    -------
-    The text.
-
-    Examples
-    --------
-    >>> format_number(3.0), format_number(0.25), format_number(-1.23456)
-    ('3', '0.25', '-1.235')
-    """
-    v = float(v)
-    if math.isfinite(v) and v.is_integer() and abs(v) < 1e15:
-        return str(int(v))
-    return f"{v:.{digits}g}"
 
 
 def render(array, title: str | None = None, max_numbers: int = MAX_NUMBERS) -> str:
@@ -293,11 +270,7 @@ def plot_feature_maps(
     _figure(func)
     columns = _check_columns(func, max_columns)
     x = np.asarray(x)
-    if isinstance(sample, bool) or not isinstance(sample, int) or not 0 <= sample < len(x):
-        raise ValueError(
-            f"{func}: `sample` must be an index into x (0..{len(x) - 1}). "
-            f"Received: sample={sample!r}"
-        )
+    sample = check_sample(func, sample, len(x))
     one = model.prepare_input(x[sample : sample + 1], func)
     maps = model.feature_maps(one)
     names = list(maps) if layers is None else [
@@ -430,4 +403,12 @@ def plot_history(history, path, metrics=None) -> str:
     return path
 
 
-__all__ = ["show", "render", "format_number", "plot_feature_maps", "plot_filters", "plot_history"]
+__all__ = [
+    "show",
+    "render",
+    "format_number",
+    "plot_feature_maps",
+    "plot_filters",
+    "plot_history",
+    "explorer",
+]
