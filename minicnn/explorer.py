@@ -72,12 +72,12 @@ def explorer(model, x, path, sample: int = 0, title: str | None = None, page_siz
     data = page_data(model, x, sample)
     data["title"] = model.name if title is None else title
     data["page_size"] = int(page_size)
-    page = render_page(data)
+    page = _render_page(data)
     atomic_write(os.fspath(path), lambda f: f.write(page.encode("utf-8")))
     return os.fspath(path)
 
 
-def render_page(data: dict) -> str:
+def _render_page(data: dict) -> str:
     """The HTML page for ``data`` (``page_data``'s dict with ``title`` and ``page_size``)."""
     # "</" inside the JSON would end the script element early; "<\\/" is the same JSON.
     payload = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
@@ -86,9 +86,28 @@ def render_page(data: dict) -> str:
 
 
 def page_data(model, x, sample: int = 0) -> dict:
-    """What the page embeds, as JSON-ready data: ``maps`` (the inputs, then each layer
-    output in node order) with their values, receptive fields and per-cell explanations,
-    ``filters`` per conv layer, the ``summary`` text and the ``outputs`` map numbers."""
+    """What the explorer page embeds, as JSON-ready data.
+
+    Parameters
+    ----------
+    model, x, sample : as for ``explorer``.
+
+    Returns
+    -------
+    A dict: ``maps`` (the inputs, then each node's outputs, in ``Model.forward``'s value
+    order), each with its ``name``, ``kind``, ``shape`` (per sample), ``data`` (the
+    float32 values), ``lo``/``hi`` (its colour scale), ``explain`` (per-cell working,
+    or ``{"unavailable": why}``) and ``fields`` (per spatial position, the
+    receptive-field box on every earlier map); ``filters`` per conv layer; the
+    ``summary`` text; ``outputs`` (the model outputs' value numbers). Arrays are
+    ``{"dtype", "shape", "b64"}``: little-endian bytes, base64, row-major.
+
+    Examples
+    --------
+    >>> data = page_data(model, x)  # doctest: +SKIP
+    >>> [m["name"] for m in data["maps"]]  # doctest: +SKIP
+    ['input_layer', 'conv2d', 'global_max_pooling2d', 'dense']
+    """
     func = "explorer"
     x = model.prepare_input(x, func)
     inputs = model._input_values(x)
@@ -149,14 +168,14 @@ def _map_entry(v: int, name: str, kind: str, node, values) -> dict:
         "kind": kind,
         "node": node,
         "shape": list(a.shape),
-        "data": encode(a),
+        "data": _encode(a),
         # One colour scale per map, over its finite values.
         "lo": float(finite.min()) if finite.size else 0.0,
         "hi": float(finite.max()) if finite.size else 0.0,
     }
 
 
-def encode(a: np.ndarray) -> dict:
+def _encode(a: np.ndarray) -> dict:
     """``a`` as ``{"dtype", "shape", "b64"}``: its bytes little-endian, base64 (float32
     ``<f4``, float64 ``<f8``, int32 ``<i4``), row-major."""
     kind = {"f": {4: "<f4", 8: "<f8"}, "i": {4: "<i4", 8: "<i4"}, "b": {1: "<i4"}}
@@ -173,38 +192,40 @@ def _explanations(model, k: int, values, sample: int, shape) -> dict:
         first = explain_node(model, k, values, (sample, *cells[0]))
     except ValueError as error:
         return {"unavailable": str(error)}
-    if first.op not in STRUCTURED:
+    if first.op not in STRUCTURED or is_model(model.nodes[k].layer):
+        # A nested model's cell is its output layer's, reading the nested model's own
+        # values, which the page does not hold: its working travels as text.
         texts = [str(explain_node(model, k, values, (sample, *c))) for c in cells]
         return {"op": first.op, "texts": texts}
     found = [explain_node(model, k, values, (sample, *c)) for c in cells]
     out = {
         "op": first.op,
         "activation": first.activation,
-        "totals": encode(np.array([e.total for e in found], dtype=np.float64).reshape(shape)),
+        "totals": _encode(np.array([e.total for e in found], dtype=np.float64).reshape(shape)),
         "reads": int(model.nodes[k].inputs[0]),
     }
     if first.op in ("max", "average") or first.op == "conv":
         # The window positions depend on the spatial position only: one set per position,
         # the channel (or filter) running fastest in ``cells``.
         per_position = found[:: shape[-1]]
-        out["positions"] = encode(
+        out["positions"] = _encode(
             np.array([np.concatenate(e.positions) for e in per_position], dtype=np.int32)
         )
         out["window"] = [len(c) for c in first.positions]
     if first.op == "conv":
-        out["channels"] = encode(np.array([e.channels[0] for e in found[: shape[-1]]], np.int32))
+        out["channels"] = _encode(np.array([e.channels[0] for e in found[: shape[-1]]], np.int32))
         out["group_channels"] = len(first.channels)
     if first.op == "max":
         # The winner's offset in the window, row-major (explain's first maximum).
         offsets = [
             int(np.ravel_multi_index(_offset(e), e.patch.shape)) for e in found
         ]  # fmt: skip
-        out["winners"] = encode(np.array(offsets, dtype=np.int32).reshape(shape))
+        out["winners"] = _encode(np.array(offsets, dtype=np.int32).reshape(shape))
     if first.op in ("conv", "dense"):
         layer = model.nodes[k].layer
-        out["bias"] = encode(layer.weight_arrays()[1]) if layer.use_bias else None
+        out["bias"] = _encode(layer.weight_arrays()[1]) if layer.use_bias else None
         if first.op == "dense":
-            out["kernel"] = encode(layer.weight_arrays()[0])
+            out["kernel"] = _encode(layer.weight_arrays()[0])
     return out
 
 
@@ -230,7 +251,7 @@ def _fields(model, v: int, shape, values) -> dict:
         starts = np.array(
             [[(s.start, s.stop) for s in b[u]] for b in boxes], dtype=np.int32
         ).reshape(len(positions), rank, 2)
-        sources[str(u)] = encode(starts)
+        sources[str(u)] = _encode(starts)
     return {"sources": sources}
 
 
@@ -251,11 +272,11 @@ def _filters(model) -> dict:
         kernel = np.asarray(layer.weight_arrays()[0], dtype=np.float32)
         out[layer.name] = {
             "layout": layout,
-            "kernel": encode(kernel),
+            "kernel": _encode(kernel),
             "lo": float(kernel.min()),
             "hi": float(kernel.max()),
         }
     return out
 
 
-__all__ = ["explorer", "page_data", "render_page", "encode"]
+__all__ = ["explorer", "page_data"]

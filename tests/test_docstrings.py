@@ -16,6 +16,7 @@ from minicnn import (
     activations,
     callbacks,
     datasets,
+    explorer,
     initializers,
     layers,
     losses,
@@ -27,7 +28,7 @@ from minicnn import (
 from minicnn.models import Model, Sequential
 
 MODULES = [minicnn, layers, minicnn.models, losses, metrics, optimizers, callbacks,
-           activations, initializers, datasets, utils, viz]  # fmt: skip
+           activations, initializers, datasets, utils, viz, explorer]  # fmt: skip
 # Methods learners call help() on, beyond the classes and functions of every __all__.
 METHODS = [Model.compile, Model.fit, Model.evaluate, Model.predict]
 

@@ -114,7 +114,24 @@ def branching_model():
     return model, [rng.normal(size=(1, 6, 6, 1)).astype(np.float32) for _ in range(2)]
 
 
-MODELS = [line_detectors, line_classifier, geometry_model, sequence_model, branching_model]
+def nested_and_3d_model():
+    """A Sequential nested in a functional model, and a 3D map with depth slices."""
+    inner = Sequential([L.Input((4, 5, 6, 2)), L.Conv3D(2, 2, activation="relu")], name="inner")
+    a = L.Input((4, 5, 6, 2), name="volume")
+    strided = L.Conv3D(1, (1, 2, 2), strides=2, padding="same")(inner(a))
+    out = L.Dense(3)(L.Flatten()(strided))
+    model = Model(a, out, name="nested")
+    return model, np.random.default_rng(5).normal(size=(1, 4, 5, 6, 2)).astype(np.float32)
+
+
+MODELS = [
+    line_detectors,
+    line_classifier,
+    geometry_model,
+    sequence_model,
+    branching_model,
+    nested_and_3d_model,
+]
 
 
 @pytest.fixture(params=MODELS, ids=lambda f: f.__name__)
@@ -273,6 +290,23 @@ def test_bad_arguments_raise_before_writing(tmp_path):
     with pytest.raises(ValueError, match=r"explorer: `x` of shape \(1, 8, 8, 2\) does not fit"):
         viz.explorer(model, np.zeros((1, 8, 8, 2)), target)
     assert not target.exists()
+
+
+def test_a_nested_model_of_several_outputs_has_a_map_per_output():
+    i = L.Input((5, 5, 1))
+    c = L.Conv2D(2, 2)(i)
+    pair = Model(i, [c, L.MaxPooling2D()(c)], name="pair")
+    o = L.Input((5, 5, 1), name="o")
+    first, second = pair(o)
+    model = Model(o, [L.Flatten()(first), second])
+    x = np.random.default_rng(6).normal(size=(1, 5, 5, 1)).astype(np.float32)
+    data = page_of(model, x)
+    maps = {m["name"]: m for m in data["maps"]}
+    expected = model.feature_maps(x)["pair"]
+    for t in (0, 1):
+        np.testing.assert_array_equal(maps[f"pair[{t}]"]["data"], expected[t][0])
+        assert "is a model of 2 outputs" in maps[f"pair[{t}]"]["explain"]["unavailable"]
+    assert data["outputs"] == [maps["flatten"]["value"], maps["pair[1]"]["value"]]
 
 
 def test_layers_explain_cannot_work_out_say_why(tmp_path):
