@@ -4,7 +4,7 @@ transposed ``Conv1DTranspose``, ``Conv2DTranspose``, and the depthwise and separ
 
 from __future__ import annotations
 
-from . import ops
+from . import activations, ops
 from .layer import KernelLayer, Layer
 from .validation import (
     format_shape,
@@ -134,6 +134,17 @@ class BaseConv(KernelLayer):
 
     def _product(self, x, kernel):
         return ops.conv(x, kernel, self.strides, self.padding, self.dilation_rate, self.groups)
+
+    def apply(self, weights, x, training=False, rng=None):
+        # The conv, its bias and a plain relu (or none) as one autograd node: the same
+        # numbers as KernelLayer.apply's three steps, one pass and two nodes fewer.
+        fused = self.activation in (activations.linear, activations.relu)
+        if not (self.use_bias and fused):
+            return super().apply(weights, x, training, rng)
+        kernel, bias = weights
+        relu = self.activation is activations.relu
+        args = (self.strides, self.padding, self.dilation_rate, self.groups, relu)
+        return ops.conv_bias(x, kernel, bias, *args)
 
     def get_config(self):
         return {

@@ -474,6 +474,83 @@ def conv(
     return _conv(x, kernel, *plan)
 
 
+def conv_bias(
+    x,
+    kernel,
+    bias,
+    strides: int | Sequence[int] = 1,
+    padding: str = "valid",
+    dilation_rate: int | Sequence[int] = 1,
+    groups: int = 1,
+    relu: bool = False,
+):
+    """``conv(x, kernel, ...) + bias``, then ``relu`` when asked: what a Conv layer with
+    a bias computes, as one autograd node.
+
+    Parameters
+    ----------
+    x, kernel, strides, padding, dilation_rate, groups : as for ``conv``.
+    bias : (filters,) array.
+    relu : apply Keras's plain ``relu`` (``fmax(y, 0)``: NaN goes to 0) after the bias.
+
+    Returns
+    -------
+    The same numbers as ``conv`` then ``+ bias`` then ``relu`` (each in place on the
+    conv's fresh output), differentiable in ``x``, ``kernel`` and ``bias``. Fusing saves
+    a pass over the output per step, and autograd's generic add and relu nodes (for a
+    small layer, most of its time).
+    """
+    plan = _cached(
+        _conv_plan, np.shape(x), np.shape(kernel), strides, padding, dilation_rate, groups
+    )
+    f = np.shape(kernel)[-1]
+    if np.shape(bias) != (f,):
+        raise ValueError(
+            f"ops.conv_bias: `bias` must have shape ({f},) for a kernel of shape "
+            f"{format_shape(np.shape(kernel))}; received {format_shape(np.shape(bias))}."
+        )
+    if (plan[3] > 1 and np.shape(kernel)[-2] == 1) or np.result_type(
+        getval(x), getval(kernel), getval(bias)
+    ) != np.result_type(getval(x), getval(kernel)):
+        # Depthwise, or a bias of a wider dtype than the conv's output: the plain ops.
+        y = conv(x, kernel, strides, padding, dilation_rate, groups) + bias
+        return _relu(y, 0.0, None, 0.0) if relu else y
+    return _conv_bias(x, kernel, bias, bool(relu), *plan)
+
+
+@primitive
+def _conv_bias(x, kernel, bias, relu, strides, pads, dilation, groups):
+    y = _conv.fun(x, kernel, strides, pads, dilation, groups)
+    y += bias
+    if relu:
+        np.fmax(y, np.zeros((), y.dtype), out=y)
+    return y
+
+
+def _conv_bias_vjp(argnums, ans, args, kwargs):
+    x, kernel, bias, relu, *plan = args
+    conv_args = [i for i in argnums if i < 2]
+    conv_vjp = _conv_vjp(conv_args, None, (x, kernel, *plan), {}) if conv_args else None
+
+    def vjp(g):
+        if relu:
+            g = g * (ans > 0)  # ans > 0 exactly where the pre-activation is: relu's VJP
+        grads = list(conv_vjp(g)) if conv_vjp else []
+        if 2 in argnums:
+            # The order autograd's unbroadcast sums a broadcast bias's gradient in, so the
+            # numbers equal the unfused layer's.
+            db = g
+            while db.ndim > 1:
+                db = db.sum(axis=0)
+            grads.append(db.astype(bias.dtype, copy=False))
+        return tuple(grads)
+
+    return vjp
+
+
+defvjp_argnums(_conv_bias, _conv_bias_vjp)
+
+
 def _cached(plan, *args):
     """``plan(*args)``, memoised: argument checks and padding run once per distinct call
     (a tiny layer would otherwise spend more time checking than convolving). The key holds

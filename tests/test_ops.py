@@ -291,3 +291,75 @@ def test_sigmoid_and_softplus_do_not_overflow_on_large_inputs():
     with np.errstate(over="raise"):
         assert flat(activations.sigmoid(x)) == [0.0, 1.0]
         assert flat(activations.softplus(x)) == [0.0, 1000.0]
+
+
+# --------------------------------------------------------------------------- fused conv + bias
+
+
+FUSED_CASES = [
+    # x shape, kernel shape, strides, padding, dilation, groups: im2col, shifted, grouped,
+    # strided and 1-D paths.
+    ((2, 7, 6, 3), (3, 3, 3, 4), 1, "valid", 1, 1),
+    ((2, 9, 9, 16), (3, 3, 16, 8), 1, "same", 1, 1),
+    ((1, 8, 7, 4), (2, 3, 2, 6), (2, 1), "same", 1, 2),
+    ((3, 12, 5), (3, 5, 2), 1, "causal", 2, 1),
+    ((2, 5, 6, 2), (3, 3, 1, 4), 1, "same", 1, 2),  # depthwise: the unfused ops
+]
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("case", FUSED_CASES)
+def test_conv_bias_equals_conv_then_bias_then_relu_bit_for_bit(case, relu):
+    import autograd
+    import autograd.numpy as anp
+
+    x_shape, k_shape, strides, padding, dilation, groups = case
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    kernel = rng.standard_normal(k_shape, dtype=np.float32)
+    bias = rng.standard_normal(k_shape[-1], dtype=np.float32)
+
+    def unfused(x, kernel, bias):
+        y = ops.conv(x, kernel, strides, padding, dilation, groups) + bias
+        return ops.relu(y) if relu else y
+
+    def fused(x, kernel, bias):
+        return ops.conv_bias(x, kernel, bias, strides, padding, dilation, groups, relu)
+
+    want, got = unfused(x, kernel, bias), fused(x, kernel, bias)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, want)
+    r = rng.standard_normal(want.shape, dtype=np.float32)
+    grads = [
+        autograd.grad(lambda *a, f=f: anp.sum(f(*a) * r), argnum=(0, 1, 2))(x, kernel, bias)
+        for f in (unfused, fused)
+    ]
+    for a, b in zip(*grads):
+        assert b.dtype == np.float32
+        np.testing.assert_array_equal(b, a)
+
+
+def test_conv_bias_gradients_match_finite_differences():
+    from autograd.test_util import check_grads
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 6, 5, 3))
+    kernel, bias = rng.standard_normal((3, 2, 3, 4)), rng.standard_normal(4)
+    # Away from relu's kink: finite differences straddling 0 would be wrong there.
+    check_grads(
+        lambda x, k, b: ops.conv_bias(x, k, b + 10.0, 1, "same", relu=True),
+        modes=["rev"],
+        order=1,
+    )(x, kernel, bias)
+
+
+def test_conv_bias_refuses_a_bias_of_the_wrong_shape():
+    x, kernel = np.zeros((1, 4, 4, 1), np.float32), np.zeros((3, 3, 1, 2), np.float32)
+    with pytest.raises(ValueError, match=r"ops.conv_bias: `bias` must have shape \(2,\)"):
+        ops.conv_bias(x, kernel, np.zeros(3, np.float32))
+
+
+def test_conv_bias_with_a_float64_bias_widens_as_the_plain_sum_does():
+    x, kernel = np.ones((1, 4, 4, 1), np.float32), np.ones((3, 3, 1, 2), np.float32)
+    y = ops.conv_bias(x, kernel, np.full(2, 0.5))
+    assert y.dtype == np.float64 and float(y[0, 0, 0, 0]) == 9.5
