@@ -19,6 +19,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -62,22 +63,46 @@ def import_torch():
     return torch
 
 
+def blas_report() -> str:
+    """Which BLAS libraries this process loaded and the kernels each runs (threadpoolctl's
+    ``architecture``: OpenBLAS's core type, e.g. SkylakeX or Haswell), or why unknown."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (pip install threadpoolctl to see which kernels ran)"
+    found = [
+        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture', '?')} kernels, "
+        f"{i.get('num_threads')} threads ({Path(i.get('filepath', '')).parent.name})"
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    ]
+    return "; ".join(found) or "no BLAS library loaded"
+
+
 def _serve(conn, build, args, budget):
     steps = build(*args)
-    conn.send(sorted(steps))
+    conn.send((sorted(steps), blas_report()))
     while (key := conn.recv()) is not None:
         conn.send(per_call_seconds(steps[key], budget))
 
 
+#: What this machine's environment sets to force numpy's OpenBLAS kernels; a user's
+#: environment sets neither, and OpenBLAS then picks its kernels for the CPU.
+OPENBLAS_FORCING = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
 def use_openblas_core(core: str) -> None:
-    """Make worker processes started from now on run numpy's OpenBLAS with ``core``'s
-    kernels (``OPENBLAS_CORETYPE``), or with OpenBLAS's own pick for the CPU (``auto``).
-    The machine these benchmarks were written on sets ``OPENBLAS_CORETYPE=Haswell`` in its
-    environment, forcing AVX2 kernels on a CPU whose AVX-512 ones OpenBLAS would otherwise
-    pick (SkylakeX): 255 against 480 GFLOP/s float32 matmul. PyTorch does not use it."""
-    if core == "auto":
-        os.environ.pop("OPENBLAS_CORETYPE", None)
-    else:
+    """Make worker processes started from now on run numpy's OpenBLAS as ``core`` says:
+    ``auto`` (the default) unsets ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE``, so
+    OpenBLAS picks its kernels for the CPU as on a user's machine; ``inherit`` keeps this
+    shell's settings (this machine forces Haswell kernels on a CPU whose AVX-512 SkylakeX
+    ones OpenBLAS would pick: about 255 against 480 GFLOP/s float32 matmul); any other
+    value names the core. PyTorch does not read them."""
+    if core == "inherit":
+        return
+    for name in OPENBLAS_FORCING:
+        os.environ.pop(name, None)
+    if core != "auto":
         os.environ["OPENBLAS_CORETYPE"] = core
 
 
@@ -91,8 +116,10 @@ def add_process_options(parser) -> None:
     parser.add_argument(
         "--openblas-coretype",
         metavar="CORE",
-        help="numpy's OpenBLAS kernels: a core name such as SkylakeX, or 'auto' for OpenBLAS's "
-        "own pick (see benchmarks/README.md)",
+        default="auto",
+        help="numpy's OpenBLAS kernels in the timed processes: 'auto' (default: OPENBLAS_CORETYPE "
+        "and OPENBLAS_L2_SIZE unset, OpenBLAS's own pick, as for a user), 'inherit' (this "
+        "shell's settings), or a core name such as Haswell (see benchmarks/README.md)",
     )
 
 
@@ -102,12 +129,18 @@ def apply_process_options(args) -> list[str]:
     if args.keep_freed_memory:
         keep_freed_memory()
         lines.append("glibc keeps freed memory in every process (--keep-freed-memory)")
-    if args.openblas_coretype:
-        use_openblas_core(args.openblas_coretype)
-    forced = os.environ.get("OPENBLAS_CORETYPE")
-    core = f"{forced} (OPENBLAS_CORETYPE)" if forced else "OpenBLAS's own pick for this CPU"
-    lines.append(f"numpy's OpenBLAS kernels: {core}")
+    use_openblas_core(args.openblas_coretype)
+    set_here = [f"{n}={os.environ[n]}" for n in OPENBLAS_FORCING if n in os.environ]
+    how = ", ".join(set_here) if set_here else "none of OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE set"
+    lines.append(
+        f"timed processes' environment: {how} (--openblas-coretype {args.openblas_coretype})"
+    )
     return lines
+
+
+def blas_lines(workers: dict) -> list[str]:
+    """What each worker reported of its BLAS (see ``blas_report``)."""
+    return [f"{name}: {worker.blas}" for name, worker in workers.items()]
 
 
 def keep_freed_memory() -> None:
@@ -124,7 +157,7 @@ class Worker:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_serve, args=(child, build, args, budget), daemon=True)
         self.process.start()
-        self.keys = self.conn.recv()
+        self.keys, self.blas = self.conn.recv()
 
     def time(self, key) -> float:
         self.conn.send(key)

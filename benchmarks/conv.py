@@ -27,6 +27,7 @@ from common import (  # noqa: E402
     Worker,
     add_process_options,
     apply_process_options,
+    blas_lines,
     import_torch,
     interleaved_times,
     matmul_gflops_step,
@@ -227,7 +228,7 @@ def main(argv=None) -> None:
     else:
         print(f"PyTorch {torch.__version__}, {THREADS} threads")
     print("each implementation runs in its own process (see benchmarks/README.md)")
-    print("\n".join(setup))
+    print("\n".join(setup + blas_lines(workers)))
     print(f"median of {args.rounds} interleaved rounds; forward+backward (dx, dkernel, dbias)")
     print()
     columns = ["", "workload", "minicnn ms", "GFLOP/s", "%peak"]

@@ -24,6 +24,7 @@ from common import (  # noqa: E402
     Worker,
     add_process_options,
     apply_process_options,
+    blas_lines,
     import_torch,
     interleaved_times,
 )
@@ -172,7 +173,7 @@ def main(argv=None) -> None:
         print("PyTorch not importable: no ratios (see benchmarks/README.md to install it)")
     else:
         print(f"PyTorch {torch.__version__}, {THREADS} threads")
-    print("\n".join(setup))
+    print("\n".join(setup + blas_lines(workers)))
     print(f"median of {args.rounds} interleaved rounds; forward+backward in training mode")
     print()
     rows = []

@@ -24,6 +24,7 @@ from common import (  # noqa: E402
     Worker,
     add_process_options,
     apply_process_options,
+    blas_lines,
     import_torch,
     interleaved_times,
 )
@@ -118,7 +119,7 @@ def main(argv=None) -> None:
         f"28x28x1, batch {BATCH}, SGD, float32"
     )
     print(f"median of {args.rounds} interleaved rounds of {STEPS} steps; torch: {THREADS} threads")
-    print("\n".join(setup))
+    print("\n".join(setup + blas_lines(workers)))
     print()
     mine = t["minicnn", "epoch"]
     print(f"{'':9} {'ms/step':>8} {'samples/s':>10} {'minicnn / this':>15} {'(best)':>8}")

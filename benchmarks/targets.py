@@ -1,0 +1,160 @@
+"""Every speed and memory target of minicnn, measured side by side in one run.
+
+Rows (each one forward+backward pass, or one training epoch, as ``fit`` runs it):
+
+- W1-W5: the conv workloads of ``conv.py`` through the layer's own ``apply`` (a Conv1D or
+  Conv2D with its bias, and ReLU for W2), gradients by ``autograd.grad`` for the input and
+  both weights; W1 against autograd's floor (one ``grad`` call through a primitive that
+  does nothing, on the same 8x8x1 input, in the same process), the rest against PyTorch.
+- fit epoch: ``train_step.py``'s model, one ``model.fit`` epoch of 8 batches of 32, against
+  PyTorch's plain zero_grad/forward/backward/step loop.
+- BatchNormalization in training mode and Conv2DTranspose (``layers.py``'s cases).
+- peak memory of one W5 step (``memory.py``'s method), against PyTorch's.
+
+Each implementation runs in its own process, in the user's environment by default
+(OpenBLAS choosing its own kernels; see ``--openblas-coretype``), rounds interleaved, and
+the table gives medians, the ratio of medians and, in parentheses, the ratio of the best
+rounds. Run ``python benchmarks/targets.py`` with PyTorch installed (benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+from autograd.extend import defvjp, primitive
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import conv  # noqa: E402
+import layers as layer_cases  # noqa: E402
+import train_step  # noqa: E402
+from common import (  # noqa: E402
+    THREADS,
+    Worker,
+    add_process_options,
+    apply_process_options,
+    blas_lines,
+    import_torch,
+    interleaved_times,
+)
+from memory import measure  # noqa: E402
+
+from minicnn import layers  # noqa: E402
+
+# key -> (what, target ratio, against what)
+TARGETS = {
+    "W1": ("W1 " + conv.WORKLOADS[0].describe(), 1.5, "floor"),
+    "W2": ("W2 " + conv.WORKLOADS[1].describe(), 1.0, "torch"),
+    "W3": ("W3 " + conv.WORKLOADS[2].describe(), 1.7, "torch"),
+    "W4": ("W4 " + conv.WORKLOADS[3].describe(), 1.2, "torch"),
+    "W5": ("W5 " + conv.WORKLOADS[4].describe(), 1.3, "torch"),
+    "epoch": ("fit epoch, conv-relu-pool-conv-relu-flatten-dense, 8x32", 1.5, "torch"),
+    "batchnorm": (layer_cases.CASES["batchnorm"][0], 2.0, "torch"),
+    "conv2d_transpose": (layer_cases.CASES["conv2d_transpose"][0], 2.0, "torch"),
+}
+
+
+@primitive
+def _nothing(x):
+    return x
+
+
+defvjp(_nothing, lambda ans, x: lambda g: g)
+
+
+def floor_step():
+    """autograd's least cost for one gradient call: ``grad`` through one primitive that
+    returns its input, on W1's input."""
+    x = conv.WORKLOADS[0].arrays()[0]
+    grad = autograd.grad(lambda x: anp.sum(_nothing(x)))
+    return lambda: grad(x)
+
+
+def layer_step(w: conv.Workload):
+    """``w`` through a minicnn conv layer's ``apply``, as ``fit`` runs it."""
+    x, kernel, bias, r = w.arrays()
+    kind = layers.Conv1D if w.rank == 1 else layers.Conv2D
+    layer = kind(w.filters, w.kernel, padding=w.padding, activation="relu" if w.relu else None)
+    layer.build(x.shape)
+
+    def loss(x, kernel, bias):
+        return anp.sum(layer.apply([kernel, bias], x) * r)
+
+    grad = autograd.grad(loss, argnum=(0, 1, 2))
+    for g in grad(x, kernel, bias):
+        assert g.dtype == np.float32, f"{w.name}: a gradient came back as {g.dtype}"
+    return lambda: grad(x, kernel, bias)
+
+
+def build_steps(impl: str) -> dict:
+    if impl == "minicnn":
+        steps = {w.name: layer_step(w) for w in conv.WORKLOADS}
+        steps["floor"] = floor_step()
+        steps["epoch"] = train_step.minicnn_epoch()
+        steps.update({k: layer_cases.minicnn_step(k) for k in ("batchnorm", "conv2d_transpose")})
+        return steps
+    torch = import_torch()
+    steps = {w.name: conv.torch_step(torch, w) for w in conv.WORKLOADS}
+    steps["epoch"] = train_step.torch_epoch(False)
+    steps.update({k: layer_cases.torch_step(torch, k) for k in ("batchnorm", "conv2d_transpose")})
+    return steps
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=9, help="interleaved rounds (median)")
+    parser.add_argument("--only", nargs="*", help="rows to run, e.g. W3 epoch")
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory row")
+    add_process_options(parser)
+    args = parser.parse_args(argv)
+    setup = apply_process_options(args)
+    torch = import_torch()
+    impls = ["minicnn"] + (["torch"] if torch is not None else [])
+    workers = {impl: Worker(build_steps, impl, budget=0.1) for impl in impls}
+    keys = [k for k in ["floor", *TARGETS] if not args.only or k in args.only or k == "floor"]
+    t = interleaved_times(workers, keys, rounds=args.rounds)
+    for worker in workers.values():
+        worker.close()
+    print(f"median of {args.rounds} interleaved rounds; PyTorch: {THREADS} threads, NCHW")
+    if torch is None:
+        print("PyTorch not importable: only W1 has a ratio (see benchmarks/README.md)")
+    else:
+        print(f"PyTorch {torch.__version__}")
+    print("\n".join(setup + blas_lines(workers)))
+    print()
+    rows = []
+    for key in [k for k in TARGETS if k in keys]:
+        what, target, against = TARGETS[key]
+        mine = t["minicnn", key]
+        ref = t.get(("minicnn", "floor") if against == "floor" else (against, key))
+        row = [key, what, f"{mine.median * 1e3:.3f}"]
+        if ref is None:
+            row += ["-", "-", "-", f"<= {target}x {against}", "?"]
+        else:
+            r, best = mine.median / ref.median, mine.best / ref.best
+            met = "met" if r <= target else ("met (best)" if best <= target else "missed")
+            row += [f"{ref.median * 1e3:.3f}", f"{r:.2f}x", f"({best:.2f}x)"]
+            row += [f"<= {target}x {against}", met]
+        rows.append(row)
+    if not args.no_memory and torch is not None and (not args.only or "memory" in args.only):
+        mine, theirs = (measure(impl)["rss_peak_mib"] for impl in ("minicnn", "torch"))
+        r = mine / theirs
+        rows.append(
+            ["memory", "peak extra MiB of one W5 step", f"{mine:.1f} MiB", f"{theirs:.1f} MiB"]
+            + [f"{r:.2f}x", "", "<= 1.0x torch", "met" if r <= 1.0 else "missed"]
+        )
+    conv.print_table(
+        ["", "row", "minicnn ms", "reference ms", "ratio", "(best)", "target", ""], rows
+    )
+    print()
+    print("ratio = minicnn median / the reference's median; (best) = the fastest rounds' ratio")
+    print(f"W1's reference is autograd's floor: {t['minicnn', 'floor'].median * 1e3:.3f} ms")
+
+
+if __name__ == "__main__":
+    main()
