@@ -28,7 +28,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/conv.py
+	$(BIN)/python benchmarks/targets.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -20,6 +20,7 @@ rounds. Run ``python benchmarks/targets.py`` with PyTorch installed (benchmarks/
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -44,7 +45,7 @@ from common import (  # noqa: E402
 )
 from memory import measure  # noqa: E402
 
-from minicnn import layers  # noqa: E402
+from minicnn import layers, ops  # noqa: E402
 
 # key -> (what, target ratio, against what)
 TARGETS = {
@@ -91,9 +92,25 @@ def layer_step(w: conv.Workload):
     return lambda: grad(x, kernel, bias)
 
 
+def gemm_step(w: conv.Workload):
+    """The three matrix products a step of ``w`` cannot avoid, in numpy on im2col's shapes
+    (forward, kernel gradient, input gradient), with nothing else: what bounds minicnn's
+    conv steps from below, as numpy's OpenBLAS runs them."""
+    positions = w.batch * math.prod(
+        ops.output_length(n, w.kernel, 1, 1, w.padding) for n in w.spatial
+    )
+    depth = w.kernel**w.rank * w.channels
+    rng = np.random.default_rng(0)
+    cols = rng.standard_normal((positions, depth), dtype=np.float32)
+    kernel = rng.standard_normal((depth, w.filters), dtype=np.float32)
+    g = rng.standard_normal((positions, w.filters), dtype=np.float32)
+    return lambda: (cols @ kernel, cols.T @ g, g @ kernel.T)
+
+
 def build_steps(impl: str) -> dict:
     if impl == "minicnn":
         steps = {w.name: layer_step(w) for w in conv.WORKLOADS}
+        steps.update({f"{w.name} gemm": gemm_step(w) for w in conv.WORKLOADS[1:]})
         steps["floor"] = floor_step()
         steps["epoch"] = train_step.minicnn_epoch()
         steps.update({k: layer_cases.minicnn_step(k) for k in ("batchnorm", "conv2d_transpose")})
@@ -116,7 +133,9 @@ def main(argv=None) -> None:
     torch = import_torch()
     impls = ["minicnn"] + (["torch"] if torch is not None else [])
     workers = {impl: Worker(build_steps, impl, budget=0.1) for impl in impls}
+    gemms = [f"{w.name} gemm" for w in conv.WORKLOADS[1:]]
     keys = [k for k in ["floor", *TARGETS] if not args.only or k in args.only or k == "floor"]
+    keys += [g for g in gemms if g.split()[0] in keys]
     t = interleaved_times(workers, keys, rounds=args.rounds)
     for worker in workers.values():
         worker.close()
@@ -133,27 +152,34 @@ def main(argv=None) -> None:
         mine = t["minicnn", key]
         ref = t.get(("minicnn", "floor") if against == "floor" else (against, key))
         row = [key, what, f"{mine.median * 1e3:.3f}"]
+        gemm = t.get(("minicnn", f"{key} gemm"))
+        bound = f"{gemm.median * 1e3:.3f}" if gemm else ""
+        if gemm and ref is not None:
+            bound += f" = {gemm.median / ref.median:.2f}x"
         if ref is None:
-            row += ["-", "-", "-", f"<= {target}x {against}", "?"]
+            row += ["-", "-", "-", f"<= {target}x {against}", "?", bound]
         else:
             r, best = mine.median / ref.median, mine.best / ref.best
             met = "met" if r <= target else ("met (best)" if best <= target else "missed")
             row += [f"{ref.median * 1e3:.3f}", f"{r:.2f}x", f"({best:.2f}x)"]
-            row += [f"<= {target}x {against}", met]
+            row += [f"<= {target}x {against}", met, bound]
         rows.append(row)
     if not args.no_memory and torch is not None and (not args.only or "memory" in args.only):
         mine, theirs = (measure(impl)["rss_peak_mib"] for impl in ("minicnn", "torch"))
         r = mine / theirs
         rows.append(
             ["memory", "peak extra MiB of one W5 step", f"{mine:.1f} MiB", f"{theirs:.1f} MiB"]
-            + [f"{r:.2f}x", "", "<= 1.0x torch", "met" if r <= 1.0 else "missed"]
+            + [f"{r:.2f}x", "", "<= 1.0x torch", "met" if r <= 1.0 else "missed", ""]
         )
     conv.print_table(
-        ["", "row", "minicnn ms", "reference ms", "ratio", "(best)", "target", ""], rows
+        ["", "row", "minicnn ms", "reference ms", "ratio", "(best)", "target", "", "numpy gemm ms"],
+        rows,
     )
     print()
     print("ratio = minicnn median / the reference's median; (best) = the fastest rounds' ratio")
     print(f"W1's reference is autograd's floor: {t['minicnn', 'floor'].median * 1e3:.3f} ms")
+    print("numpy gemm = the step's three im2col matrix products alone in numpy (its bound), and")
+    print("that time over the reference's whole step")
 
 
 if __name__ == "__main__":
