@@ -178,8 +178,8 @@ def _map_entry(v: int, name: str, kind: str, node, values) -> dict:
 def _encode(a: np.ndarray) -> dict:
     """``a`` as ``{"dtype", "shape", "b64"}``: its bytes little-endian, base64 (float32
     ``<f4``, float64 ``<f8``, int32 ``<i4``), row-major."""
-    kind = {"f": {4: "<f4", 8: "<f8"}, "i": {4: "<i4", 8: "<i4"}, "b": {1: "<i4"}}
-    dtype = kind[a.dtype.kind][a.dtype.itemsize]
+    # Only these three travel; anything else would be a bug here, not data to convert.
+    dtype = {"float32": "<f4", "float64": "<f8", "int32": "<i4"}[a.dtype.name]
     raw = np.ascontiguousarray(a, dtype=dtype).tobytes()
     return {"dtype": dtype[1:], "shape": list(a.shape), "b64": base64.b64encode(raw).decode()}
 
@@ -204,7 +204,7 @@ def _explanations(model, k: int, values, sample: int, shape) -> dict:
         "totals": _encode(np.array([e.total for e in found], dtype=np.float64).reshape(shape)),
         "reads": int(model.nodes[k].inputs[0]),
     }
-    if first.op in ("max", "average") or first.op == "conv":
+    if first.op in ("conv", "max", "average"):
         # The window positions depend on the spatial position only: one set per position,
         # the channel (or filter) running fastest in ``cells``.
         per_position = found[:: shape[-1]]
