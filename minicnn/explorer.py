@@ -24,6 +24,7 @@ import base64
 import html
 import json
 import os
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -118,11 +119,12 @@ def page_data(model, x, sample: int = 0) -> dict:
         pass
     values = [np.asarray(v, dtype=np.float32) for v in values]
     maps = [_map_entry(v, name, "InputLayer", None, values) for v, name in _input_names(model)]
-    calls: dict[int, int] = {}
+    total = Counter(id(node.layer) for node in model.nodes)
+    calls: Counter = Counter()
     for k, node in enumerate(model.nodes):
         layer = node.layer
-        calls[id(layer)] = calls.get(id(layer), 0) + 1
-        shared = sum(n.layer is layer for n in model.nodes) > 1
+        calls[id(layer)] += 1
+        shared = total[id(layer)] > 1
         for t, v in enumerate(node.outputs):
             name = layer.name + (f"[{t}]" if len(node.outputs) > 1 else "")
             name += f" (call {calls[id(layer)]})" if shared else ""

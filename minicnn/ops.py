@@ -467,11 +467,16 @@ def conv(
         _conv_plan, np.shape(x), np.shape(kernel), strides, padding, dilation_rate, groups
     )
     strides, pads, dilation, groups = plan
-    if groups > 1 and kernel.shape[-2] == 1:  # one input channel per group: depthwise
+    if _depthwise(plan, np.shape(kernel)):
         *k, _, filters = kernel.shape
         taps = kernel.reshape((*k, groups, filters // groups))
         return _depthwise_conv(x, taps, strides, pads, dilation)
     return _conv(x, kernel, *plan)
+
+
+def _depthwise(plan, kernel_shape) -> bool:
+    """One input channel per group: ``conv`` runs it as a depthwise convolution."""
+    return plan[3] > 1 and kernel_shape[-2] == 1
 
 
 def conv_bias(
@@ -509,12 +514,12 @@ def conv_bias(
             f"ops.conv_bias: `bias` must have shape ({f},) for a kernel of shape "
             f"{format_shape(np.shape(kernel))}; received {format_shape(np.shape(bias))}."
         )
-    if (plan[3] > 1 and np.shape(kernel)[-2] == 1) or np.result_type(
+    if _depthwise(plan, np.shape(kernel)) or np.result_type(
         getval(x), getval(kernel), getval(bias)
     ) != np.result_type(getval(x), getval(kernel)):
         # Depthwise, or a bias of a wider dtype than the conv's output: the plain ops.
         y = conv(x, kernel, strides, padding, dilation_rate, groups) + bias
-        return _relu(y, 0.0, None, 0.0) if relu else y
+        return _relu(y, 0.0, None, 0.0) if relu else y  # ops.relu's primitive
     return _conv_bias(x, kernel, bias, bool(relu), *plan)
 
 

@@ -123,11 +123,9 @@ def _walk(model, value: int, sets: list, func: str, seen: dict | None = None) ->
     while pending:
         value, sets = pending.pop()
         if seen is not None:
-            old = seen.get(value)
-            seen[value] = sets if old is None else [a | b for a, b in zip(old, sets)]
+            seen[value] = _union(seen.get(value), sets)
         if value < n_inputs:
-            old = fields[value]
-            fields[value] = sets if old is None else [a | b for a, b in zip(old, sets)]
+            fields[value] = _union(fields[value], sets)
             continue
         node, t = made_by[value]
         lay = node.layer
@@ -143,6 +141,11 @@ def _walk(model, value: int, sets: list, func: str, seen: dict | None = None) ->
             spatial = _known(shapes[source], f"layer '{lay.name}'s input", func)
             pending.append((source, _read(lay, sets, spatial, func)))
     return fields
+
+
+def _union(old, sets):
+    """Per axis, the positions in ``old`` (None: none yet) or ``sets``."""
+    return sets if old is None else [a | b for a, b in zip(old, sets)]
 
 
 def _read(lay, sets, spatial, func) -> list[set]:
