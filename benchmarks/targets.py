@@ -92,28 +92,87 @@ def layer_step(w: conv.Workload):
     return lambda: grad(x, kernel, bias)
 
 
+def products(shapes, input_grad=True):
+    """The matrix products a conv or dense step cannot avoid, for each ``(positions, depth,
+    filters)`` in ``shapes`` (im2col's shapes): forward, kernel gradient and, when
+    ``input_grad``, input gradient; the first layer of a model has no input gradient."""
+    rng = np.random.default_rng(0)
+    mats = []
+    for i, (positions, depth, filters) in enumerate(shapes):
+        cols = rng.standard_normal((positions, depth), dtype=np.float32)
+        kernel = rng.standard_normal((depth, filters), dtype=np.float32)
+        g = rng.standard_normal((positions, filters), dtype=np.float32)
+        mats.append((cols, kernel, g, input_grad or i > 0))
+
+    def run():
+        for cols, kernel, g, back in mats:
+            cols @ kernel, cols.T @ g
+            if back:
+                g @ kernel.T
+
+    return run
+
+
 def gemm_step(w: conv.Workload):
-    """The three matrix products a step of ``w`` cannot avoid, in numpy on im2col's shapes
-    (forward, kernel gradient, input gradient), with nothing else: what bounds minicnn's
-    conv steps from below, as numpy's OpenBLAS runs them."""
+    """``w``'s three products in numpy with nothing else: what bounds minicnn's conv steps
+    from below, as numpy's OpenBLAS runs them."""
     positions = w.batch * math.prod(
         ops.output_length(n, w.kernel, 1, 1, w.padding) for n in w.spatial
     )
-    depth = w.kernel**w.rank * w.channels
-    rng = np.random.default_rng(0)
-    cols = rng.standard_normal((positions, depth), dtype=np.float32)
-    kernel = rng.standard_normal((depth, w.filters), dtype=np.float32)
-    g = rng.standard_normal((positions, w.filters), dtype=np.float32)
-    return lambda: (cols @ kernel, cols.T @ g, g @ kernel.T)
+    return products([(positions, w.kernel**w.rank * w.channels, w.filters)])
+
+
+def epoch_gemm_step():
+    """The fit epoch's products: ``train_step.py``'s two convs (the first without an input
+    gradient) and its dense layer, for each of the epoch's batches."""
+    b = train_step.BATCH
+    run = products([(b * 26 * 26, 9, 32), (b * 11 * 11, 9 * 32, 64), (b, 11 * 11 * 64, 10)], False)
+
+    def epoch():
+        for _ in range(train_step.STEPS):
+            run()
+
+    return epoch
+
+
+def transpose_gemm_step():
+    """The Conv2DTranspose case's products: it is the adjoint of a stride-2 3x3 conv from
+    28x28x16 to 14x14x32, whose im2col has one row per input pixel and 3*3*16 columns."""
+    _, _, shape = layer_cases.CASES["conv2d_transpose"]
+    return products([(math.prod(shape[:3]), 9 * 16, shape[3])])
+
+
+def batchnorm_bound_step():
+    """The BatchNormalization case's least numpy work: the loss's product ``y * r`` and its
+    gradient, one pass writing ``y`` and one writing ``dx``, and the four per-channel
+    reductions (mean, mean square, sum of g, sum of g * x) as BLAS products, with no
+    autograd and no other temporaries."""
+    _, x, _, r = layer_cases.arrays("batchnorm")
+    rows = x.reshape(-1, x.shape[-1])
+    ones = np.ones(rows.shape[0], np.float32)
+    s = np.full(x.shape[-1], 0.5, np.float32)
+
+    def run():
+        ones @ rows, np.einsum("ij,ij->j", rows, rows)  # forward statistics
+        y = x * s  # the output
+        (y * r).sum()  # the loss
+        g = r * np.float32(1)  # its gradient
+        ones @ g.reshape(rows.shape), np.einsum("ij,ij->j", g.reshape(rows.shape), rows)
+        g * s  # the input gradient
+
+    return run
 
 
 def build_steps(impl: str) -> dict:
     if impl == "minicnn":
         steps = {w.name: layer_step(w) for w in conv.WORKLOADS}
-        steps.update({f"{w.name} gemm": gemm_step(w) for w in conv.WORKLOADS[1:]})
+        steps.update({f"{w.name} bound": gemm_step(w) for w in conv.WORKLOADS[1:]})
         steps["floor"] = floor_step()
         steps["epoch"] = train_step.minicnn_epoch()
         steps.update({k: layer_cases.minicnn_step(k) for k in ("batchnorm", "conv2d_transpose")})
+        steps["epoch bound"] = epoch_gemm_step()
+        steps["conv2d_transpose bound"] = transpose_gemm_step()
+        steps["batchnorm bound"] = batchnorm_bound_step()
         return steps
     torch = import_torch()
     steps = {w.name: conv.torch_step(torch, w) for w in conv.WORKLOADS}
@@ -133,9 +192,9 @@ def main(argv=None) -> None:
     torch = import_torch()
     impls = ["minicnn"] + (["torch"] if torch is not None else [])
     workers = {impl: Worker(build_steps, impl, budget=0.1) for impl in impls}
-    gemms = [f"{w.name} gemm" for w in conv.WORKLOADS[1:]]
+    bounds = [f"{k} bound" for k in TARGETS if k != "W1"]
     keys = [k for k in ["floor", *TARGETS] if not args.only or k in args.only or k == "floor"]
-    keys += [g for g in gemms if g.split()[0] in keys]
+    keys += [b for b in bounds if b.split()[0] in keys]
     t = interleaved_times(workers, keys, rounds=args.rounds)
     for worker in workers.values():
         worker.close()
@@ -152,7 +211,7 @@ def main(argv=None) -> None:
         mine = t["minicnn", key]
         ref = t.get(("minicnn", "floor") if against == "floor" else (against, key))
         row = [key, what, f"{mine.median * 1e3:.3f}"]
-        gemm = t.get(("minicnn", f"{key} gemm"))
+        gemm = t.get(("minicnn", f"{key} bound"))
         bound = f"{gemm.median * 1e3:.3f}" if gemm else ""
         if gemm and ref is not None:
             bound += f" = {gemm.median / ref.median:.2f}x"
@@ -172,14 +231,26 @@ def main(argv=None) -> None:
             + [f"{r:.2f}x", "", "<= 1.0x torch", "met" if r <= 1.0 else "missed", ""]
         )
     conv.print_table(
-        ["", "row", "minicnn ms", "reference ms", "ratio", "(best)", "target", "", "numpy gemm ms"],
+        [
+            "",
+            "row",
+            "minicnn ms",
+            "reference ms",
+            "ratio",
+            "(best)",
+            "target",
+            "",
+            "numpy bound ms",
+        ],
         rows,
     )
     print()
     print("ratio = minicnn median / the reference's median; (best) = the fastest rounds' ratio")
     print(f"W1's reference is autograd's floor: {t['minicnn', 'floor'].median * 1e3:.3f} ms")
-    print("numpy gemm = the step's three im2col matrix products alone in numpy (its bound), and")
-    print("that time over the reference's whole step")
+    print("numpy bound = the step's unavoidable numpy work alone, and that time over the")
+    print("reference's whole step: for the convs, the epoch and Conv2DTranspose their im2col")
+    print("matrix products; for BatchNormalization one pass writing each of y, the loss's")
+    print("product and gradient and dx, and its four per-channel reductions")
 
 
 if __name__ == "__main__":

@@ -649,12 +649,15 @@ def batch_norm(x, gamma, beta, axis: int = -1, epsilon: float = 1e-3):
         if v is not None and np.shape(v) != (channels,):
             raise ValueError(f"{owner}: `{name}` must have shape ({channels},); got {np.shape(v)}.")
     epsilon = check_real(epsilon, owner, "epsilon", 0.0, low_open=True)
-    axes = tuple(a for a in range(ndim) if a != axis)
     raw = getval(x)
-    n = math.prod(raw.shape[a] for a in axes)
-    mean = raw.sum(axis=axes) / raw.dtype.type(n)
-    variance = np.square(raw).sum(axis=axes) / raw.dtype.type(n) - np.square(mean)
-    y = _batch_norm(x, _or(gamma, 1, mean), _or(beta, 0, mean), mean, variance, axis, epsilon)
+    n = raw.dtype.type(raw.size // channels)
+    mean = _channel_sum(raw, axis) / n
+    variance = _channel_dot(raw, raw, axis) / n - np.square(mean)
+    # The centred input is made once here and handed to the primitive, so the forward pass
+    # and the VJP share it instead of each subtracting the mean again (a full pass).
+    centered = raw - mean.reshape(_bn_shape(ndim, axis, channels))
+    gamma, beta = _or(gamma, 1, mean), _or(beta, 0, mean)
+    y = _batch_norm(x, gamma, beta, centered, variance, axis, epsilon)
     return y, mean, variance
 
 
@@ -668,13 +671,32 @@ def _bn_shape(ndim, axis, channels):
     return tuple(shape)
 
 
+def _channel_sum(a, axis):
+    """``a`` summed over every axis but ``axis``, shape ``(channels,)``."""
+    if axis == a.ndim - 1:
+        # For channels-last data a vector-matrix product: BLAS reads the array once, about
+        # three times faster than numpy's reduction over the leading axes, and closer to the
+        # exact sum (fewer additions into each accumulator).
+        rows = a.reshape(-1, a.shape[-1])
+        return np.ones(rows.shape[0], a.dtype) @ rows
+    return a.sum(axis=tuple(i for i in range(a.ndim) if i != axis))
+
+
+def _channel_dot(a, b, axis):
+    """``sum(a * b)`` over every axis but ``axis``, without making ``a * b``."""
+    if axis == a.ndim - 1:
+        c = a.shape[-1]
+        return np.einsum("ij,ij->j", a.reshape(-1, c), b.reshape(-1, c))
+    return (a * b).sum(axis=tuple(i for i in range(a.ndim) if i != axis))
+
+
 @primitive
-def _batch_norm(x, gamma, beta, mean, variance, axis, epsilon):
+def _batch_norm(x, gamma, beta, centered, variance, axis, epsilon):
+    # ``x`` is the argument gradients flow to; its values enter through ``centered``.
     shape = _bn_shape(x.ndim, axis, x.shape[axis])
     # rsqrt(var + eps) * gamma, in Keras's order of operations.
     factor = ((1 / np.sqrt(variance + x.dtype.type(epsilon))) * gamma).reshape(shape)
-    y = x - mean.reshape(shape)
-    y *= factor
+    y = centered * factor
     y += beta.reshape(shape)
     return y
 
@@ -682,24 +704,23 @@ def _batch_norm(x, gamma, beta, mean, variance, axis, epsilon):
 def _batch_norm_vjp(argnums, ans, args, kwargs):
     # The textbook gradient, the batch statistics being functions of x:
     # dx = gamma / std * (g - mean(g) - xhat * mean(g * xhat)), dgamma = sum(g * xhat),
-    # dbeta = sum(g), with xhat = (x - mean) / std.
-    x, gamma, beta, mean, variance, axis, epsilon = args
+    # dbeta = sum(g), with xhat = (x - mean) / std = centered / std.
+    x, gamma, beta, centered, variance, axis, epsilon = args
     shape = _bn_shape(x.ndim, axis, x.shape[axis])
-    axes = tuple(a for a in range(x.ndim) if a != axis)
     inv_std = 1 / np.sqrt(variance + x.dtype.type(epsilon))
     n = x.dtype.type(x.size // x.shape[axis])
 
     def vjp(g):
-        xhat = x - mean.reshape(shape)
-        xhat *= inv_std.reshape(shape)
-        dbeta = g.sum(axis=axes)
-        dgamma = (g * xhat).sum(axis=axes)
+        dbeta = _channel_sum(g, axis)
+        # sum(g * xhat) as inv_std * sum(g * centered): one product-sum, no xhat array.
+        dgamma = _channel_dot(g, centered, axis) * inv_std
         grads = []
         for i in argnums:
             if i == 0:
-                xhat *= (dgamma / n).reshape(shape)
                 dx = g - (dbeta / n).reshape(shape)
-                dx -= xhat
+                # xhat * mean(g * xhat) = centered * (inv_std * dgamma / n), made in one
+                # temporary because centered is shared with the forward pass.
+                dx -= centered * (inv_std * dgamma / n).reshape(shape)
                 dx *= (gamma * inv_std).reshape(shape)
                 grads.append(dx)
             else:

@@ -411,6 +411,8 @@ CASES = {
     "SeparableConv1D": (lambda: L.SeparableConv1D(3, 2, dilation_rate=2), (2, 6, 2)),
     "SeparableConv2D": (lambda: L.SeparableConv2D(2, 2, depth_multiplier=2), (2, 4, 3, 2)),
     "BatchNormalization": (lambda: L.BatchNormalization(), (4, 3, 2)),
+    # A channel axis other than the last takes ops.batch_norm's general reductions.
+    "BatchNormalization_axis1": (lambda: L.BatchNormalization(axis=1), (4, 3, 2)),
     "Dropout": (lambda: L.Dropout(0.4), (3, 6)),
     "SpatialDropout2D": (lambda: L.SpatialDropout2D(0.5), (2, 3, 3, 4)),
     "Reshape": (lambda: L.Reshape((3, -1)), (2, 6, 2)),
