@@ -316,6 +316,18 @@ class Layer(Configurable):
         """The layer's weights (copies), in ``weight_names`` order."""
         return self.get_weights()
 
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        """Copies of the weights training updates (none when the layer is not
+        ``trainable``), in ``weight_names`` order; Keras's ``layer.trainable_weights``."""
+        return [w.copy() for w, t in zip(self._weights, self.weight_trainable) if t]
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        """Copies of the weights training leaves alone (BatchNormalization's moving
+        statistics; every weight when the layer is not ``trainable``)."""
+        return [w.copy() for w, t in zip(self._weights, self.weight_trainable) if not t]
+
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the weights as float32 numpy arrays, in ``weight_names`` order."""
         return [w.copy() for w in self._weights]

@@ -425,6 +425,18 @@ class Model:
     def weights(self) -> list[np.ndarray]:
         return self.get_weights()
 
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        """Copies of the weights training updates, in ``get_weights()`` order."""
+        arrays = self.weight_arrays()
+        return [arrays[i].copy() for i in self.trainable_indices()]
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        """Copies of the weights training leaves alone, in ``get_weights()`` order."""
+        keep = set(self.trainable_indices())
+        return [w.copy() for i, w in enumerate(self.weight_arrays()) if i not in keep]
+
     def get_weights(self) -> list[np.ndarray]:
         """Copies of all weights, ``[kernel1, bias1, kernel2, bias2, ...]``, float32."""
         return [w.copy() for w in self.weight_arrays()]
