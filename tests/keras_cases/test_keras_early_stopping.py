@@ -41,8 +41,15 @@ def test_early_stopping(mode, monitor, maximise):
     # on a log that moves the other way stops after the second epoch.
     x, y = data()
     model = two_dense("adam", ("mse", "acc", "accuracy"))
-    model.fit(x, y, batch_size=5, validation_data=(x, y), epochs=2, verbose=0,
-              callbacks=[callbacks.EarlyStopping(patience=0, monitor=monitor, mode=mode)])  # fmt: skip
+    model.fit(
+        x,
+        y,
+        batch_size=5,
+        validation_data=(x, y),
+        epochs=2,
+        verbose=0,
+        callbacks=[callbacks.EarlyStopping(patience=0, monitor=monitor, mode=mode)],
+    )
     stopper = callbacks.EarlyStopping(patience=0, monitor=monitor, mode=mode)
     stopper.set_model(model)
     stopper.on_train_begin()
@@ -59,8 +66,15 @@ def test_early_stopping_unknown_monitor_is_a_value_error():
     x, y = data()
     model = two_dense("adam", ("mse",))
     with pytest.raises(ValueError, match="monitor=unknown"):
-        model.fit(x, y, batch_size=5, validation_data=(x, y), epochs=2, verbose=0,
-                  callbacks=[callbacks.EarlyStopping(patience=0, monitor="unknown")])  # fmt: skip
+        model.fit(
+            x,
+            y,
+            batch_size=5,
+            validation_data=(x, y),
+            epochs=2,
+            verbose=0,
+            callbacks=[callbacks.EarlyStopping(patience=0, monitor="unknown")],
+        )
 
 
 @pytest.mark.parametrize("patience", [0, 1, 2, 3])

@@ -24,8 +24,9 @@ def get_model():
     return model
 
 
-@pytest.mark.parametrize("name, weights_only", [("checkpoint.model.keras", False),
-                                                ("checkpoint.weights.h5", True)])  # fmt: skip
+@pytest.mark.parametrize(
+    "name, weights_only", [("checkpoint.model.keras", False), ("checkpoint.weights.h5", True)]
+)
 def test_model_checkpoint_loading(tmp_path, name, weights_only):
     pytest.importorskip("h5py")
     rng = np.random.default_rng(42)
@@ -34,11 +35,21 @@ def test_model_checkpoint_loading(tmp_path, name, weights_only):
     model = get_model()
     path = tmp_path / name
     checkpoint = callbacks.ModelCheckpoint(
-        str(path), monitor="val_loss", save_best_only=True, save_weights_only=weights_only,
+        str(path),
+        monitor="val_loss",
+        save_best_only=True,
+        save_weights_only=weights_only,
         mode="auto",
-    )  # fmt: skip
-    model.fit(x[:SAMPLES], y[:SAMPLES], batch_size=BATCH_SIZE, epochs=1, verbose=0,
-              validation_data=(x[SAMPLES:], y[SAMPLES:]), callbacks=[checkpoint])  # fmt: skip
+    )
+    model.fit(
+        x[:SAMPLES],
+        y[:SAMPLES],
+        batch_size=BATCH_SIZE,
+        epochs=1,
+        verbose=0,
+        validation_data=(x[SAMPLES:], y[SAMPLES:]),
+        callbacks=[checkpoint],
+    )
     assert path.exists()
     if weights_only:
         loaded = get_model()

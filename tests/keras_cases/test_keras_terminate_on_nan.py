@@ -40,8 +40,15 @@ def test_TerminateOnNaN():
         model.add(layers.Dense(2, activation="relu", kernel_initializer=initializers.Constant(1e5)))
     model.add(layers.Dense(2))
     model.compile(loss="mean_squared_error", optimizer="sgd")
-    history = model.fit(x, y, batch_size=4, validation_data=(x_val, y_val), epochs=20,
-                        callbacks=[callbacks.TerminateOnNaN()], verbose=0)  # fmt: skip
+    history = model.fit(
+        x,
+        y,
+        batch_size=4,
+        validation_data=(x_val, y_val),
+        epochs=20,
+        callbacks=[callbacks.TerminateOnNaN()],
+        verbose=0,
+    )
     loss = history.history["loss"]
     assert len(loss) == 1
     assert np.isnan(loss[0]) or np.isinf(loss[0])
@@ -58,8 +65,14 @@ def test_terminate_on_nan_graceful_stop():
 def test_terminate_on_nan_raise_error_raises_error():
     x, y = np.array([[1.0], [2.0]]), np.array([[0.0], [1.0]])
     with pytest.raises(RuntimeError, match="NaN or Inf loss encountered"):
-        one_dense(nan_on_batch(0)).fit(x, y, epochs=1, batch_size=1, verbose=0,
-                                       callbacks=[callbacks.TerminateOnNaN(raise_error=True)])  # fmt: skip
+        one_dense(nan_on_batch(0)).fit(
+            x,
+            y,
+            epochs=1,
+            batch_size=1,
+            verbose=0,
+            callbacks=[callbacks.TerminateOnNaN(raise_error=True)],
+        )
 
 
 def test_raise_error_terminate_does_not_trigger_on_train_end():
@@ -72,25 +85,35 @@ def test_raise_error_terminate_does_not_trigger_on_train_end():
     tracking = TrackingCallback()
     with pytest.raises(RuntimeError):
         one_dense(nan_on_batch(0)).fit(
-            np.array([[1.0]]), np.array([[0.0]]), epochs=1, verbose=0,
+            np.array([[1.0]]),
+            np.array([[0.0]]),
+            epochs=1,
+            verbose=0,
             callbacks=[tracking, callbacks.TerminateOnNaN(raise_error=True)],
-        )  # fmt: skip
+        )
     assert not tracking.train_end_called
 
 
 @pytest.mark.parametrize("raise_error", [False, True])
 def test_normal_training_does_not_raise(raise_error):
     x = y = np.array([[1.0], [2.0]])
-    history = one_dense().fit(x, y, epochs=2, verbose=0,
-                              callbacks=[callbacks.TerminateOnNaN(raise_error=raise_error)])  # fmt: skip
+    history = one_dense().fit(
+        x, y, epochs=2, verbose=0, callbacks=[callbacks.TerminateOnNaN(raise_error=raise_error)]
+    )
     assert len(history.history["loss"]) == 2
 
 
 def test_raise_error_terminate_stops_on_later_batch():
     x, y = np.array([[1.0], [2.0]]), np.array([[0.0], [1.0]])
     with pytest.raises(RuntimeError) as err:
-        one_dense(nan_on_batch(1)).fit(x, y, epochs=1, batch_size=1, verbose=0,
-                                       callbacks=[callbacks.TerminateOnNaN(raise_error=True)])  # fmt: skip
+        one_dense(nan_on_batch(1)).fit(
+            x,
+            y,
+            epochs=1,
+            batch_size=1,
+            verbose=0,
+            callbacks=[callbacks.TerminateOnNaN(raise_error=True)],
+        )
     assert "batch 1" in str(err.value)
 
 
@@ -98,7 +121,12 @@ def test_kerass_infinite_targets_are_refused_before_any_step():
     model = one_dense()
     before = model.get_weights()
     with pytest.raises(ValueError, match="inf"):
-        model.fit(np.array([[1.0], [2.0]]), np.array([[1.0], [np.inf]]), batch_size=1,
-                  verbose=0, callbacks=[callbacks.TerminateOnNaN(raise_error=True)])  # fmt: skip
+        model.fit(
+            np.array([[1.0], [2.0]]),
+            np.array([[1.0], [np.inf]]),
+            batch_size=1,
+            verbose=0,
+            callbacks=[callbacks.TerminateOnNaN(raise_error=True)],
+        )
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
