@@ -41,7 +41,7 @@ def as_path(filepath, method: str) -> str:
 
 
 def check_built(model, method: str) -> None:
-    unbuilt = [layer.name for layer in model.layers if not layer.built]
+    unbuilt = [layer.name for layer in model.layers if not layer.shaped]
     if unbuilt:
         raise ValueError(
             f"{method}: model '{model.name}' is not built (layers {unbuilt} have no weights "

@@ -201,6 +201,8 @@ class Activation(Layer):
     spatial_mapping = "pointwise"
     activation = KernelLayer.activation
 
+    _built_at_init = True  # as Keras's _build_at_init: no weights to make
+
     def __init__(self, activation, **kwargs):
         self.activation = activation
         super().__init__(**kwargs)
@@ -243,6 +245,8 @@ class ReLU(Layer):
     """
 
     spatial_mapping = "pointwise"
+
+    _built_at_init = True  # as Keras's _build_at_init: no weights to make
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         for arg, value, allow_none in (
@@ -307,6 +311,8 @@ class LeakyReLU(Layer):
 
     spatial_mapping = "pointwise"
 
+    _built_at_init = True  # as Keras's _build_at_init: no weights to make
+
     def __init__(self, negative_slope=0.3, **kwargs):
         if not finite_real(negative_slope) or negative_slope < 0:
             raise ValueError(
@@ -351,6 +357,8 @@ class ELU(Layer):
 
     spatial_mapping = "pointwise"
 
+    _built_at_init = True  # as Keras's _build_at_init: no weights to make
+
     def __init__(self, alpha=1.0, **kwargs):
         self.alpha = check_real(alpha, type(self).__name__, "alpha")
         super().__init__(**kwargs)
@@ -387,6 +395,8 @@ class Softmax(Layer):
     >>> np.round(Softmax()(x).astype(float), 4).tolist()
     [[0.0064, 0.0471, 0.9465]]
     """
+
+    _built_at_init = True  # as Keras's _build_at_init: no weights to make
 
     def __init__(self, axis=-1, **kwargs):
         axes = (axis,) if is_int(axis) else axis
@@ -482,7 +492,7 @@ class PReLU(Layer):
                 f"Layer '{self.name}': `shared_axes={self.shared_axes}` names an axis the input "
                 f"{format_shape(input_shape)} does not have."
             )
-        if self.built and self._params_shape(input_shape, True) != self._weights[0].shape:
+        if self.shaped and self._params_shape(input_shape, True) != self._weights[0].shape:
             raise ValueError(
                 f"Input 0 of layer '{self.name}' is incompatible with the layer: it was built "
                 f"for inputs {format_shape(self.input_shape)}; received {format_shape(input_shape)}"

@@ -261,7 +261,7 @@ def _filters(model) -> dict:
     """Per conv layer (by name), its kernel and how a map channel's filter is sliced."""
     out = {}
     for layer in model.layers:
-        if is_model(layer) or not layer.built:
+        if is_model(layer) or not layer.shaped:
             continue
         if isinstance(layer, BaseConvTranspose):
             layout = "transpose"  # kernel (*k, filters, in)

@@ -175,7 +175,7 @@ def _target(model_or_layer, x, training: bool, seed: int) -> tuple:
     if isinstance(model_or_layer, Layer):
         layer = model_or_layer
         xs = as_input(x, f"'{layer.name}'")
-        if not layer.built:
+        if not layer.shaped:
             layer.build((None, *xs.shape[1:]))
         layer.compute_output_shape(xs.shape)
 

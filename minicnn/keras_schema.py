@@ -95,7 +95,7 @@ def export_layer(layer, class_name: str) -> dict:
         "config": export_layer_config(layer),
         "registered_name": None,
     }
-    if layer.built and not isinstance(layer, InputLayer):
+    if layer.shaped and not isinstance(layer, InputLayer):
         entry["build_config"] = {"input_shape": list(layer.input_shape)}
     return entry
 

@@ -192,7 +192,9 @@ class Layer(Configurable):
         self.batch_size_arg, self.input_shape_arg = declared_input_shape(
             kind, input_shape, input_dim, batch_input_shape, batch_size
         )
-        self.built = False
+        # The input shape is recorded and the weights made (what `build` does); Keras's
+        # `built` (below) is also true before that for layers built at construction.
+        self.shaped = False
         self.input_shape: Shape | None = None
         self.output_shape: Shape | None = None
         self._specs: tuple[WeightSpec, ...] = ()
@@ -206,8 +208,16 @@ class Layer(Configurable):
     #: class, as Keras inspects ``call``), so a custom layer may define ``apply(weights, x)``.
     _apply_options: tuple[str, ...] = ("training", "rng")
 
+    #: Keras 3 marks these layers built as soon as they are made (its ``_build_at_init``:
+    #: pooling, the activation layers, Dropout), having no weights to create; a subclass
+    #: that defines its own ``build`` is not, as in Keras. minicnn still records the input
+    #: shape at the first call (``shaped``).
+    _built_at_init = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:
+            cls._built_at_init = False
         params = inspect.signature(cls.apply).parameters.values()
         if any(p.kind is p.VAR_KEYWORD for p in params):
             cls._apply_options = ("training", "rng")
@@ -235,6 +245,16 @@ class Layer(Configurable):
         return None
 
     # ---- shapes
+    @property
+    def built(self) -> bool:
+        """Keras's ``built``: the weights exist (``shaped``), or the layer has none to make
+        and Keras builds it at construction."""
+        return self.shaped or self._built_at_init
+
+    @built.setter
+    def built(self, value: bool) -> None:
+        self.shaped = bool(value)
+
     def build(self, input_shape: Shape) -> None:
         """Check ``input_shape`` (batch axis first, may be None), create the weights."""
         input_shape = tuple(input_shape)
@@ -252,7 +272,7 @@ class Layer(Configurable):
         self._weights = [np.asarray(s.initializer(s.shape), dtype=np.float32) for s in specs]
         self.input_shape = input_shape
         self.output_shape = self._output_shape(input_shape)
-        self.built = True
+        self.shaped = True
 
     def weight_specs(self, input_shape: Shape) -> list[WeightSpec]:
         """The weights this layer creates for ``input_shape``, trainable ones first;
@@ -294,7 +314,7 @@ class Layer(Configurable):
             )
 
     def _expected_channels(self) -> int | None:
-        return self.input_shape[-1] if self.built and self._specs else None
+        return self.input_shape[-1] if self.shaped and self._specs else None
 
     def _output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
@@ -357,7 +377,7 @@ class Layer(Configurable):
     def _weight(self, name: str):
         """A copy of the weight called ``name``; None for a bias the layer does not use
         (Keras's ``layer.bias`` with ``use_bias=False``)."""
-        if not self.built:
+        if not self.shaped:
             raise AttributeError(
                 f"Layer '{self.name}' has no `{name}` yet: it is created when the layer is "
                 "built (add it to a model with a known input shape, or call it on data)."
@@ -409,12 +429,12 @@ class Layer(Configurable):
             # A merge layer on a list of arrays: each is one input (not rows of one array).
             x = [as_input(v, f"'{self.name}' input {i}") for i, v in enumerate(x)]
             shape = [v.shape for v in x]
-            if not self.built:
+            if not self.shaped:
                 self.build([(None, *s[1:]) for s in shape])
         else:
             x = as_input(x, f"'{self.name}'")
             shape = x.shape
-            if not self.built:
+            if not self.shaped:
                 self.build((None, *x.shape[1:]))
         self.compute_output_shape(shape)
         training = check_bool(training, f"'{self.name}'", "training")
@@ -427,7 +447,7 @@ class Layer(Configurable):
         makes (one tensor; a nested model's list or dict of them). Checked, and the layer
         built, before anything is recorded, so a call that fails leaves it as it was."""
         inputs, shape = self._symbolic_inputs(x)
-        if not self.built:
+        if not self.shaped:
             self.build(shape)
         shapes = self._flat_outputs(self.compute_output_shape(shape))
         call = len(self._calls)

@@ -426,6 +426,12 @@ class Model:
         return self.get_weights()
 
     @property
+    def shaped(self) -> bool:
+        """Whether the model knows its input shape (for a model, the same as ``built``;
+        a layer can be ``built`` before, see ``Layer.shaped``)."""
+        return self.built
+
+    @property
     def trainable_weights(self) -> list[np.ndarray]:
         """Copies of the weights training updates, in ``get_weights()`` order."""
         arrays = self.weight_arrays()

@@ -131,7 +131,7 @@ class BatchNormalization(Layer):
                 f"Layer '{self.name}': the normalised axis {self.axis} must be a known, "
                 f"non-batch axis. Received input shape {format_shape(input_shape)}"
             )
-        if self.built and size != self.input_shape[self.axis]:
+        if self.shaped and size != self.input_shape[self.axis]:
             raise ValueError(
                 f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
                 f"axis {self.axis} of input shape to have value {self.input_shape[self.axis]}, "

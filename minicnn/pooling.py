@@ -26,6 +26,8 @@ class BasePooling(Layer):
     mode = "max"
     spatial_mapping = "window"
 
+    _built_at_init = True  # as Keras's _build_at_init: no weights to make
+
     def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
         self.pool_size = standardize_tuple(pool_size, self.rank, "pool_size")
         self.strides = standardize_tuple(
@@ -74,6 +76,8 @@ class BaseGlobalPooling(Layer):
     rank = 2
     mode = "max"
     spatial_mapping = "all"
+
+    _built_at_init = True  # as Keras's _build_at_init: no weights to make
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         self.data_format = standardize_data_format(data_format)

@@ -53,6 +53,8 @@ class Dropout(Layer):
     needs_rng = True
     spatial_mapping = "pointwise"
 
+    _built_at_init = True  # as Keras's _build_at_init: no weights to make
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         if not is_real(rate) or not 0 <= rate <= 1:
             raise ValueError(

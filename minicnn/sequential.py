@@ -135,7 +135,7 @@ class Sequential(Model):
         self.outputs = [tensor]
 
     def _build_layer(self, layer: Layer, shape: tuple) -> None:
-        if layer.built:
+        if layer.shaped:
             # A layer already built (shared, or rebuilt) must match, not be re-created.
             layer.compute_output_shape(shape)
             if layer.input_shape[1:] != tuple(shape[1:]) and layer.weight_names:

@@ -20,8 +20,8 @@ def print_summary(model, print_fn=None, show_receptive_field: bool = False) -> N
     connected = not sequential_like(model)
     rows = [("Layer (type)", "Output Shape", "Param #", "Connected to")[: 3 + connected]]
     for layer in model.layers:
-        shape = _format_shapes(layer.output_shape) if layer.built else "?"
-        params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
+        shape = _format_shapes(layer.output_shape) if layer.shaped else "?"
+        params = f"{layer.count_params():,}" if layer.shaped else "0 (unbuilt)"
         row = (f"{layer.name} ({class_name(layer)})", shape, params)
         rows.append(row + ((connections(model, layer),) if connected else ()))
     if show_receptive_field:

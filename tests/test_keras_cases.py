@@ -47,8 +47,13 @@ def test_terminate_on_nan_raise_error():
     model = Sequential([Dense(1, input_shape=(2,))])
     model.compile("sgd", lambda y_true, y_pred: anp.log(y_pred * 0 - 1)[:, 0])  # NaN
     with pytest.raises(RuntimeError, match="NaN or Inf loss encountered at batch 0"):
-        model.fit(np.ones((8, 2)), np.zeros((8, 1)), batch_size=2, verbose=0,
-                  callbacks=[callbacks.TerminateOnNaN(raise_error=True)])  # fmt: skip
+        model.fit(
+            np.ones((8, 2)),
+            np.zeros((8, 1)),
+            batch_size=2,
+            verbose=0,
+            callbacks=[callbacks.TerminateOnNaN(raise_error=True)],
+        )
     with pytest.raises(TypeError, match="raise_error"):
         callbacks.TerminateOnNaN(raise_error="yes")
 
@@ -119,25 +124,37 @@ def test_average_pooling_needs_a_pool_size_as_in_keras():
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda L: L.Conv1D(filters=0, kernel_size=1),
-         "Invalid value for argument `filters`. Expected a strictly positive value. "
-         "Received filters=0."),
-        (lambda L: L.Conv2D(filters=2, kernel_size=(1, 0)),
-         r"The `kernel_size` argument must be a tuple of \d+ integers. Received "
-         r"kernel_size=\(1, 0\), including values \{0\} that do not satisfy `value > 0`"),
-        (lambda L: L.Conv2D(filters=2, kernel_size=(2, 2), strides=(1, 0)),
-         r"The `strides` argument must be a tuple of \d+ integers. Received strides=\(1, 0\), "
-         r"including values \{0\} that do not satisfy `value > 0`"),
-        (lambda L: L.Conv2D(filters=2, kernel_size=(2, 2), strides=2, dilation_rate=(2, 1)),
-         r"`strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: "
-         r"strides=\(2, 2\) and dilation_rate=\(2, 1\)"),
-        (lambda L: L.Conv2D(filters=5, kernel_size=(2, 2), groups=0),
-         "The number of groups must be a positive integer. Received: groups=0."),
-        (lambda L: L.Conv2D(filters=5, kernel_size=(2, 2), groups=2),
-         "The number of filters must be evenly divisible by the number of groups. "
-         "Received: groups=2, filters=5."),
+        (
+            lambda L: L.Conv1D(filters=0, kernel_size=1),
+            "Invalid value for argument `filters`. Expected a strictly positive value. "
+            "Received filters=0.",
+        ),
+        (
+            lambda L: L.Conv2D(filters=2, kernel_size=(1, 0)),
+            r"The `kernel_size` argument must be a tuple of \d+ integers. Received "
+            r"kernel_size=\(1, 0\), including values \{0\} that do not satisfy `value > 0`",
+        ),
+        (
+            lambda L: L.Conv2D(filters=2, kernel_size=(2, 2), strides=(1, 0)),
+            r"The `strides` argument must be a tuple of \d+ integers. Received strides=\(1, 0\), "
+            r"including values \{0\} that do not satisfy `value > 0`",
+        ),
+        (
+            lambda L: L.Conv2D(filters=2, kernel_size=(2, 2), strides=2, dilation_rate=(2, 1)),
+            r"`strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: "
+            r"strides=\(2, 2\) and dilation_rate=\(2, 1\)",
+        ),
+        (
+            lambda L: L.Conv2D(filters=5, kernel_size=(2, 2), groups=0),
+            "The number of groups must be a positive integer. Received: groups=0.",
+        ),
+        (
+            lambda L: L.Conv2D(filters=5, kernel_size=(2, 2), groups=2),
+            "The number of filters must be evenly divisible by the number of groups. "
+            "Received: groups=2, filters=5.",
+        ),
     ],
-)  # fmt: skip
+)
 def test_conv_argument_errors_read_as_kerass(make, message):
     # layers/convolutional/conv_test.py: test_bad_init_args
     from minicnn import layers
@@ -150,49 +167,91 @@ def test_conv_argument_errors_read_as_kerass(make, message):
     "make, error, message",
     [
         # reshaping/cropping2d_test.py, cropping1d_test.py
-        (lambda L: L.Cropping2D(((3, 3), (0, 0)))(L.Input(batch_shape=(3, 5, 7, 2))), ValueError,
-         "Values in `cropping` argument should be smaller than the corresponding spatial "
-         "dimension of the input."),
-        (lambda L: L.Cropping1D((3, 3))(L.Input(batch_shape=(3, 5, 7))), ValueError,
-         "`cropping` parameter of `Cropping1D` layer must be smaller than"),
+        (
+            lambda L: L.Cropping2D(((3, 3), (0, 0)))(L.Input(batch_shape=(3, 5, 7, 2))),
+            ValueError,
+            "Values in `cropping` argument should be smaller than the corresponding spatial "
+            "dimension of the input.",
+        ),
+        (
+            lambda L: L.Cropping1D((3, 3))(L.Input(batch_shape=(3, 5, 7))),
+            ValueError,
+            "`cropping` parameter of `Cropping1D` layer must be smaller than",
+        ),
         # reshaping/reshape_test.py
-        (lambda L: L.Reshape(target_shape=(-2, 5)), ValueError,
-         r"non-negative integer.*-1.*target_shape=\(-2, 5\)"),
-        (lambda L: L.Reshape(target_shape=(-1, -1, 5)), ValueError,
-         r"at most one unknown dimension.*target_shape=\(-1, -1, 5\)"),
+        (
+            lambda L: L.Reshape(target_shape=(-2, 5)),
+            ValueError,
+            r"non-negative integer.*-1.*target_shape=\(-2, 5\)",
+        ),
+        (
+            lambda L: L.Reshape(target_shape=(-1, -1, 5)),
+            ValueError,
+            r"at most one unknown dimension.*target_shape=\(-1, -1, 5\)",
+        ),
         # reshaping/up_sampling1d_test.py
         (lambda L: L.UpSampling1D(size=0), ValueError, "should be a positive integer"),
         (lambda L: L.UpSampling1D(size=2.5), TypeError, "Expected an integer value for `size`"),
         (lambda L: L.UpSampling1D(size="2"), TypeError, "Expected an integer value for `size`"),
         (lambda L: L.UpSampling1D(size=True), TypeError, "Expected an integer value for `size`"),
         # regularization/dropout_test.py
-        (lambda L: L.Dropout(0.5, noise_shape="Invalid"), ValueError,
-         "Invalid value received for argument `noise_shape`. Expected a tuple or list of "
-         "integers."),
-        (lambda L: L.Dropout(0.5, noise_shape=[1.0, 2]), ValueError,
-         "Expected all elements to be integers or None."),
-        (lambda L: L.Dropout(0.5, noise_shape=[-1, 2]), ValueError,
-         "Expected all dimensions to be positive integers or None."),
-        (lambda L: L.Dropout(0.5, noise_shape=[0, 2]), ValueError,
-         "Expected all dimensions to be positive integers or None."),
+        (
+            lambda L: L.Dropout(0.5, noise_shape="Invalid"),
+            ValueError,
+            "Invalid value received for argument `noise_shape`. Expected a tuple or list of "
+            "integers.",
+        ),
+        (
+            lambda L: L.Dropout(0.5, noise_shape=[1.0, 2]),
+            ValueError,
+            "Expected all elements to be integers or None.",
+        ),
+        (
+            lambda L: L.Dropout(0.5, noise_shape=[-1, 2]),
+            ValueError,
+            "Expected all dimensions to be positive integers or None.",
+        ),
+        (
+            lambda L: L.Dropout(0.5, noise_shape=[0, 2]),
+            ValueError,
+            "Expected all dimensions to be positive integers or None.",
+        ),
         # activations/relu_test.py, leaky_relu_test.py
-        (lambda L: L.ReLU(negative_slope=-10), ValueError,
-         "negative_slope of a ReLU layer cannot be None or a negative value"),
-        (lambda L: L.ReLU(threshold=None), ValueError,
-         "threshold of a ReLU layer cannot be None or a negative value"),
-        (lambda L: L.ReLU(max_value=-10), ValueError,
-         "max_value of a ReLU layer cannot be a negative value"),
-        (lambda L: L.LeakyReLU(negative_slope=None), ValueError,
-         "The negative_slope value of a Leaky ReLU layer cannot be None"),
+        (
+            lambda L: L.ReLU(negative_slope=-10),
+            ValueError,
+            "negative_slope of a ReLU layer cannot be None or a negative value",
+        ),
+        (
+            lambda L: L.ReLU(threshold=None),
+            ValueError,
+            "threshold of a ReLU layer cannot be None or a negative value",
+        ),
+        (
+            lambda L: L.ReLU(max_value=-10),
+            ValueError,
+            "max_value of a ReLU layer cannot be a negative value",
+        ),
+        (
+            lambda L: L.LeakyReLU(negative_slope=None),
+            ValueError,
+            "The negative_slope value of a Leaky ReLU layer cannot be None",
+        ),
         # merging/merging_test.py
-        (lambda L: L.Concatenate(axis=1)([L.Input((3, 2)), L.Input((4, 3))]), ValueError,
-         "requires inputs with matching shapes except for the concatenation axis"),
-        (lambda L: L.Subtract()([L.Input((2,))] * 3), ValueError,
-         "layer should be called on exactly 2 inputs"),
+        (
+            lambda L: L.Concatenate(axis=1)([L.Input((3, 2)), L.Input((4, 3))]),
+            ValueError,
+            "requires inputs with matching shapes except for the concatenation axis",
+        ),
+        (
+            lambda L: L.Subtract()([L.Input((2,))] * 3),
+            ValueError,
+            "layer should be called on exactly 2 inputs",
+        ),
         # core/dense_test.py
         (lambda L: L.Dense(0), ValueError, "positive integer"),
     ],
-)  # fmt: skip
+)
 def test_layer_errors_read_as_kerass(make, error, message):
     from minicnn import layers
 
@@ -226,3 +285,32 @@ def test_predict_calls_the_predict_hooks():
     assert seen == ["begin", (0, (4, 1)), (1, (4, 1)), (2, (2, 1)), "end"]
     with pytest.raises(ValueError, match="`steps` counts the batches of a generator"):
         model.predict(np.ones((2, 2)), steps=1)
+
+
+def test_layers_without_weights_are_built_at_construction_as_in_keras():
+    # Keras 3's _build_at_init (pooling, activation layers, Dropout; layer_test.py and the
+    # layers' run_layer_test(assert_built_after_instantiation=True)); Flatten and layers
+    # with weights are built by their first input, and so is a subclass with its own build.
+    from minicnn import layers
+
+    for layer in (
+        layers.MaxPooling2D(),
+        layers.GlobalAveragePooling1D(),
+        layers.ReLU(),
+        layers.Activation("tanh"),
+        layers.Softmax(),
+        layers.Dropout(0.5),
+        layers.SpatialDropout2D(0.5),
+    ):
+        assert layer.built and not layer.shaped, layer
+    for layer in (layers.Flatten(), layers.Conv2D(2, 2), layers.BatchNormalization()):
+        assert not layer.built, layer
+
+    class OwnBuild(layers.ReLU):
+        def build(self, input_shape):
+            super().build(input_shape)
+
+    assert not OwnBuild().built
+    pool = layers.MaxPooling2D()
+    pool(np.ones((1, 4, 4, 1), np.float32))  # the first call still records the shape
+    assert pool.shaped and pool.input_shape == (None, 4, 4, 1)

@@ -40,6 +40,13 @@ def run_layer_test(
     if assert_built_after_instantiation:
         assert layer_cls(**init_kwargs).built, f"{layer_cls.__name__} is stateless: built at once"
 
+        class ModifiedBuildLayer(layer_cls):
+            def build(self, input_shape):
+                super().build(input_shape)
+
+        # A subclass with its own build is not built before that build runs.
+        assert not ModifiedBuildLayer(**init_kwargs).built
+
     def check_weights(layer):
         assert layer.built
         if expected_num_trainable_weights is not None:

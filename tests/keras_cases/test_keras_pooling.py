@@ -1,11 +1,7 @@
 """Keras 3's layers/pooling tests (max_pooling_test.py, average_pooling_test.py,
 global_max_pooling_test.py, global_average_pooling_test.py), case for case, on minicnn's
 1-D and 2-D pooling layers: the same configurations, inputs and checks. Their
-channels_first cases and the 3-D layers (which minicnn does not have) are out of scope.
-
-Keras runs these basic cases with ``assert_built_after_instantiation=True``; minicnn builds
-a layer without weights when it first sees its input (README, "Not yet the same"), so that
-one check is left out here."""
+channels_first cases and the 3-D layers (which minicnn does not have) are out of scope."""
 
 from __future__ import annotations
 
@@ -63,6 +59,7 @@ def test_pooling_basic(cls, pool_size, strides, padding, input_shape, output_sha
         expected_output_shape=output_shape,
         expected_num_trainable_weights=0,
         expected_num_non_trainable_weights=0,
+        assert_built_after_instantiation=True,
     )
 
 
@@ -137,6 +134,7 @@ def test_global_pooling_basic(cls, keepdims):
         expected_output_shape=(3, *kept, 4),
         expected_num_trainable_weights=0,
         expected_num_non_trainable_weights=0,
+        assert_built_after_instantiation=True,
     )
 
 
