@@ -121,3 +121,43 @@ def numerical_gradient(f, x, eps: float = 1e-4):
         x[i] = keep
         grad[i] = (-values[0] + 8 * values[1] - 8 * values[2] + values[3]) / (12 * eps)
     return grad
+
+
+def conv_transpose(x, kernel, strides, padding, output_padding, dilation):
+    """Transposed convolution of ``x`` (n, *spatial, cin) with ``kernel``
+    (*k, filters, cin), Keras's layout: every input position ``i`` adds ``x[i] * kernel[t]``
+    at ``i * stride + t * dilation`` of a full-length output, which is then cut to Keras's
+    length. Keras's rule (``backend_utils``): with ``keff = (k - 1) * d + 1``, the padding
+    of the stride-spread input is, for ``valid``, ``keff - 1`` before and ``keff - 1 + op``
+    after (``op = max(keff, s) - keff`` when None); for ``same``, ``total = s + keff - 2``
+    (or ``keff + keff % 2 - 2 + op``), ``min(ceil(total / 2), keff - 1)`` before; the
+    output is cut from ``keff - 1 - before`` for ``(n - 1) * s + 1 + before + after -
+    (keff - 1)`` positions, zeros past the full scatter."""
+    x, kernel = np.asarray(x, np.float64), np.asarray(kernel, np.float64)
+    rank = x.ndim - 2
+    ksize, filters = kernel.shape[:rank], kernel.shape[-2]
+    starts, lengths = [], []
+    for i in range(rank):
+        keff = (ksize[i] - 1) * dilation[i] + 1
+        s, op = strides[i], None if output_padding is None else output_padding[i]
+        if padding == "valid":
+            op = max(keff, s) - keff if op is None else op
+            before, after = keff - 1, keff - 1 + op
+        else:
+            total = s + keff - 2 if op is None else keff + keff % 2 - 2 + op
+            before = min(total // 2 + total % 2, keff - 1)
+            after = total - before
+        starts.append(keff - 1 - before)
+        lengths.append((x.shape[1 + i] - 1) * s + 1 + before + after - (keff - 1))
+    full = [starts[i] + lengths[i] + (ksize[i] - 1) * dilation[i] + 1 for i in range(rank)]
+    full = [
+        max(f, (x.shape[1 + i] - 1) * strides[i] + (ksize[i] - 1) * dilation[i] + 1)
+        for i, f in enumerate(full)
+    ]
+    y = np.zeros((x.shape[0], *full, filters))
+    for b in range(x.shape[0]):
+        for pos in itertools.product(*(range(n) for n in x.shape[1:-1])):
+            for tap in itertools.product(*(range(k) for k in ksize)):
+                where = tuple(pos[i] * strides[i] + tap[i] * dilation[i] for i in range(rank))
+                y[(b, *where)] += kernel[tap] @ x[(b, *pos)]
+    return y[(slice(None), *(slice(st, st + n) for st, n in zip(starts, lengths)))]
