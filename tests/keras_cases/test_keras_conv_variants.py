@@ -10,9 +10,9 @@ import itertools
 
 import numpy as np
 import pytest
+import reference
 from layer_case import run_layer_test
 
-import reference
 from minicnn import layers
 
 
