@@ -30,6 +30,7 @@ from . import config_io, saving, training
 from .callbacks import PROGRESS_DELAY, CallbackList, check_callbacks, progress_bar
 from .data import as_batch, as_input, batches
 from .explain import explain
+from .feeds import Batches, is_batch_source, kind
 from .graph_config import graph_config, parse_graph
 from .layer import _check_tensors, is_model, is_symbolic
 from .layers import InputLayer, KerasTensor, Layer
@@ -637,13 +638,17 @@ class Model:
         Parameters
         ----------
         x : array ``(samples, *input_shape)`` (a list or dict of them for several
-            inputs); images without their channel axis are taken as Keras takes them.
+            inputs); images without their channel axis are taken as Keras takes them. Or
+            a generator or ``PyDataset`` of batches: each an input array, or a tuple
+            whose first item is the inputs (targets and weights are ignored, as Keras).
         batch_size : None or int
             Samples per batch (None: 32); memory grows with it, not with ``len(x)``.
         verbose : ``"auto"``, 0 or 1
             A progress bar, drawn only if the work outlasts a second.
-        steps : must be None (Keras's batch count for generator input; minicnn's
-            ``predict`` takes arrays).
+        steps : None or int
+            For a generator or ``PyDataset``, how many batches to predict (None: until
+            the generator is exhausted, or every batch of the PyDataset); must be None
+            for arrays, whose batches are all predicted.
         callbacks : None or list of Callback
             Their ``on_predict_begin``, ``on_predict_batch_begin``,
             ``on_predict_batch_end`` (logs ``{"outputs": ...}``, as Keras) and
@@ -662,8 +667,16 @@ class Model:
         >>> model.predict(np.zeros((5, 8, 8, 1))).shape
         (5, 6, 6, 1)
         """
-        batch_size = check_batch_size(batch_size, "predict")
         verbose = check_verbose(verbose, "predict")
+        if is_batch_source(x):
+            if batch_size is not None:
+                raise ValueError(
+                    f"predict: `batch_size` must be None for a {kind(x)}, which makes its own "
+                    f"batches. Received: batch_size={batch_size!r}"
+                )
+            hooks = CallbackList(check_callbacks(callbacks, "predict"), self, {"verbose": verbose})
+            return self._predict_batches(Batches(x, steps, "predict", "steps"), verbose, hooks)
+        batch_size = check_batch_size(batch_size, "predict")
         if steps is not None:
             raise ValueError(
                 "predict: `steps` counts the batches of a generator; minicnn's predict takes "
@@ -697,6 +710,29 @@ class Model:
                 bar.update()
         hooks.on_predict_end()
         return outs[0] if self._output_keys is None else _pack(self._output_keys, outs)
+
+    def _predict_batches(self, feed, verbose, hooks):
+        """``predict`` over a generator's or PyDataset's batches, joined along the batch
+        axis (each output's batches must agree beyond it, as numpy's concatenate needs)."""
+        outs = []
+        hooks.on_predict_begin()
+        with progress_bar(feed.steps, verbose, delay=PROGRESS_DELAY) as bar:
+            for k, item in feed.epoch():
+                if isinstance(item, list) and self._single_io():
+                    item = tuple(item)
+                # Keras's unpack_x_y_sample_weight: a tuple's first item is the inputs.
+                batch = item[0] if isinstance(item, tuple) else item
+                hooks.on_predict_batch_begin(k)
+                ys = self.apply(self.weight_arrays(), self.prepare_input(batch))
+                flat = [ys] if self._output_keys is None else _unpack(self._output_keys, ys)
+                outs.append([np.asarray(y, np.float32) for y in flat])
+                hooks.on_predict_batch_end(k, {"outputs": ys})
+                bar.update()
+        hooks.on_predict_end()
+        if not outs:
+            raise ValueError(f"predict: the {feed.what} yielded no batches.")
+        joined = [np.concatenate(parts) for parts in zip(*outs)]
+        return joined[0] if self._output_keys is None else _pack(self._output_keys, joined)
 
     def __call__(self, x, training: bool = False):
         """The model on a whole batch at once (no batching), as float32 arrays. In

@@ -147,3 +147,49 @@ def test_a_validation_generator_that_runs_dry_stops_training():
         ).history  # fmt: skip
     # Four batches: the first epoch validates on three, the second finds one and stops.
     assert len(history["loss"]) == 2 and served == [0, 1, 2, 3]
+
+
+# --------------------------------------------------------------------------- predict
+
+
+def test_predict_on_a_pydataset_or_generator_equals_predict_on_the_arrays():
+    m = model()
+    want = m.predict(X, verbose=0)
+    np.testing.assert_array_equal(m.predict(Batches(), verbose=0), want)
+    # A generator of (x, y) tuples, of (x,) tuples or of bare arrays: the inputs are the
+    # first item (Keras's unpack_x_y_sample_weight).
+    for wrap in (lambda s: (X[s], Y[s]), lambda s: (X[s],), lambda s: X[s]):
+        source = (wrap(slice(i, i + 5)) for i in range(0, len(X), 5))  # a last batch of 4
+        np.testing.assert_array_equal(m.predict(source, verbose=0), want)
+
+
+def test_predict_steps_bounds_the_batches_read():
+    m, source = model(), Batches()
+    assert m.predict(source, steps=2, verbose=0).shape == (12, 2)
+    assert source.served == [0, 1]
+    gen = (X[i : i + 6] for i in range(0, 24, 6))
+    assert m.predict(gen, steps=3, verbose=0).shape == (18, 2)
+    assert len(list(gen)) == 1  # the fourth batch was not read
+
+
+def test_predict_on_batches_calls_the_predict_hooks_per_batch():
+    from minicnn.callbacks import LambdaCallback
+
+    seen = []
+    hooks = LambdaCallback(
+        on_predict_begin=lambda logs: seen.append("begin"),
+        on_predict_batch_end=lambda k, logs: seen.append((k, logs["outputs"].shape)),
+        on_predict_end=lambda logs: seen.append("end"),
+    )
+    model().predict(Batches(size=12), verbose=0, callbacks=[hooks])
+    assert seen == ["begin", (0, (12, 2)), (1, (12, 2)), "end"]
+
+
+def test_predict_on_batches_refuses_what_it_cannot_honour():
+    m = model()
+    with pytest.raises(ValueError, match="`batch_size` must be None for a PyDataset"):
+        m.predict(Batches(), batch_size=4)
+    with pytest.raises(ValueError, match="yielded no batches"):
+        m.predict((x for x in []), verbose=0)
+    with pytest.raises(ValueError, match="steps"):
+        m.predict(Batches(), steps=0)
