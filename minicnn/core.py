@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import autograd.numpy as anp
+import numpy as np
 
 from . import activations, initializers, ops
 from .layer import KernelLayer, Layer, WeightSpec, activation_config, weight_initializer
@@ -529,10 +530,11 @@ class Rescaling(Layer):
 
     Parameters
     ----------
-    scale : float
-        The factor.
-    offset : float, default 0
-        Added after scaling.
+    scale : float, or an array-like of floats
+        The factor; an array (a 0-d numpy array is a float) broadcasts against each
+        sample, e.g. one factor per channel of shape ``(channels,)``.
+    offset : float, or an array-like of floats, default 0
+        Added after scaling, broadcast the same way.
     **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
 
     Input shape
@@ -554,12 +556,47 @@ class Rescaling(Layer):
 
     def __init__(self, scale, offset=0.0, **kwargs):
         kind = type(self).__name__
-        self.scale = check_real(scale, kind, "scale")
-        self.offset = check_real(offset, kind, "offset")
+        self.scale = _factor(scale, kind, "scale")
+        self.offset = _factor(offset, kind, "offset")
         super().__init__(**kwargs)
 
+    def check_input(self, input_shape):
+        super().check_input(input_shape)
+        sample = tuple(1 if d is None else d for d in input_shape[1:])
+        for name in ("scale", "offset"):
+            shape = np.shape(getattr(self, name))
+            try:
+                fits = np.broadcast_shapes(sample, shape) == sample
+            except ValueError:
+                fits = False
+            if not fits:
+                raise ValueError(
+                    f"Layer '{self.name}': `{name}` of shape {shape} does not broadcast "
+                    f"against samples of shape {tuple(input_shape[1:])} without changing it."
+                )
+
     def apply(self, weights, x, training=False, rng=None):
-        return x * self.scale + self.offset
+        scale, offset = (np.asarray(v, np.float32) for v in (self.scale, self.offset))
+        return x * scale + offset
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale, "offset": self.offset}
+
+
+def _factor(value, kind, name):
+    """A Rescaling factor: a float (also from a 0-d numpy array), or nested lists of finite
+    floats for an array (kept as lists, so the config stays JSON)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if np.ndim(value) == 0:
+        return check_real(value, kind, name)
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        array = None
+    if array is None or array.dtype.kind != "f" or not np.isfinite(array).all():
+        raise TypeError(
+            f"{kind}: `{name}` must be a finite float or an array of finite floats. "
+            f"Received: {name}={value!r:.80}"
+        )
+    return array.tolist()
