@@ -513,6 +513,8 @@ class PReLU(Layer):
     def weight_specs(self, input_shape):
         return [WeightSpec("alpha", self._params_shape(input_shape), self.alpha_initializer)]
 
+    alpha = property(lambda self: self._weight("alpha"), doc="A copy of the slopes.")
+
     def apply(self, weights, x, training=False, rng=None):
         return activations.relu(x) - weights[0] * activations.relu(-x)
 

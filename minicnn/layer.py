@@ -38,6 +38,7 @@ The protocol the models rely on (see ARCHITECTURE.md):
 from __future__ import annotations
 
 import inspect
+import warnings
 import math
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -71,11 +72,21 @@ class KerasTensor:
     def __init__(
         self,
         shape: tuple,
-        layer: Layer,
-        node_index: int,
+        layer=None,
+        node_index: int = 0,
         name: str | None = None,
         tensor_index: int = 0,
+        dtype="float32",
     ):
+        # ``KerasTensor(shape, dtype="float32")`` alone, as Keras's constructor, makes a
+        # tensor no layer has made yet: ``InputLayer(input_tensor=...)`` adopts it.
+        if isinstance(layer, str):  # Keras's KerasTensor(shape, "float32")
+            raise TypeError(
+                f"KerasTensor: the second argument is the layer that makes the tensor; "
+                f"received {layer!r}. Pass dtype by name: KerasTensor(shape, dtype={layer!r})."
+            )
+        if not is_float32(dtype):
+            raise ValueError(f"KerasTensor: minicnn tensors are float32; received dtype={dtype!r}")
         self.shape = tuple(shape)
         self.dtype = "float32"
         self.name = name or unique_name("keras_tensor")
@@ -319,6 +330,12 @@ class Layer(Configurable):
     def _output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
 
+    @property
+    def dtype(self) -> str:
+        """The dtype the layer computes and keeps its weights in: always ``"float32"``
+        (Keras's ``layer.dtype``)."""
+        return "float32"
+
     # ---- weights
     @property
     def weight_names(self) -> tuple[str, ...]:
@@ -439,7 +456,12 @@ class Layer(Configurable):
         self.compute_output_shape(shape)
         training = check_bool(training, f"'{self.name}'", "training")
         rng = global_rng() if training and self.needs_rng else None
-        y, _ = self.stateless_call(self._weights, x, training=training, rng=rng)
+        y, updates = self.stateless_call(self._weights, x, training=training, rng=rng)
+        if training and updates:
+            # As Keras's eager call: training updates the layer's state (BatchNormalization's
+            # moving statistics), the trailing weights.
+            keep = self._weights[: len(self._weights) - len(updates)]
+            self._weights = keep + [np.asarray(u, dtype=np.float32) for u in updates]
         return np.asarray(y)
 
     def _call_symbolic(self, x):
@@ -542,7 +564,11 @@ class InputLayer(Layer):
     batch_shape : tuple, instead of ``shape`` and ``batch_size``
     name : None or str
     sparse, ragged, optional : only their defaults (dense inputs) are accepted.
-    **kwargs : Keras's other base-layer options.
+    input_tensor : None or KerasTensor
+        A tensor made on its own (``KerasTensor(shape)``) to become this layer's output;
+        its shape is the input's, and any shape, batch size or dtype given must agree.
+    **kwargs : Keras's other base-layer options (``input_shape``, Keras 2's name for
+        ``shape``, is taken with Keras's deprecation warning).
 
     Examples
     --------
@@ -561,6 +587,7 @@ class InputLayer(Layer):
         sparse=None,
         ragged=None,
         optional=False,
+        input_tensor=None,
         **kwargs,
     ):
         # Keras records these in every InputLayer config; minicnn has dense tensors only.
@@ -570,11 +597,23 @@ class InputLayer(Layer):
                     f"InputLayer: `{option}` inputs are not supported by minicnn (dense "
                     f"tensors only). Received: {option}={value!r}"
                 )
-        if (shape is None) == (batch_shape is None):
-            raise ValueError(
-                "InputLayer: pass either `shape` (per sample) or `batch_shape`. Received: "
-                f"shape={shape!r}, batch_shape={batch_shape!r}"
+        if "input_shape" in kwargs:  # Keras 2's spelling, still taken by Keras 3
+            warnings.warn(
+                "Argument `input_shape` is deprecated. Use `shape` instead.", stacklevel=2
             )
+            shape = kwargs.pop("input_shape") if shape is None else shape
+        if input_tensor is not None:
+            batch_shape = self._from_tensor(input_tensor, shape, batch_shape, batch_size, dtype)
+            shape = batch_size = None
+        # Keras's own messages, before the base layer's checks.
+        if shape is not None and batch_shape is not None:
+            raise ValueError("You cannot pass both `shape` and `batch_shape` at the same time.")
+        if batch_size is not None and batch_shape is not None:
+            raise ValueError(
+                "You cannot pass both `batch_size` and `batch_shape` at the same time."
+            )
+        if shape is None and batch_shape is None:
+            raise ValueError("You must pass a `shape` argument.")
         super().__init__(
             name=name,
             dtype=dtype,
@@ -583,11 +622,45 @@ class InputLayer(Layer):
             batch_size=batch_size,
             **kwargs,
         )
-
-        batch_shape = (self.batch_size_arg, *self.input_shape_arg)
-        self.build(batch_shape)
-        tensor = KerasTensor(batch_shape, self, 0, name=self.name)
+        self.sparse = self.ragged = self.optional = False
+        self.build(self.batch_shape)
+        if input_tensor is None:
+            tensor = KerasTensor(self.batch_shape, self, 0, name=self.name)
+        else:
+            tensor = input_tensor
+            tensor._history = (self, 0, 0)  # as Keras, the tensor becomes this layer's output
         self._calls.append(CallRecord((), tensor, (tensor,)))
+
+    @staticmethod
+    def _from_tensor(tensor, shape, batch_shape, batch_size, dtype):
+        """The batch shape of ``input_tensor``, after Keras's compatibility checks."""
+        if not isinstance(tensor, KerasTensor):
+            raise ValueError(
+                "Argument `input_tensor` must be a KerasTensor. Received invalid type: "
+                f"input_tensor={tensor!r:.80} (of type {type(tensor).__name__})"
+            )
+        for name, value, fits in (
+            ("shape", shape, lambda v: tuple(v) == tensor.shape[1:]),
+            ("batch_shape", batch_shape, lambda v: tuple(v) == tensor.shape),
+            ("batch_size", batch_size, lambda v: v == tensor.shape[0]),
+            ("dtype", dtype, is_float32),
+        ):
+            if value is not None and not fits(value):
+                raise ValueError(
+                    f"When providing the `input_tensor` argument, you cannot provide an "
+                    f"incompatible `{name}` argument. Received: {name}={value!r}, "
+                    f"input_tensor of shape {format_shape(tensor.shape)} and dtype float32"
+                )
+        return tensor.shape
+
+    @property
+    def batch_shape(self) -> tuple:
+        """The input's whole shape, batch axis first (None where it varies)."""
+        return (self.batch_size_arg, *self.input_shape_arg)
+
+    def call(self):
+        """Keras's ``InputLayer.call``: an input layer computes nothing (None)."""
+        return None
 
     def get_config(self) -> dict:
         config = {"name": self.name, "shape": list(self.input_shape_arg)}

@@ -746,7 +746,12 @@ class Model:
         x = self.prepare_input(x, "__call__")
         training = check_bool(training, f"'{self.name}'", "training")
         seed = draw_seed() if training and self.needs_rng else None
-        ys = self.apply(self.weight_arrays(), x, training, seed)
+        if training:
+            # As Keras's eager call: training updates the state (moving statistics).
+            ys, weights = self.stateless_call(self.weight_arrays(), x, True, seed)
+            self.assign_weights([np.asarray(w, dtype=np.float32) for w in weights])
+        else:
+            ys = self.apply(self.weight_arrays(), x, training, seed)
         if self._output_keys is None:
             return np.asarray(ys, dtype=np.float32)
         return _pack(

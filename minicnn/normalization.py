@@ -152,6 +152,13 @@ class BatchNormalization(Layer):
         specs.append(WeightSpec("moving_variance", shape, self.moving_variance_initializer, False))
         return specs
 
+    # Keras's attributes for the weights (copies here; None for gamma/beta when the layer
+    # has no scale/center, as Keras).
+    gamma = property(lambda self: self._weight("gamma"), doc="A copy of gamma, or None.")
+    beta = property(lambda self: self._weight("beta"), doc="A copy of beta, or None.")
+    moving_mean = property(lambda self: self._weight("moving_mean"), doc="A copy.")
+    moving_variance = property(lambda self: self._weight("moving_variance"), doc="A copy.")
+
     def apply(self, weights, x, training=False, rng=None):
         return self.stateless_call(weights, x, training, rng)[0]
 
