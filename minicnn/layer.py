@@ -38,8 +38,8 @@ The protocol the models rely on (see ARCHITECTURE.md):
 from __future__ import annotations
 
 import inspect
-import warnings
 import math
+import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
 
