@@ -8,7 +8,7 @@ import autograd.numpy as anp
 import numpy as np
 
 from minicnn import layers
-from minicnn.models import Sequential
+from minicnn.models import Model, Sequential
 
 
 def run_layer_test(
@@ -54,8 +54,12 @@ def run_layer_test(
         if expected_num_non_trainable_weights is not None:
             assert len(layer.non_trainable_weights) == expected_num_non_trainable_weights
 
+    # Several inputs (merge layers): a list of shapes, as Keras's tuple of shape tuples.
+    several = input_shape is not None and isinstance(input_shape[0], (tuple, list))
     if input_shape is None:
         input_shape = np.shape(input_data)
+    if several:
+        input_shape = [tuple(s) for s in input_shape]
     layer = layer_cls(**init_kwargs)
     layer.build(input_shape)
     check_weights(layer)
@@ -64,13 +68,20 @@ def run_layer_test(
 
     # Symbolic: a Keras-style input of the whole shape, batch included.
     layer = layer_cls(**init_kwargs)
-    symbolic = layer(layers.Input(batch_shape=input_shape), **call_kwargs)
+    inputs = (
+        [layers.Input(batch_shape=s) for s in input_shape]
+        if several
+        else layers.Input(batch_shape=input_shape)
+    )
+    symbolic = layer(inputs, **call_kwargs)
     check_weights(layer)
     if expected_output_shape is not None:
         assert tuple(symbolic.shape) == tuple(expected_output_shape)
 
     if input_data is None:
-        input_data = np.random.default_rng(0).standard_normal(input_shape).astype("float32")
+        rng = np.random.default_rng(0)
+        draw = lambda shape: rng.standard_normal(shape).astype("float32")  # noqa: E731
+        input_data = [draw(s) for s in input_shape] if several else draw(input_shape)
     layer = layer_cls(**init_kwargs)
     output = layer(input_data, **call_kwargs)
     check_weights(layer)
@@ -82,9 +93,14 @@ def run_layer_test(
 
     if run_training_check:
         layer = layer_cls(**init_kwargs)
-        model = Sequential([layers.Input(batch_shape=input_shape), layer])
+        if several:
+            inputs = [layers.Input(batch_shape=s) for s in input_shape]
+            model = Model(inputs, layer(inputs))
+        else:
+            model = Sequential([layers.Input(batch_shape=input_shape), layer])
         model.compile(optimizer="sgd", loss=lambda y_true, y_pred: anp.sum(y_pred))
-        history = model.fit(input_data, output, batch_size=len(input_data), epochs=1, verbose=0)
+        batch = len(input_data[0]) if several else len(input_data)
+        history = model.fit(input_data, output, batch_size=batch, epochs=1, verbose=0)
         assert np.isfinite(history.history["loss"][0])
         assert model.predict(input_data, verbose=0).shape == output.shape
     return output
