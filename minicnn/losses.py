@@ -17,6 +17,8 @@ follows ``keras/src/losses/losses.py`` and the backends' ``nn.py``:
 
 from __future__ import annotations
 
+import warnings
+
 import autograd.numpy as anp
 import numpy as np
 
@@ -25,7 +27,7 @@ from .registry import Configurable, Registry
 from .validation import check_bool, check_int, check_name, check_real, is_float32
 
 EPSILON = 1e-7
-REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "none", None)
+REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight", "sum", "none", None)
 
 
 def squeeze_or_expand_to_same_rank(y_true, y_pred):
@@ -104,7 +106,9 @@ def mean_absolute_error(y_true, y_pred):
     return _mean_last(anp.abs(y_true - y_pred))
 
 
-def binary_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0):
+def binary_crossentropy(
+    y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1
+):
     """Binary crossentropy per sample (mean over the last axis); ``p`` clipped to
     ``[1e-7, 1 - 1e-7]``, or the stable ``softplus(x) - x t`` form for logits.
 
@@ -115,10 +119,12 @@ def binary_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothi
         ``y_pred`` are logits.
     label_smoothing : float in [0, 1], default 0
         Targets moved towards 0.5.
+    axis : int, default -1
+        The axis the mean is taken over.
 
     Returns
     -------
-    Per-sample values, shape ``(batch, ...)`` (the last axis reduced); differentiable by
+    Per-sample values, shape ``(batch, ...)`` (``axis`` reduced); differentiable by
     autograd in ``y_pred``.
 
     Examples
@@ -129,6 +135,7 @@ def binary_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothi
     [0.1054, 0.2231]
     """
     _same_shape(y_true, y_pred)
+    y_true, y_pred = _class_axis_last(y_true, y_pred, axis, "binary_crossentropy")
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
@@ -142,7 +149,7 @@ def binary_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothi
 
 
 def categorical_crossentropy(
-    y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0
+    y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1
 ):
     """Categorical crossentropy per sample, ``-sum(t log p)`` over the last axis.
 
@@ -153,10 +160,13 @@ def categorical_crossentropy(
         ``y_pred`` are logits (log-softmax is used).
     label_smoothing : float in [0, 1], default 0
         Targets moved towards uniform.
+    axis : int, default -1
+        The class axis. A class axis of size 1 warns, as Keras does (SyntaxWarning:
+        with one class the loss is always 0; binary crossentropy is meant).
 
     Returns
     -------
-    Per-sample values, shape ``(batch, ...)`` (the last axis reduced); differentiable by
+    Per-sample values, shape ``(batch, ...)`` (``axis`` reduced); differentiable by
     autograd in ``y_pred``.
 
     Examples
@@ -167,12 +177,21 @@ def categorical_crossentropy(
     [0.1054, 0.2231]
     """
     _same_shape(y_true, y_pred)
+    y_true, y_pred = _class_axis_last(y_true, y_pred, axis, "categorical_crossentropy")
+    if np.shape(y_pred)[-1] == 1:
+        warnings.warn(
+            "In loss categorical_crossentropy, expected y_pred.shape to be (batch_size, "
+            f"num_classes) with num_classes > 1. Received: y_pred.shape={np.shape(y_pred)}. "
+            "Consider using 'binary_crossentropy' if you only have 2 classes.",
+            SyntaxWarning,
+            stacklevel=2,
+        )
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + label_smoothing / np.shape(y_true)[-1]
     return -anp.sum(y_true * _log_probabilities(y_pred, from_logits), axis=-1)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False):
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False, axis: int = -1):
     """Categorical crossentropy per sample with integer labels: ``y_true`` has the
     shape of ``y_pred`` without its class axis (or with a trailing axis of 1).
 
@@ -181,10 +200,12 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False):
     y_true, y_pred : arrays of shape ``(batch, ..., classes_or_units)``
     from_logits : bool, default False
         ``y_pred`` are logits.
+    axis : int, default -1
+        The class axis of ``y_pred``; labels of the same rank with a 1 there are squeezed.
 
     Returns
     -------
-    Per-sample values, shape ``(batch, ...)`` (the last axis reduced); differentiable by
+    Per-sample values, shape ``(batch, ...)`` (``axis`` reduced); differentiable by
     autograd in ``y_pred``.
 
     Examples
@@ -195,11 +216,31 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False):
     [0.1054, 0.2231]
     """
     labels = np.asarray(y_true)
-    if labels.ndim == np.ndim(y_pred) and labels.shape[-1] == 1:
-        labels = labels[..., 0]
+    rank = np.ndim(y_pred)
+    axis = _axis_of(axis, rank, "sparse_categorical_crossentropy")
+    if labels.ndim == rank and labels.shape[axis] == 1:
+        labels = np.squeeze(labels, axis=axis)
+    if axis != rank - 1:
+        y_pred = anp.moveaxis(y_pred, axis, -1)
     classes = np.shape(y_pred)[-1]
     one_hot = (labels.astype(np.int64)[..., None] == np.arange(classes)).astype(np.float32)
     return -anp.sum(one_hot * _log_probabilities(y_pred, from_logits), axis=-1)
+
+
+def _axis_of(axis, rank, owner):
+    axis = check_int(axis, owner, "axis")
+    if not -rank <= axis < rank:
+        raise ValueError(f"{owner}: `axis`={axis} is not an axis of y_pred of rank {rank}.")
+    return axis % rank
+
+
+def _class_axis_last(y_true, y_pred, axis, owner):
+    """``y_true`` and ``y_pred`` with their ``axis`` moved last (they share a shape)."""
+    rank = np.ndim(y_pred)
+    axis = _axis_of(axis, rank, owner)
+    if axis == rank - 1:
+        return y_true, y_pred
+    return anp.moveaxis(y_true, axis, -1), anp.moveaxis(y_pred, axis, -1)
 
 
 def _log_probabilities(y_pred, from_logits):
@@ -217,7 +258,8 @@ class Loss(Configurable):
 
     Parameters
     ----------
-    reduction : ``"sum_over_batch_size"`` (default; same as ``"mean"``), ``"sum"``, or
+    reduction : ``"sum_over_batch_size"`` (default; same as ``"mean"``),
+        ``"mean_with_sample_weight"`` (divides by the sum of the sample weights), ``"sum"``, or
         ``"none"``/None (the unreduced per-element values).
     name : the loss's name (the snake_case function name by default).
     **fn_kwargs : options passed to the loss's function (``from_logits``...).
@@ -271,13 +313,20 @@ class Loss(Configurable):
         weights against the last axis instead and fails)."""
         y_true = np.asarray(y_true, dtype=np.float32)
         values = self.call(y_true, y_pred)
+        weights = None
         if sample_weight is not None:
-            values = values * _weights_like(sample_weight, np.shape(values), self.name)
+            weights = _weights_like(sample_weight, np.shape(values), self.name)
+            values = values * weights
         if self.reduction in ("none", None) or np.ndim(values) == 0:
             return values
         total = anp.sum(values)
         if self.reduction == "sum":
             return total
+        if self.reduction == "mean_with_sample_weight" and weights is not None:
+            # Keras divides by the sum of the weights as given (before broadcasting to the
+            # values), and gives 0 where that sum is 0 (divide_no_nan).
+            divisor = np.float32(np.sum(weights))
+            return total / divisor if divisor != 0 else total * np.float32(0)
         return total / int(np.size(values))
 
     def check_target(self, y_shape: tuple, output_shape: tuple, where: str, name="y") -> None:
@@ -313,7 +362,7 @@ class Loss(Configurable):
 def _weights_like(sample_weight, shape: tuple, name: str) -> np.ndarray:
     """``sample_weight`` shaped to multiply unreduced loss values of ``shape``."""
     w = np.asarray(sample_weight, dtype=np.float32)
-    if w.shape == tuple(shape):
+    if w.shape == tuple(shape) or w.ndim == 0:  # a scalar weighs every value alike
         return w
     if w.ndim == len(shape) + 1 and w.shape[-1] == 1:  # (batch, 1) for values (batch,)
         w = w[..., 0]
