@@ -282,7 +282,7 @@ class Loss(Configurable):
     def __init__(self, reduction="sum_over_batch_size", name: str | None = None, **fn_kwargs):
         if reduction not in REDUCTIONS:
             raise ValueError(
-                f"{type(self).__name__}: invalid value for argument `reduction`. Expected one "
+                f"{type(self).__name__}: Invalid value for argument `reduction`. Expected one "
                 f"of {list(REDUCTIONS)}. Received: reduction={reduction!r}"
             )
         kind = type(self).__name__
