@@ -26,10 +26,10 @@ f32 = np.float32
 
 
 def binary_accuracy(y_true, y_pred, threshold: float = 0.5):
-    """1.0 where ``(y_pred > threshold)`` equals ``y_true``; mean over the last axis."""
-    y_true, y_pred = losses.squeeze_or_expand_to_same_rank(y_true, y_pred)
-    matches = (y_true == (y_pred > threshold).astype(y_true.dtype)).astype(f32)
-    return matches.mean(axis=-1, dtype=f32)
+    """1.0 where ``(y_pred > threshold)`` equals ``y_true``, element by element (Keras 3's
+    function; the metric averages them)."""
+    y_true, y_pred = losses.squeeze_or_expand_to_same_rank(np.asarray(y_true), np.asarray(y_pred))
+    return (y_true == (y_pred > threshold).astype(y_true.dtype)).astype(f32)
 
 
 def categorical_accuracy(y_true, y_pred):
@@ -89,23 +89,65 @@ class Metric(Configurable):
         self.total = f32(0)
         self.count = f32(0)
 
-    def update_state(self, y_true, y_pred) -> None:
-        """Add one batch: ``y_true`` and ``y_pred`` of shape ``(batch, ...)``."""
-        self._accumulate(type(self).fn(y_true, y_pred, **self.fn_kwargs))
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Add one batch: ``y_true`` and ``y_pred`` of shape ``(batch, ...)``;
+        ``sample_weight`` (a scalar, ``(batch,)`` or up to the values' shape) weighs each
+        sample's values and counts as that many samples, as Keras's ``Mean``."""
+        values = type(self).fn(np.asarray(y_true), np.asarray(y_pred), **self.fn_kwargs)
+        self._accumulate(values, sample_weight)
 
-    def _accumulate(self, values) -> None:
+    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
+        """``update_state`` then ``result()``, as Keras's ``metric(y_true, y_pred)``."""
+        self.update_state(y_true, y_pred, sample_weight=sample_weight)
+        return self.result()
+
+    @property
+    def variables(self) -> list[np.ndarray]:
+        """Copies of the state, ``[total, count]`` (Keras's ``metric.variables``)."""
+        return [np.array(self.total, dtype=f32), np.array(self.count, dtype=f32)]
+
+    def _accumulate(self, values, sample_weight=None) -> None:
         values = np.asarray(values, dtype=f32)
-        if values.ndim > 1:
-            values = values.mean(axis=tuple(range(1, values.ndim)), dtype=f32)
+        if sample_weight is None:
+            if values.ndim > 1:
+                values = values.mean(axis=tuple(range(1, values.ndim)), dtype=f32)
+            count = f32(values.shape[0] if values.ndim else 1)
+        else:
+            values, count = _weighted_samples(values, sample_weight, self.name)
         self.total = f32(self.total + values.sum(dtype=f32))
-        self.count = f32(self.count + f32(values.shape[0] if values.ndim else 1))
+        self.count = f32(self.count + count)
 
     def result(self) -> float:
         """``total / count`` (0 before any update), as Keras's ``divide_no_nan``."""
         return float(self.total / self.count) if self.count else 0.0
 
     def get_config(self) -> dict:
-        return {"name": self.name, **self.fn_kwargs}
+        return {"name": self.name, "dtype": "float32", **self.fn_kwargs}
+
+
+def _weighted_samples(values, sample_weight, name):
+    """Keras's ``reduce_to_samplewise_values`` for ``Mean``: the weighted per-sample values
+    and the weight they count for. The weights meet the values by the rank rule, the
+    values are averaged down to the weights' rank, the weights broadcast to them, and
+    weights of rank > 1 averaged per sample."""
+    w = np.asarray(sample_weight, dtype=f32)
+    values, w = losses.squeeze_or_expand_to_same_rank(values, w)
+    rank = w.ndim
+    if values.ndim > rank:
+        values = values.mean(axis=tuple(range(rank, values.ndim)), dtype=f32)
+    try:
+        w = np.broadcast_to(w, values.shape)
+    except ValueError:
+        raise ValueError(
+            f"metric '{name}': `sample_weight` of shape {np.shape(sample_weight)} does not "
+            f"broadcast against the metric's values of shape {values.shape}."
+        ) from None
+    values = values * w
+    if rank > 1:
+        w = w.mean(axis=tuple(range(1, rank)), dtype=f32)
+    if values.ndim > 1:
+        values = values.mean(axis=tuple(range(1, values.ndim)), dtype=f32)
+    return values, f32(np.sum(w, dtype=f32))
 
 
 class BinaryAccuracy(Metric):
@@ -289,8 +331,8 @@ class MeanMetricWrapper(Metric):
         self.wrapped = check_callable(fn, "MeanMetricWrapper", "fn")
         super().__init__(name or getattr(fn, "__name__", "metric"), dtype)
 
-    def update_state(self, y_true, y_pred) -> None:
-        self._accumulate(self.wrapped(y_true, y_pred))
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        self._accumulate(self.wrapped(y_true, y_pred), sample_weight)
 
 
 REGISTRY = Registry("metrics", "metric")
