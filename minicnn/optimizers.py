@@ -23,6 +23,7 @@ differently: Adam keeps each weight's momentum and velocity side by side.
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,16 +37,22 @@ f32 = np.float32
 #: Options of Keras's base optimizer that minicnn does not implement, with the default
 #: values Keras's ``get_config`` records (and the only values minicnn accepts).
 KERAS_DEFAULTS = {
-    "weight_decay": None,
-    "clipnorm": None,
-    "global_clipnorm": None,
-    "clipvalue": None,
     "use_ema": False,
     "ema_momentum": 0.99,
     "ema_overwrite_frequency": None,
     "loss_scale_factor": None,
     "gradient_accumulation_steps": None,
 }
+
+
+#: Keras's base-optimizer options minicnn implements, every optimizer taking them.
+COMMON = ("weight_decay", "clipnorm", "global_clipnorm", "clipvalue")
+
+
+def _clip_by_norm(g, clip):
+    """Keras's ``clip_by_norm``: ``g * clip / max(norm(g), clip)`` (a zero gradient stays)."""
+    norm = np.sqrt(np.sum(np.square(g), dtype=f32), dtype=f32)
+    return g * clip / np.maximum(norm, clip)
 
 
 def _same(value, default) -> bool:
@@ -62,8 +69,16 @@ class Optimizer(Configurable):
     learning_rate : float >= 0.
     name : the optimizer's name; by default Keras's automatic one, the class name in
         snake case made unique (``"sgd"``, ``"sgd_1"``, ``"adam"``, ``"rm_sprop"``).
-    **kwargs : the subclass's hyper-parameters and flags; Keras's other options only at
-        their defaults.
+    weight_decay : None or float >= 0
+        Each step first shrinks every trainable weight by ``w * weight_decay * lr``
+        (decoupled weight decay, as Keras), except those ``exclude_from_weight_decay``
+        names.
+    clipnorm, global_clipnorm, clipvalue : None or float
+        Gradient clipping before the step, as Keras: each gradient to an L2 norm of at
+        most ``clipnorm``, or all of them together to ``global_clipnorm`` (not both), and
+        each element into ``[-clipvalue, clipvalue]``.
+    **kwargs : the subclass's hyper-parameters and flags; Keras's other options (EMA,
+        loss scaling, gradient accumulation) only at their defaults.
 
     Examples
     --------
@@ -79,6 +94,14 @@ class Optimizer(Configurable):
     def __init__(self, learning_rate: float, name: str | None, **kwargs):
         kind = type(self).__name__
         own = {key: kwargs.pop(key) for key in (*self.hyper, *self.flags) if key in kwargs}
+        common = {key: kwargs.pop(key, None) for key in COMMON}
+        for key, value in common.items():
+            common[key] = check_real(value, kind, key, 0.0, allow_none=True)
+        if common["clipnorm"] is not None and common["global_clipnorm"] is not None:
+            raise ValueError(
+                "Only one of `clipnorm` and `global_clipnorm` can be set. Received: "
+                f"clipnorm={common['clipnorm']}, global_clipnorm={common['global_clipnorm']}"
+            )
         for key, default in KERAS_DEFAULTS.items():
             # Keras's config records these; at their defaults they change nothing.
             if key in kwargs and _same(kwargs[key], default):
@@ -94,6 +117,9 @@ class Optimizer(Configurable):
         for key in self.flags:
             setattr(self, key, check_bool(own[key], kind, key))
         self.learning_rate = learning_rate
+        for key, value in common.items():
+            setattr(self, key, value)
+        self._decay_excluded: list[str] = []
         # Named last, so a refused argument does not use up an automatic name.
         self.name = unique_name(to_snake_case(kind)) if name is None else check_name(name, kind)
         self.iterations = 0
@@ -243,7 +269,59 @@ class Optimizer(Configurable):
     def get_config(self) -> dict:
         """Constructor arguments (Keras's names); ``type(opt).from_config`` rebuilds it."""
         own = {key: getattr(self, key) for key in (*self.hyper, *self.flags)}
-        return {"name": self.name, "learning_rate": self.learning_rate, **own}
+        common = {key: getattr(self, key) for key in COMMON}
+        return {"name": self.name, "learning_rate": self.learning_rate, **common, **own}
+
+    # ---- weight decay and clipping
+    def exclude_from_weight_decay(self, var_list=None, var_names=None) -> None:
+        """Leave weights out of ``weight_decay``: those whose name (``"layer/weight"``,
+        e.g. ``"dense/bias"``) contains a match of one of the regular expressions
+        ``var_names``, as Keras matches variable paths. Configure before the first step.
+
+        ``var_list`` (Keras's variables themselves) has no counterpart: minicnn's weights
+        are arrays that each training step replaces, so they are named instead.
+        """
+        kind = type(self).__name__
+        if self.built:
+            raise ValueError(
+                "`exclude_from_weight_decay()` can only be configured before the optimizer is "
+                "built."
+            )
+        if var_list is not None:
+            raise TypeError(
+                f"{kind}.exclude_from_weight_decay: minicnn's weights are arrays replaced at "
+                "each step, so they cannot be listed; name them with var_names=[...] (matched "
+                "against 'layer/weight' names such as 'dense/bias')."
+            )
+        names = [] if var_names is None else list(var_names)
+        for name in names:
+            if not isinstance(name, str):
+                raise TypeError(
+                    f"{kind}.exclude_from_weight_decay: `var_names` must be strings; received "
+                    f"{name!r}."
+                )
+            re.compile(name)
+        self._decay_excluded = names
+
+    def _clip_gradients(self, grads: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The gradients clipped as Keras's ``_clip_gradients``: by ``clipnorm`` each, by
+        ``global_clipnorm`` together, then by ``clipvalue`` elementwise."""
+        grads = [np.asarray(g, dtype=f32) for g in grads]
+        if self.clipnorm is not None and self.clipnorm > 0:
+            grads = [_clip_by_norm(g, f32(self.clipnorm)) for g in grads]
+        if self.global_clipnorm is not None and self.global_clipnorm > 0:
+            norm = np.sqrt(sum(np.sum(np.square(g), dtype=f32) for g in grads), dtype=f32)
+            scale = f32(self.global_clipnorm) / np.maximum(norm, f32(self.global_clipnorm))
+            grads = [g * scale for g in grads]
+        if self.clipvalue is not None and self.clipvalue > 0:
+            v = f32(self.clipvalue)
+            grads = [np.clip(g, -v, v) for g in grads]
+        return grads
+
+    def _decays(self, name: str | None) -> bool:
+        return bool(self.weight_decay) and not (
+            name is not None and any(re.search(p, name) for p in self._decay_excluded)
+        )
 
     # ---- updating
     def update(
@@ -252,11 +330,13 @@ class Optimizer(Configurable):
         weights: Sequence[np.ndarray],
         variables: Sequence[np.ndarray] | None = None,
         iterations: int | None = None,
+        names: Sequence[str] | None = None,
     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """One step, without side effects: ``(new_weights, new_variables)``.
 
         ``variables``/``iterations`` default to the optimizer's own (zeros when unbuilt;
-        nothing is built here).
+        nothing is built here). ``names`` (the weights' ``"layer/weight"`` names) decide
+        ``exclude_from_weight_decay``; without them every weight decays.
         """
         if len(grads) != len(weights):
             raise ValueError(
@@ -270,22 +350,49 @@ class Optimizer(Configurable):
         n = len(weights)
         slots = [list(variables[i * n : (i + 1) * n]) for i in range(len(self.active_slots()))]
         lr = f32(self.learning_rate)
+        grads = self._clip_gradients(grads)
         new_weights = []
         for i, (g, w) in enumerate(zip(grads, weights)):
-            g = np.asarray(g, dtype=f32)
+            w = np.asarray(w, dtype=f32)
+            if self._decays(None if names is None else names[i]):
+                # Keras's _apply_weight_decay, before the step: w - w * wd * lr.
+                w = w - w * f32(self.weight_decay) * lr
             state = [slot[i] for slot in slots]
-            w, state = self._update(g, np.asarray(w, dtype=f32), state, lr, iterations)
+            w, state = self._update(g, w, state, lr, iterations)
             new_weights.append(w)
             for slot, value in zip(slots, state):
                 slot[i] = value
         return new_weights, [v for slot in slots for v in slot]
 
-    def apply(self, grads: Sequence[np.ndarray], weights: Sequence[np.ndarray]) -> list:
+    def apply(
+        self,
+        grads: Sequence[np.ndarray],
+        weights: Sequence[np.ndarray],
+        names: Sequence[str] | None = None,
+    ) -> list:
         """Update the state, count the step, and return the new weights (builds the
         optimizer on first use, as Keras's ``apply`` does)."""
-        new_weights, variables = self.update(grads, weights)
+        new_weights, variables = self.update(grads, weights, names=names)
         self.assign(variables, self.iterations + 1, weights)
         return new_weights
+
+    def apply_gradients(self, grads_and_vars) -> int:
+        """Keras's ``apply_gradients``: one step for ``(gradient, weight)`` pairs, the
+        weights (float32 numpy arrays) updated in place; returns ``iterations``."""
+        pairs = list(grads_and_vars)
+        kind = type(self).__name__
+        for _, w in pairs:
+            if not (isinstance(w, np.ndarray) and w.dtype == f32 and w.flags.writeable):
+                raise TypeError(
+                    f"{kind}.apply_gradients: each variable must be a writable float32 numpy "
+                    f"array (updated in place); received {type(w).__name__}"
+                    + (f" of dtype {w.dtype}" if isinstance(w, np.ndarray) else "")
+                    + ". Use `apply(grads, weights)` to get new arrays instead."
+                )
+        grads, weights = [g for g, _ in pairs], [w for _, w in pairs]
+        for w, new in zip(weights, self.apply(grads, weights)):
+            w[...] = new
+        return self.iterations
 
     def _update(self, g, w, state, lr, iterations):
         """``(new_w, new_state)`` for one weight; ``state`` lists its slot arrays."""

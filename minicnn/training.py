@@ -449,7 +449,10 @@ def _train_step(model, trainable, committer, x, y, sample_weight=None):
     if not np.isfinite(loss):
         return result(loss, "the loss is not finite")
     optimizer = model.optimizer
-    new_trainable, variables = optimizer.update(grads, [weights[i] for i in trainable])
+    names = model.weight_names
+    new_trainable, variables = optimizer.update(
+        grads, [weights[i] for i in trainable], names=[names[i] for i in trainable]
+    )
     new_weights = captured["weights"]
     for i, w in zip(trainable, new_trainable):
         new_weights[i] = w

@@ -184,6 +184,10 @@ def test_keras_defaults_and_config():
     assert optimizers.SGD().get_config() == {
         "name": "sgd",
         "learning_rate": 0.009999999776482582,
+        "weight_decay": None,
+        "clipnorm": None,
+        "global_clipnorm": None,
+        "clipvalue": None,
         "momentum": 0.0,
         "nesterov": False,
     }
@@ -213,7 +217,10 @@ def test_keras_defaults_and_config():
         (lambda: optimizers.Adam(learning_rate=float("nan")), "learning_rate"),
         (lambda: optimizers.Adam(beta_1=2.0), "beta_1"),
         (lambda: optimizers.RMSprop(rho=-1.0), "rho"),
-        (lambda: optimizers.SGD(clipnorm=1.0), "clipnorm"),
+        (lambda: optimizers.SGD(clipnorm=-1.0), "clipnorm"),
+        (lambda: optimizers.SGD(clipnorm=1.0, global_clipnorm=1.0), "Only one of `clipnorm`"),
+        (lambda: optimizers.SGD(weight_decay=-0.1), "weight_decay"),
+        (lambda: optimizers.Adam(use_ema=True), "use_ema"),  # EMA is not implemented
     ],
 )
 def test_bad_hyper_parameters_raise_naming_them(make, name):

@@ -114,6 +114,7 @@ OUT_OF_SCOPE_NAMES = [
     (r"ragged", "ragged tensors are out of scope"),
     (r"jit|jax|_tf_|tensorflow|_torch|xla", "backend-specific (minicnn has one backend)"),
     (r"remat", "rematerialization is out of scope"),
+    (r"_ema\b|_ema_", "EMA of the weights is out of scope"),
 ]
 
 STATUS = re.compile(
