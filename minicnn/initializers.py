@@ -116,8 +116,9 @@ class Constant(Initializer):
 
     Parameters
     ----------
-    value : float, default 0
-        The value.
+    value : float, or an array-like of floats, default 0
+        The value; an array is broadcast to the requested shape, as Keras's
+        ``broadcast_to`` (kept as nested lists in the config).
 
     Returns
     -------
@@ -131,10 +132,30 @@ class Constant(Initializer):
     """
 
     def __init__(self, value: float = 0.0):
-        self.value = check_real(value, "Constant", "value")
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value.item()
+        if np.ndim(value) == 0:
+            self.value = check_real(value, "Constant", "value")
+            return
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            array = None
+        if array is None or not np.isfinite(array).all():
+            raise TypeError(
+                "Constant: `value` must be a finite float or an array of finite floats. "
+                f"Received: value={value!r:.80}"
+            )
+        self.value = array.tolist()
 
     def sample(self, shape):
-        return np.full(shape, self.value)
+        try:
+            return np.broadcast_to(np.asarray(self.value, dtype=np.float64), shape).copy()
+        except ValueError:
+            raise ValueError(
+                f"Constant: a value of shape {np.shape(self.value)} cannot fill a weight of "
+                f"shape {tuple(shape)}."
+            ) from None
 
 
 class RandomNormal(Initializer):
@@ -281,13 +302,20 @@ class VarianceScaling(Initializer):
         # uses the default fans, so only None is accepted (and recorded, as Keras does).
         not_supported(owner, input_axes=input_axes, output_axes=output_axes)
         self.input_axes = self.output_axes = None
-        self.mode = check_choice(mode, owner, "mode", ("fan_in", "fan_out", "fan_avg"))
-        self.distribution = check_choice(
-            distribution,
-            owner,
-            "distribution",
-            ("truncated_normal", "untruncated_normal", "uniform"),
-        )
+        # Keras's own messages first (its tests match them), then the typed checks.
+        modes = ("fan_in", "fan_out", "fan_avg")
+        distributions = ("truncated_normal", "untruncated_normal", "uniform")
+        if isinstance(mode, str) and mode.lower() not in modes:
+            raise ValueError(f"Invalid `mode` argument: {mode}. Please use one of {list(modes)}")
+        if isinstance(distribution, str) and distribution.lower() not in distributions:
+            raise ValueError(
+                f"Invalid `distribution` argument: {distribution}. Allowed distributions: "
+                f"{list(distributions)}"
+            )
+        if isinstance(scale, (int, float)) and not isinstance(scale, bool) and scale <= 0:
+            raise ValueError(f"Argument `scale` must be positive float. Received: scale={scale}")
+        self.mode = check_choice(mode, owner, "mode", modes)
+        self.distribution = check_choice(distribution, owner, "distribution", distributions)
         self.scale = check_real(scale, owner, "scale", 0.0, low_open=True)
         self.seed = check_seed(seed, "VarianceScaling")
 

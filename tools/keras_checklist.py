@@ -110,7 +110,7 @@ OUT_OF_SCOPE_NAMES = [
     (r"mask", "masking is out of scope"),
     (r"channels_first", "channels_first is out of scope"),
     (r"mixed|dtype_policy|autocast|loss_scale", "mixed precision is out of scope"),
-    (r"distribut|shard", "distribution is out of scope"),
+    (r"distributed|shard|layout", "distribution is out of scope"),
     (r"ragged", "ragged tensors are out of scope"),
     (r"jit|jax|_tf_|tensorflow|_torch|xla", "backend-specific (minicnn has one backend)"),
     (r"remat", "rematerialization is out of scope"),
