@@ -104,3 +104,30 @@ def run_layer_test(
         assert np.isfinite(history.history["loss"][0])
         assert model.predict(input_data, verbose=0).shape == output.shape
     return output
+
+
+def run_conv_basic_test(cls, kwargs, input_shape, output_shape, trainable_weights=2):
+    """The basic test of Keras's conv test files: ``run_layer_test`` with channels_last
+    data, weights that all train (kernel(s) and bias)."""
+    run_layer_test(
+        cls,
+        {**kwargs, "data_format": "channels_last"},
+        input_shape=input_shape,
+        expected_output_shape=output_shape,
+        expected_num_trainable_weights=trainable_weights,
+        expected_num_non_trainable_weights=0,
+    )
+
+
+# Keras's messages for bad conv arguments, which its conv test files each repeat.
+FILTERS_ZERO = (
+    "Invalid value for argument `{name}`. Expected a strictly positive value. Received {name}=0."
+)
+KERNEL_SIZE_ZERO = (
+    r"The `kernel_size` argument must be a tuple of {n} integers. Received "
+    r"kernel_size=\(1, 0\), including values \{{0\}} that do not satisfy `value > 0`"
+)
+STRIDES_ZERO = (
+    r"The `strides` argument must be a tuple of \d+ integers. Received strides=\(1, 0\), "
+    r"including values \{0\} that do not satisfy `value > 0`"
+)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import reference
-from layer_case import run_layer_test
+from layer_case import run_conv_basic_test
 
 from minicnn import layers
 
@@ -103,14 +103,7 @@ BASIC = {
     [(cls, *case) for cls, cases in BASIC.items() for case in cases],
 )
 def test_conv_basic(cls, kwargs, input_shape, output_shape):
-    run_layer_test(
-        cls,
-        {**kwargs, "data_format": "channels_last"},
-        input_shape=input_shape,
-        expected_output_shape=output_shape,
-        expected_num_trainable_weights=2,
-        expected_num_non_trainable_weights=0,
-    )
+    run_conv_basic_test(cls, kwargs, input_shape, output_shape)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,12 @@ import itertools
 import numpy as np
 import pytest
 import reference
-from layer_case import run_layer_test
+from layer_case import (
+    FILTERS_ZERO,
+    KERNEL_SIZE_ZERO,
+    STRIDES_ZERO,
+    run_conv_basic_test,
+)
 
 from minicnn import layers
 
@@ -106,14 +111,7 @@ TRANSPOSE_BASIC = {
     [(cls, *case) for cls, cases in TRANSPOSE_BASIC.items() for case in cases],
 )
 def test_conv_transpose_basic(cls, kwargs, input_shape, output_shape):
-    run_layer_test(
-        cls,
-        {**kwargs, "data_format": "channels_last"},
-        input_shape=input_shape,
-        expected_output_shape=output_shape,
-        expected_num_trainable_weights=2,
-        expected_num_non_trainable_weights=0,
-    )
+    run_conv_basic_test(cls, kwargs, input_shape, output_shape)
 
 
 @pytest.mark.parametrize(
@@ -134,18 +132,15 @@ def test_output_padding_serialization(cls, input_shape):
     [
         (
             lambda: layers.Conv1DTranspose(filters=0, kernel_size=1),
-            "Invalid value for argument `filters`. Expected a strictly positive value. "
-            "Received filters=0.",
+            FILTERS_ZERO.format(name="filters"),
         ),
         (
             lambda: layers.Conv2DTranspose(filters=2, kernel_size=(1, 0)),
-            r"The `kernel_size` argument must be a tuple of \d+ integers. Received "
-            r"kernel_size=\(1, 0\), including values \{0\} that do not satisfy `value > 0`",
+            KERNEL_SIZE_ZERO.format(n=r"\d+"),
         ),
         (
             lambda: layers.Conv2DTranspose(filters=2, kernel_size=(2, 2), strides=(1, 0)),
-            r"The `strides` argument must be a tuple of \d+ integers. Received strides=\(1, 0\), "
-            r"including values \{0\} that do not satisfy `value > 0`",
+            STRIDES_ZERO,
         ),
         (
             lambda: layers.Conv1DTranspose(filters=2, kernel_size=3, strides=2, output_padding=2),
@@ -390,14 +385,7 @@ SEPARABLE_BASIC = {
     + [(cls, *case, 3) for cls, cases in SEPARABLE_BASIC.items() for case in cases],
 )
 def test_depthwise_and_separable_conv_basic(cls, kwargs, input_shape, output_shape, weights):
-    run_layer_test(
-        cls,
-        {**kwargs, "data_format": "channels_last"},
-        input_shape=input_shape,
-        expected_output_shape=output_shape,
-        expected_num_trainable_weights=weights,
-        expected_num_non_trainable_weights=0,
-    )
+    run_conv_basic_test(cls, kwargs, input_shape, output_shape, weights)
 
 
 @pytest.mark.parametrize(
@@ -405,40 +393,33 @@ def test_depthwise_and_separable_conv_basic(cls, kwargs, input_shape, output_sha
     [
         (
             lambda: layers.DepthwiseConv1D(depth_multiplier=0, kernel_size=1),
-            "Invalid value for argument `depth_multiplier`. Expected a strictly positive value. "
-            "Received depth_multiplier=0.",
+            FILTERS_ZERO.format(name="depth_multiplier"),
         ),
         (
             lambda: layers.DepthwiseConv2D(depth_multiplier=2, kernel_size=(1, 0)),
-            r"The `kernel_size` argument must be a tuple of 2 integers. Received "
-            r"kernel_size=\(1, 0\), including values \{0\} that do not satisfy `value > 0`",
+            KERNEL_SIZE_ZERO.format(n=2),
         ),
         (
             lambda: layers.DepthwiseConv2D(depth_multiplier=2, kernel_size=(2, 2), strides=(1, 0)),
-            r"The `strides` argument must be a tuple of \d+ integers. Received strides=\(1, 0\), "
-            r"including values \{0\} that do not satisfy `value > 0`",
+            STRIDES_ZERO,
         ),
         (
             lambda: layers.SeparableConv1D(depth_multiplier=0, filters=1, kernel_size=1),
-            "Invalid value for argument `depth_multiplier`. Expected a strictly positive value. "
-            "Received depth_multiplier=0.",
+            FILTERS_ZERO.format(name="depth_multiplier"),
         ),
         (
             lambda: layers.SeparableConv1D(depth_multiplier=1, filters=0, kernel_size=1),
-            "Invalid value for argument `filters`. Expected a strictly positive value. "
-            "Received filters=0.",
+            FILTERS_ZERO.format(name="filters"),
         ),
         (
             lambda: layers.SeparableConv2D(depth_multiplier=2, filters=2, kernel_size=(1, 0)),
-            r"The `kernel_size` argument must be a tuple of \d+ integers. Received "
-            r"kernel_size=\(1, 0\), including values \{0\} that do not satisfy `value > 0`",
+            KERNEL_SIZE_ZERO.format(n=r"\d+"),
         ),
         (
             lambda: layers.SeparableConv2D(
                 depth_multiplier=2, filters=2, kernel_size=(2, 2), strides=(1, 0)
             ),
-            r"The `strides` argument must be a tuple of \d+ integers. Received strides=\(1, 0\), "
-            r"including values \{0\} that do not satisfy `value > 0`",
+            STRIDES_ZERO,
         ),
     ],
 )
