@@ -270,19 +270,18 @@ def test_conv_transpose_correctness(cls, kwargs):
     np.testing.assert_allclose(layer(x), expected, atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize(
-    "kernel_size, strides, padding, output_padding",
-    [
-        case
-        for case in itertools.product(
-            range(1, 5), range(1, 5), ["same", "valid"], [None, 1, 2, 3, 4]
-        )
-        if case[3] is None or case[3] < case[1]
-    ],
-)
+# Keras's parameterized.product of the two cases below, less output_padding >= strides
+# (which Keras skips and minicnn refuses).
+SMALL_CONFIGS = [
+    case
+    for case in itertools.product(range(1, 5), range(1, 5), ["same", "valid"], [None, 1, 2, 3, 4])
+    if case[3] is None or case[3] < case[1]
+]
+
+
+@pytest.mark.parametrize("kernel_size, strides, padding, output_padding", SMALL_CONFIGS)
 def test_conv1d_transpose_consistency(kernel_size, strides, padding, output_padding):
-    # An input of three ones and the kernel 1..k, for every small configuration (Keras
-    # skips output_padding >= strides, which is refused).
+    # An input of three ones and the kernel 1..k, for every small configuration.
     x = np.ones((1, 3, 1))
     kernel = np.arange(1, kernel_size + 1, dtype=np.float64).reshape(kernel_size, 1, 1)
     kwargs = dict(
@@ -300,16 +299,7 @@ def test_conv1d_transpose_consistency(kernel_size, strides, padding, output_padd
     np.testing.assert_allclose(layer(x), expected, atol=1e-5)
 
 
-@pytest.mark.parametrize(
-    "kernel_size, strides, padding, output_padding",
-    [
-        case
-        for case in itertools.product(
-            range(1, 5), range(1, 5), ["same", "valid"], [None, 1, 2, 3, 4]
-        )
-        if case[3] is None or case[3] < case[1]
-    ],
-)
+@pytest.mark.parametrize("kernel_size, strides, padding, output_padding", SMALL_CONFIGS)
 def test_shape_inference_static_unknown_shape(kernel_size, strides, padding, output_padding):
     x = layers.Input(shape=(None, None, 3))
     y = layers.Conv2DTranspose(
