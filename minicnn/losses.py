@@ -230,7 +230,10 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False, a
 def _axis_of(axis, rank, owner):
     axis = check_int(axis, owner, "axis")
     if not -rank <= axis < rank:
-        raise ValueError(f"{owner}: `axis`={axis} is not an axis of y_pred of rank {rank}.")
+        raise ValueError(
+            f"{owner}: `axis`={axis} is not an axis of outputs of rank {rank} (axes "
+            f"{-rank}..{rank - 1})."
+        )
     return axis % rank
 
 
@@ -448,7 +451,8 @@ class MeanAbsoluteError(Loss):
 
 class _Axis:
     """``axis``: which axis of ``y_pred`` holds the classes (Keras's crossentropy
-    argument; -1, the last, by default). Another axis is moved last before the loss."""
+    argument; -1, the last, by default), handed to the loss function like its other
+    options."""
 
     def _set_axis(self, axis, dtype) -> None:
         kind = type(self).__name__
@@ -458,21 +462,7 @@ class _Axis:
                 f"{kind}: minicnn computes losses in float32; `dtype` must be None or "
                 f"'float32'. Received: dtype={dtype!r}"
             )
-
-    def call(self, y_true, y_pred):
-        if self.axis not in (-1, np.ndim(y_pred) - 1):
-            if not -np.ndim(y_pred) <= self.axis < np.ndim(y_pred):
-                raise ValueError(
-                    f"{type(self).__name__}: `axis`={self.axis} is not an axis of outputs of "
-                    f"shape {np.shape(y_pred)}."
-                )
-            y_pred = anp.moveaxis(y_pred, self.axis, -1)
-            if self.target != "sparse":  # integer labels have no class axis to move
-                y_true = anp.moveaxis(y_true, self.axis, -1)
-        return super().call(y_true, y_pred)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "axis": self.axis}
+        self.fn_kwargs["axis"] = self.axis
 
 
 class _Crossentropy(_Axis, Loss):
