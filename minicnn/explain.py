@@ -27,6 +27,9 @@ from . import layers as L
 from .receptive import check_index
 from .validation import format_number as num
 
+# Activations that mix a position's whole last axis: every value along it takes part.
+MIXING_ACTIVATIONS = ("softmax", "log_softmax", "sparsemax")
+
 PAD = "·"  # how a zero-padding position is drawn in a patch
 AXIS_NAMES = {1: ("steps",), 2: ("rows", "cols"), 3: ("depths", "rows", "cols")}
 LONG = 16  # vectors longer than this are summarised by their largest products
@@ -354,8 +357,7 @@ def _pointwise(layer, xin, index, value):
                 if isinstance(layer, c)
             )
         ]()
-    if label in ("softmax", "log_softmax"):
-        # These mix the whole last axis, so every value along it takes part.
+    if label in MIXING_ACTIVATIONS:
         patch = xin[position[:-1]].astype(np.float64)
         total = float(patch[position[-1]])
     else:
@@ -623,7 +625,7 @@ def _render_tail(e: Explanation) -> list[str]:
     lines = []
     if e.bias is not None:
         lines.append(f"{num(e.total, 6)} + bias {num(e.bias, 6)} = {num(e.pre_activation, 6)}")
-    if e.activation in ("softmax", "log_softmax"):
+    if e.activation in MIXING_ACTIVATIONS:
         lines.append(f"{e.activation} across this position's outputs -> {num(e.value, 6)}")
     else:
         lines.append(f"{e.activation}({num(e.pre_activation, 6)}) = {num(e.value, 6)}")

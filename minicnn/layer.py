@@ -771,7 +771,7 @@ class KernelLayer(Layer):
 
     @activation.setter
     def activation(self, value) -> None:
-        self._activation = activations.get(value)
+        self._activation = activations.for_layer(value, type(self).__name__)
 
     def _kernel_shapes(self, input_shape) -> list[tuple[str, tuple[int, ...]]]:
         """``(weight name, shape)`` of each kernel; one ``kernel`` by default."""

@@ -161,3 +161,16 @@ def conv_transpose(x, kernel, strides, padding, output_padding, dilation):
                 where = tuple(pos[i] * strides[i] + tap[i] * dilation[i] for i in range(rank))
                 y[(b, *where)] += kernel[tap] @ x[(b, *pos)]
     return y[(slice(None), *(slice(st, st + n) for st, n in zip(starts, lengths)))]
+
+
+# Keras's activations a layer cannot apply to its output alone: threshold takes two more
+# arguments and glu halves an axis. Every other registered name is a one-argument function.
+NOT_LAYER_ACTIVATIONS = ("glu", "threshold")
+
+
+def activation_of_x(activations, name: str):
+    """The registered activation ``name`` as a function of ``x`` alone (threshold with a
+    threshold of 0.5 and a default value of -1.5, away from the test points)."""
+    if name == "threshold":
+        return lambda x: activations.threshold(x, 0.5, -1.5)
+    return activations.get(name)

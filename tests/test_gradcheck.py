@@ -3,6 +3,7 @@
 import autograd.numpy as anp
 import numpy as np
 import pytest
+import reference
 from autograd.extend import defvjp, primitive
 
 import minicnn
@@ -130,7 +131,9 @@ def test_relu_variants_pass(kwargs):
     assert report.passed, str(report)
 
 
-@pytest.mark.parametrize("name", sorted(activations.REGISTRY.entries))
+@pytest.mark.parametrize(
+    "name", sorted(set(activations.REGISTRY.entries) - set(reference.NOT_LAYER_ACTIVATIONS))
+)
 def test_every_activation_passes(name):
     x = sample((3, 6)) * 2
     report = minicnn.gradcheck(Activation(name), x, max_entries=None)
