@@ -17,8 +17,7 @@ import zipfile
 from collections.abc import Iterator
 
 from .archives import damaged, read_member
-from .layers import LAYERS, InputLayer
-from .registry import Registry
+from .layers import LAYERS, MODEL_CLASSES, InputLayer
 from .utils import rng
 
 CONFIG = "config.json"
@@ -26,8 +25,6 @@ CONFIG = "config.json"
 # hostile file fails fast instead of exhausting memory.
 MAX_JSON_BYTES = 16 * 2**20
 MAX_LAYERS = 10_000
-#: The model classes a file may name; ``minicnn.models`` registers its own.
-MODEL_CLASSES = Registry("models", "model")
 
 
 def as_path(filepath, method: str) -> str:

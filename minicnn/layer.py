@@ -230,6 +230,20 @@ class Layer(Configurable):
         if "build" in cls.__dict__:
             cls._built_at_init = False
         params = inspect.signature(cls.apply).parameters.values()
+        required = [
+            p.name
+            for p in params
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        if len(required) > 3:  # self, weights, x
+            # Keras refuses such a call() when a Sequential builds it; a class is refused
+            # here, before any model holds it.
+            raise ValueError(
+                f"Layer {cls.__name__}: apply() can only have a single required positional "
+                "argument after the weights, the input tensor; give the others defaults, as "
+                "in apply(self, weights, x, training=False, rng=None). Received required "
+                f"arguments: {required}"
+            )
         if any(p.kind is p.VAR_KEYWORD for p in params):
             cls._apply_options = ("training", "rng")
         else:

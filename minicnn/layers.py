@@ -78,6 +78,9 @@ from .reshaping import (
 )
 
 REGISTRY = Registry("layers", "layer")
+#: The model classes a config or file may name (models are layers too, as in Keras);
+#: ``minicnn.models`` registers its own.
+MODEL_CLASSES = Registry("models", "model")
 for _cls in (
     InputLayer,
     Conv1D,
@@ -132,7 +135,7 @@ LAYERS = REGISTRY.classes
 
 
 def serialize(layer: Layer) -> dict:
-    """``{"class_name", "config"}`` of one of minicnn's layers (Keras's form).
+    """``{"class_name", "config"}`` of one of minicnn's layers or models (Keras's form).
 
     Parameters
     ----------
@@ -147,11 +150,13 @@ def serialize(layer: Layer) -> dict:
     >>> serialize(Dense(3, name="d"))["class_name"]
     'Dense'
     """
+    if MODEL_CLASSES.classes.get(type(layer).__name__) is type(layer):
+        return MODEL_CLASSES.serialize(layer)  # a model, as Keras serializes one
     return REGISTRY.serialize(layer)
 
 
 def deserialize(config) -> Layer:
-    """A new, unbuilt layer from ``serialize``'s dict; only minicnn's layer classes.
+    """A new layer (or model) from ``serialize``'s dict; only minicnn's own classes.
 
     Parameters
     ----------
@@ -166,6 +171,8 @@ def deserialize(config) -> Layer:
     >>> deserialize(serialize(Dense(3, name="d"))).units
     3
     """
+    if isinstance(config, dict) and MODEL_CLASSES.lookup(config.get("class_name")):
+        return MODEL_CLASSES.deserialize(config)
     return REGISTRY.deserialize(config)
 
 

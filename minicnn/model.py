@@ -376,7 +376,7 @@ class Model:
     def compute_output_shape(self, input_shape: Sequence) -> tuple:
         """The model's output shape for inputs of ``input_shape`` (batch axis first);
         a ValueError naming the first layer that cannot take it."""
-        if not self.layers:
+        if not self.layers and not self.inputs:
             raise ValueError(f"{type(self).__name__} '{self.name}' has no layers.")
         return self._model_output_shape(input_shape)
 

@@ -10,7 +10,7 @@ from .layer import class_name
 from .layers import InputLayer, KerasTensor, Layer
 from .model import Model, Node, contains
 from .utils import unique_name
-from .validation import check_bool, format_shape
+from .validation import check_bool, check_int, format_shape
 
 
 class Sequential(Model):
@@ -52,6 +52,20 @@ class Sequential(Model):
     def default_name(cls) -> str:
         return "sequential"
 
+    @property
+    def layers(self) -> list[Layer]:
+        """The layers, in order (an ``Input`` is not one of them)."""
+        return self._layers
+
+    @layers.setter
+    def layers(self, value) -> None:
+        if hasattr(self, "_layers"):
+            raise AttributeError(
+                "`Sequential.layers` attribute is reserved and should not be used. "
+                "Use `add()` and `pop()` to change the layers in this model."
+            )
+        self._layers = value
+
     def _rebuilt(self) -> None:
         """Keras's Sequential makes an inner functional model each time it (re)builds,
         and that model takes the next automatic "functional" name; take it too, so that
@@ -84,7 +98,12 @@ class Sequential(Model):
                 f"{len(layer.outputs)} outputs."
             )
         if isinstance(layer, InputLayer):
-            if self.layers or self.input_shape is not None:
+            if self.input_shape is not None:
+                raise ValueError(
+                    f"Sequential model '{self.name}' has already been configured to use input "
+                    f"shape {self.input_shape}. You cannot add a different Input layer to it."
+                )
+            if self.layers:
                 raise ValueError(
                     f"Sequential '{self.name}': an Input can only be the first element; "
                     f"received {layer.name!r} after other layers."
@@ -175,6 +194,11 @@ class Sequential(Model):
                 f"Received: {input_shape!r}"
             )
         shape = tuple(input_shape)
+        if self.inputs and shape != self.input_shape:
+            raise ValueError(
+                f"Sequential model '{self.name}' has already been configured to use input "
+                f"shape {self.input_shape}. You cannot build it with input_shape {shape}"
+            )
         # Check the whole stack first so a shape some layer rejects builds nothing.
         self.output_shapes(shape)
         for layer in self.layers:
@@ -187,8 +211,9 @@ class Sequential(Model):
         self._rebuilt()
 
     def get_config(self) -> dict:
-        """``{"name", "input_shape", "layers": [{"class_name", "config"}, ...]}``."""
-        return {
+        """``{"name", "input_shape", "layers": [{"class_name", "config"}, ...]}``, and
+        ``"batch_size"`` when an ``Input`` fixed it."""
+        config = {
             "name": self.name,
             "input_shape": None if self.input_shape is None else list(self.input_shape[1:]),
             "layers": [
@@ -196,6 +221,9 @@ class Sequential(Model):
                 for layer in self.layers
             ],
         }
+        if self.input_shape is not None and self.input_shape[0] is not None:
+            config["batch_size"] = self.input_shape[0]
+        return config
 
     @classmethod
     def from_config(cls, config: dict) -> Sequential:
@@ -215,6 +243,9 @@ class Sequential(Model):
         model = cls(layers, name=config["name"])
         if config.get("trainable", True) is not True:  # Keras's configs record a frozen model
             model.trainable = config["trainable"]
+        batch_size = config.get("batch_size")
+        if batch_size is not None:
+            check_int(batch_size, where, "batch_size", minimum=1)
         if config.get("input_shape") is not None and not model.built:
-            model.build((None, *config["input_shape"]))
+            model.build((batch_size, *config["input_shape"]))
         return model
