@@ -292,10 +292,16 @@ def _replay(graph: Graph, start: Callable, call: Callable) -> dict:
             absent = sorted(
                 n for n in needs if n[0] not in layers or n[1] >= len(graph.calls[n[0]])
             )
+            if absent:
+                raise ValueError(
+                    f"{graph.where}: Invalid Functional model configuration. Missing node: "
+                    f"{absent[0][0]} (layer '{key[0]}' reads tensor {list(absent[0])}, which no "
+                    "layer of the config makes)."
+                )
             raise ValueError(
-                f"{graph.where}: layer '{key[0]}' reads tensor "
-                f"{list(absent[0] if absent else sorted(needs)[0])} that no layer of the config "
-                "makes (or the calls form a cycle)."
+                f"{graph.where}: Invalid Functional model configuration. The graph of the "
+                f"Functional model either has loops or disconnected nodes: layer '{key[0]}' "
+                f"reads tensor {list(sorted(needs)[0])}, which is made only after it."
             )
     return made
 

@@ -21,6 +21,7 @@ as methods.
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -106,7 +107,7 @@ class Model:
             )
         default = "functional" if type(self) is Model else self.default_name()
         self.name = unique_name(default) if name is None else check_name(name, kind)
-        self.layers: list[Layer] = []
+        self._layers: list[Layer] = []
         self.nodes: list[Node] = []
         self.inputs: list[KerasTensor] = []
         self.outputs: list[KerasTensor] = []
@@ -136,6 +137,23 @@ class Model:
     @classmethod
     def default_name(cls) -> str:
         return "model"
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The model's layers, in Keras's order (a functional model's Inputs first)."""
+        return self._layers
+
+    @layers.setter
+    def layers(self, _) -> None:
+        raise AttributeError(
+            f"`{'Sequential' if self.keras_class == 'Sequential' else 'Model'}.layers` "
+            "attribute is reserved and should not be used. "
+            + (
+                "Use `add()` and `pop()` to change the layers in this model."
+                if self.keras_class == "Sequential"
+                else "Please use another name."
+            )
+        )
 
     # ------------------------------------------------------------------ the graph
     def _build_graph(self, inputs, outputs) -> None:
@@ -194,13 +212,17 @@ class Model:
             nodes.append(Node(layer, tuple(value_of[id(t)] for t in record.inputs), made))
             value_of.update((id(t), v) for t, v in zip(record.outputs, made))
             self.node_outputs.append(record.outputs)
+        # An Input no output depends on is still one of the model's inputs (and layers).
+        layers += [
+            t._history[0] for t in in_list if not any(t._history[0] is layer for layer in layers)
+        ]
         names = [layer.name for layer in layers]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
             raise ValueError(
                 f"Model: all layers of a model need unique names; {twice} name several layers."
             )
-        self.layers, self.nodes = layers, nodes
+        self._layers, self.nodes = layers, nodes
         self.inputs, self.outputs = in_list, out_list
         self._input_keys, self._output_keys = in_keys, out_keys
         self._output_values = [value_of[id(t)] for t in out_list]
@@ -210,7 +232,23 @@ class Model:
 
     def _input_values(self, x) -> list:
         """The model's inputs as a list in ``inputs`` order, from one array, a list or a
-        dict (as the model was built)."""
+        dict (as the model was built); a model built on one Input or a list of them also
+        takes a dict keyed by the Inputs' names, as Keras's."""
+        if isinstance(x, dict) and self._input_keys in (None, "list"):
+            names = [t._history[0].name for t in self.inputs]
+            if not set(names) <= set(x):
+                raise ValueError(
+                    "The structure of `inputs` doesn't match the expected structure: model "
+                    f"'{self.name}' takes a dict keyed by its Inputs' names {names}; received "
+                    f"keys {list(x)}."
+                )
+            if set(x) != set(names):
+                warnings.warn(
+                    "The structure of `inputs` doesn't match the expected structure. "
+                    f"Expected: {names}, received keys {list(x)}; the other keys are ignored.",
+                    stacklevel=3,
+                )
+            return [x[n] for n in names]
         if self._input_keys is None:
             return [x]
         if self._input_keys == "list":
@@ -218,7 +256,8 @@ class Model:
                 return [x]  # one input given as a list: its array alone, as Keras takes it
             if not isinstance(x, (list, tuple)) or len(x) != len(self.inputs):
                 raise ValueError(
-                    f"Model '{self.name}' expects a list of {len(self.inputs)} inputs; "
+                    f"Model '{self.name}' expects {len(self.inputs)} input(s), as a list of "
+                    f"{len(self.inputs)} inputs; "
                     f"received {type(x).__name__}"
                     + (f" of length {len(x)}" if isinstance(x, (list, tuple)) else "")
                     + "."
@@ -226,8 +265,10 @@ class Model:
             return list(x)
         if not isinstance(x, dict) or set(x) != set(self._input_keys):
             raise ValueError(
-                f"Model '{self.name}' expects a dict with keys {list(self._input_keys)}; "
-                f"received {list(x) if isinstance(x, dict) else type(x).__name__}."
+                "The structure of `inputs` doesn't match the expected structure: model "
+                f"'{self.name}' expects a dict with keys {list(self._input_keys)} (named "
+                f"input(s) with keys {list(self._input_keys)}); received "
+                f"{list(x) if isinstance(x, dict) else type(x).__name__}."
             )
         return [x[k] for k in self._input_keys]
 
@@ -576,6 +617,19 @@ class Model:
             arrays = self.adjust_ranks(arrays)
             self.check_input_shapes([a.shape for a in arrays], method, passed=passed)
             return _pack(self._input_keys, arrays)
+        if isinstance(x, dict):
+            (x,) = self._input_values(x)
+        elif (
+            self.keras_class != "Sequential"
+            and isinstance(x, (list, tuple))
+            and len(x) != 1
+            and all(isinstance(a, np.ndarray) for a in x)
+        ):
+            # Keras reads a list of arrays as a structure of inputs, not as samples.
+            raise ValueError(
+                f"Model '{self.name}' expects 1 input(s), but it received {len(x)} input "
+                "arrays (a list of arrays is a list of inputs; stack samples into one array)."
+            )
         x = as_input(x, f"'{self.name}'", cast)
         if x.ndim < 1:
             raise ValueError(f"{method}: expected a batch of samples; received a scalar.")
@@ -611,6 +665,8 @@ class Model:
         if not self.built:
             self.build((None, *shapes[0][1:]))
         try:
+            if self.keras_class != "Sequential":
+                self._check_input_spec(shapes)
             self.value_shapes(self._pack_inputs(shapes))
         except ValueError as err:
             declared = [t.shape for t in self.inputs] or [self.input_shape]
@@ -631,6 +687,19 @@ class Model:
                 + ("" if not hint or str(err).endswith(".") else ".")
                 + hint
             ) from None
+
+    def _check_input_spec(self, shapes: list) -> None:
+        """Keras's functional input spec: each input's shape against its Input's, but for
+        the batch axis (None matches any size; a Sequential, like Keras's, takes other
+        spatial sizes)."""
+        for i, (shape, tensor) in enumerate(zip(shapes, self.inputs)):
+            want = (None, *tensor.shape[1:])
+            if len(shape) != len(want) or any(w not in (None, g) for w, g in zip(want, shape)):
+                raise ValueError(
+                    f"Input {i} with name '{tensor._history[0].name}' of layer '{self.name}' "
+                    f"is incompatible with the layer: expected shape={want}, found "
+                    f"shape={shape}"
+                )
 
     def predict(self, x, batch_size: int | None = None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs for every sample of ``x``, as Keras's ``predict``.
@@ -793,10 +862,7 @@ class Model:
                 )
             inputs = tuple(x[k] for k in self._input_keys)
         elif isinstance(x, dict):
-            takes = "a list of inputs" if self._takes_list else "one input"
-            raise ValueError(
-                f"Model '{self.name}' takes {takes}; it was called on a dict with keys {list(x)}."
-            )
+            inputs = tuple(self._input_values(x))  # keyed by the Inputs' names, as Keras
         else:
             inputs = (x,) if isinstance(x, KerasTensor) else tuple(x)
         _check_tensors(self, inputs)
@@ -919,9 +985,10 @@ def _flatten(what: str, tensors) -> tuple:
         keys, items = None, [tensors]
     bad = [t for t in items if not isinstance(t, KerasTensor)]
     if bad or not items:
-        raise TypeError(
-            f"Model: `{what}` must be a KerasTensor, or a non-empty list or dict of them. "
-            f"Received: {tensors!r:.120}"
+        raise ValueError(
+            f"All `{what}` values must be KerasTensors (from `Input()` and from layers "
+            f"called on them), given as one, or a non-empty list or dict of them. "
+            f"Received: {what}={tensors!r:.120}"
         )
     return keys, items
 

@@ -52,20 +52,6 @@ class Sequential(Model):
     def default_name(cls) -> str:
         return "sequential"
 
-    @property
-    def layers(self) -> list[Layer]:
-        """The layers, in order (an ``Input`` is not one of them)."""
-        return self._layers
-
-    @layers.setter
-    def layers(self, value) -> None:
-        if hasattr(self, "_layers"):
-            raise AttributeError(
-                "`Sequential.layers` attribute is reserved and should not be used. "
-                "Use `add()` and `pop()` to change the layers in this model."
-            )
-        self._layers = value
-
     def _rebuilt(self) -> None:
         """Keras's Sequential makes an inner functional model each time it (re)builds,
         and that model takes the next automatic "functional" name; take it too, so that
