@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numbers
 import re
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -97,10 +98,11 @@ class Optimizer(Configurable):
         common = {key: kwargs.pop(key, None) for key in COMMON}
         for key, value in common.items():
             common[key] = check_real(value, kind, key, 0.0, allow_none=True)
-        if common["clipnorm"] is not None and common["global_clipnorm"] is not None:
+        clips = {k: common[k] for k in ("clipnorm", "clipvalue", "global_clipnorm")}
+        if sum(v is not None for v in clips.values()) > 1:
             raise ValueError(
-                "Only one of `clipnorm` and `global_clipnorm` can be set. Received: "
-                f"clipnorm={common['clipnorm']}, global_clipnorm={common['global_clipnorm']}"
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+                "Received: " + ", ".join(f"{k}={v}" for k, v in clips.items())
             )
         for key, default in KERAS_DEFAULTS.items():
             # Keras's config records these; at their defaults they change nothing.
@@ -381,6 +383,18 @@ class Optimizer(Configurable):
         weights (float32 numpy arrays) updated in place; returns ``iterations``."""
         pairs = list(grads_and_vars)
         kind = type(self).__name__
+        # As Keras: a variable without a gradient is left alone, with a warning.
+        given = [(g, w) for g, w in pairs if g is not None]
+        if not given:
+            raise ValueError(f"{kind}.apply_gradients: No gradients provided for any variable.")
+        if len(given) < len(pairs):
+            warnings.warn(
+                f"{kind}.apply_gradients: Gradients do not exist for "
+                f"{len(pairs) - len(given)} of {len(pairs)} variables; those are left as "
+                "they are.",
+                stacklevel=2,
+            )
+        pairs = given
         for _, w in pairs:
             if not (isinstance(w, np.ndarray) and w.dtype == f32 and w.flags.writeable):
                 raise TypeError(

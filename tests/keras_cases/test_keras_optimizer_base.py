@@ -1,0 +1,81 @@
+"""Keras 3's optimizers/optimizer_test.py on minicnn's optimizer base: the same variables,
+gradients and expected values. Variables are float32 numpy arrays, updated in place by
+apply_gradients. Cases about classes minicnn does not have (AdamW, Adagrad, ...) keep the
+parts about the ones it has."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from minicnn import optimizers
+
+
+def var(values):
+    return np.array(values, dtype=np.float32)
+
+
+ONES = var([[1.0, 1.0], [1.0, 1.0]])
+
+
+def test_iterations_counter():
+    v = var([[1.0, 2.0], [3.0, 4.0]])
+    optimizer = optimizers.Adam(learning_rate=1.0)
+    assert optimizer.iterations == 0
+    optimizer.apply_gradients([(ONES, v)])
+    assert optimizer.iterations == 1
+    optimizer.apply_gradients([(ONES, v)])
+    assert optimizer.iterations == 2
+
+
+def test_empty_gradients():
+    v = var([[3.0, 4.0], [5.0, 6.0]])
+    with pytest.raises(ValueError, match="No gradients provided for any variable."):
+        optimizers.SGD(learning_rate=1.0).apply_gradients([(None, v)])
+    v2 = var([[3.0, 4.0], [5.0, 6.0]])
+    with pytest.warns(UserWarning, match="Gradients do not exist"):
+        optimizers.SGD(learning_rate=1.0).apply_gradients([(None, v), (ONES, v2)])
+    np.testing.assert_array_equal(v, [[3.0, 4.0], [5.0, 6.0]])
+    np.testing.assert_array_equal(v2, [[2.0, 3.0], [4.0, 5.0]])
+
+
+def test_clip_args():
+    assert optimizers.SGD(learning_rate=1.0, clipnorm=0.1).clipnorm == 0.1
+    assert optimizers.SGD(learning_rate=1.0, clipvalue=0.1).clipvalue == 0.1
+    assert optimizers.SGD(learning_rate=1.0, global_clipnorm=0.1).global_clipnorm == 0.1
+    message = "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can"
+    for two in ({"clipnorm": 0.1, "clipvalue": 0.1}, {"clipnorm": 0.1, "global_clipnorm": 0.1}):
+        with pytest.raises(ValueError, match=message):
+            optimizers.SGD(learning_rate=1.0, **two)
+
+
+def test_clip_norm_value_and_global_norm():
+    grad = var([100.0, 100.0])
+    clipped = optimizers.SGD(clipnorm=1)._clip_gradients([grad])[0]
+    np.testing.assert_allclose(clipped, [2**0.5 / 2, 2**0.5 / 2], rtol=1e-6)
+    np.testing.assert_allclose(optimizers.SGD(clipvalue=1)._clip_gradients([grad])[0], [1, 1])
+    grad = var([50.0, 100.0])
+    clipped = optimizers.SGD(global_clipnorm=1)._clip_gradients([grad])[0]
+    np.testing.assert_allclose(clipped, grad / np.linalg.norm(grad), rtol=1e-6)
+
+
+def test_get_method():
+    assert isinstance(optimizers.get("sgd"), optimizers.SGD)
+    assert optimizers.get(None) is None
+    with pytest.raises(ValueError):
+        optimizers.get("typo")
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd", "rmsprop"])
+def test_pickleable_optimizers(name):
+    optimizer = optimizers.get(name)
+    assert pickle.loads(pickle.dumps(optimizer)).get_config() == optimizer.get_config()
+
+
+def test_optimizer_auto_naming():
+    # conftest.py clears the session before each test, as Keras's TestCase does.
+    adam_1, adam_2 = optimizers.Adam(), optimizers.Adam()
+    sgd_1, sgd_2 = optimizers.SGD(), optimizers.SGD()
+    assert [adam_1.name, adam_2.name, sgd_1.name, sgd_2.name] == ["adam", "adam_1", "sgd", "sgd_1"]
