@@ -236,11 +236,15 @@ class Model:
         takes a dict keyed by the Inputs' names, as Keras's."""
         if isinstance(x, dict) and self._input_keys in (None, "list"):
             names = [t._history[0].name for t in self.inputs]
-            if not set(names) <= set(x):
+            if not names or not set(names) <= set(x):
+                takes = (
+                    f"a dict keyed by its Inputs' names {names}"
+                    if names
+                    else "one array (it has no named Input to key a dict by)"
+                )
                 raise ValueError(
                     "The structure of `inputs` doesn't match the expected structure: model "
-                    f"'{self.name}' takes a dict keyed by its Inputs' names {names}; received "
-                    f"keys {list(x)}."
+                    f"'{self.name}' takes {takes}; received a dict with keys {list(x)}."
                 )
             if set(x) != set(names):
                 warnings.warn(

@@ -204,3 +204,12 @@ def test_compute_output_shape():
 def test_layers_setter():
     with pytest.raises(AttributeError, match=r"Use `add\(\)` and `pop\(\)`"):
         Sequential().layers = [layers.Dense(4)]
+
+
+def test_a_dict_for_a_model_without_named_inputs_says_so():
+    # minicnn's own case: Keras's dict-by-name feeding needs Inputs to name.
+    model = Sequential([layers.Dense(2)])
+    with pytest.raises(ValueError, match="no named Input to key a dict by"):
+        model.predict({"a": np.ones((2, 3))}, verbose=0)
+    model = Sequential([Input((3,), name="pixels"), layers.Dense(2)])
+    assert model.predict({"pixels": np.ones((2, 3))}, verbose=0).shape == (2, 2)
