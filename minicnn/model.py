@@ -143,17 +143,14 @@ class Model:
         """The model's layers, in Keras's order (a functional model's Inputs first)."""
         return self._layers
 
+    #: Keras's words when code assigns ``model.layers`` (Sequential has its own).
+    _reserved_layers = (
+        "`Model.layers` attribute is reserved and should not be used. Please use another name."
+    )
+
     @layers.setter
     def layers(self, _) -> None:
-        raise AttributeError(
-            f"`{'Sequential' if self.keras_class == 'Sequential' else 'Model'}.layers` "
-            "attribute is reserved and should not be used. "
-            + (
-                "Use `add()` and `pop()` to change the layers in this model."
-                if self.keras_class == "Sequential"
-                else "Please use another name."
-            )
-        )
+        raise AttributeError(self._reserved_layers)
 
     # ------------------------------------------------------------------ the graph
     def _build_graph(self, inputs, outputs) -> None:

@@ -35,6 +35,10 @@ class Sequential(Model):
     """
 
     keras_class = "Sequential"
+    _reserved_layers = (
+        "`Sequential.layers` attribute is reserved and should not be used. "
+        "Use `add()` and `pop()` to change the layers in this model."
+    )
 
     def __init__(self, layers: Sequence[Layer] | None = None, name: str | None = None):
         super().__init__(name=name)
