@@ -161,6 +161,8 @@ def check_data(
     for arr in x.arrays if isinstance(x, ArrayGroup) else [x]:
         scan(arr, chunk, lambda b: ~np.isfinite(b), x_name, method, nonfinite)
     for v, shape, label, loss in zip(ys, out_shapes, labels, losses):
+        if loss is None:  # an output trained without a loss: its targets are not read
+            continue
         loss.check_target(v.shape[1:], shape[1:], method, label)
         scan(v, chunk, lambda b: ~np.isfinite(b), label, method, nonfinite)
         if loss.target == "sparse":
@@ -265,6 +267,8 @@ def _targets(model, y, y_name: str, method: str) -> list:
     """The targets of a model of several outputs, one array per output in output order,
     from a list or a dict by output name."""
     outputs = model.output_names
+    if len(outputs) == 1 and isinstance(y, np.ndarray):
+        y = [y]  # the one output's targets, as Keras takes them without the list
     if isinstance(y, dict):
         if set(y) != set(outputs):
             raise ValueError(

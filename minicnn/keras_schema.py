@@ -34,7 +34,6 @@ POLICY = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "fl
 #: What ``Model.compile`` records beyond minicnn's settings, at the values that change
 #: nothing here; any other value is refused on reading.
 COMPILE_DEFAULTS = {
-    "weighted_metrics": None,
     "run_eagerly": False,
     "steps_per_execution": 1,
     "jit_compile": False,
@@ -141,15 +140,21 @@ def export_compile(compiled: dict | None) -> dict | None:
 
     loss = compiled["loss"]
     loss = [obj(v, "losses") for v in loss] if isinstance(loss, list) else obj(loss, "losses")
-    metrics = [
-        [obj(m, "metrics") for m in ms] if isinstance(ms, list) else obj(ms, "metrics")
-        for ms in compiled["metrics"]
-    ]
+
+    def metric_lists(key):
+        if compiled.get(key) is None:
+            return None
+        return [
+            [obj(m, "metrics") for m in ms] if isinstance(ms, list) else obj(ms, "metrics")
+            for ms in compiled[key]
+        ]
+
     return {
         "optimizer": serialized(compiled["optimizer"], "optimizers"),
         "loss": loss,
         "loss_weights": compiled.get("loss_weights"),
-        "metrics": metrics,
+        "metrics": metric_lists("metrics"),
+        "weighted_metrics": metric_lists("weighted_metrics"),
         **COMPILE_DEFAULTS,
     }
 
@@ -215,7 +220,7 @@ def import_compile(compiled, outputs: int | None, where: str) -> dict | None:
     # saved in the legacy .h5 format; its own loader then compiles with compile()'s
     # default optimizer, and so does minicnn.
     compiled = plain({"optimizer": "rmsprop", **compiled}, where)
-    known = {"optimizer", "loss", "loss_weights", "metrics", *COMPILE_DEFAULTS}
+    known = {"optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", *COMPILE_DEFAULTS}
     unknown = sorted(set(compiled) - known)
     if unknown:
         raise ValueError(f"{where}: 'compile_config' has unknown keys {unknown}.")
@@ -230,6 +235,8 @@ def import_compile(compiled, outputs: int | None, where: str) -> dict | None:
     if metrics is None:
         metrics = [] if outputs is None else [[] for _ in range(outputs)]
     out = {"optimizer": compiled["optimizer"], "loss": compiled.get("loss"), "metrics": metrics}
+    if compiled.get("weighted_metrics"):
+        out["weighted_metrics"] = compiled["weighted_metrics"]
     if outputs is not None:
         out["loss_weights"] = compiled.get("loss_weights")
         if out["loss"] is not None and not isinstance(out["loss"], (list, dict)):

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import losses, missing
 from .registry import Configurable, Registry
-from .validation import check_callable, check_name, check_real, is_float32
+from .validation import check_bool, check_callable, check_int, check_name, check_real, is_float32
 
 f32 = np.float32
 
@@ -299,6 +299,105 @@ class MeanAbsoluteError(Metric):
     default_name = "mean_absolute_error"
 
 
+class _CrossentropyMetric(Metric):
+    """What the three crossentropy metrics share: Keras's explicit arguments, checked as
+    the losses check them, handed to the loss function."""
+
+    def __init__(self, name=None, dtype=None, **options):
+        kind = type(self).__name__
+        options["from_logits"] = check_bool(options["from_logits"], kind, "from_logits")
+        if "label_smoothing" in options:
+            options["label_smoothing"] = check_real(
+                options["label_smoothing"], kind, "label_smoothing", 0.0, 1.0
+            )
+        if "axis" in options:
+            options["axis"] = check_int(options["axis"], kind, "axis")
+        super().__init__(name, dtype, **options)
+
+
+_CROSSENTROPY_DOC = """
+
+    A running mean over samples: ``update_state(y_true, y_pred)`` adds a batch,
+    ``result()`` gives the mean so far, ``reset_state()`` starts again (``fit`` resets it
+    each epoch).
+
+    Parameters
+    ----------
+    name : str
+        The name logged for it (its Keras name by default).
+    dtype : None or ``"float32"`` (minicnn's metrics accumulate in float32).
+    from_logits : bool, default False
+        ``y_pred`` are logits rather than probabilities.{extra}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = {cls}()
+    >>> m.update_state({y}, np.array([[0.1, 0.9], [0.8, 0.2]]))
+    >>> round(m.result(), 4)
+    {out}
+    """
+_SMOOTHING = (
+    "\n    label_smoothing : float in [0, 1], default 0\n        Targets moved towards "
+    "uniform (binary: towards 0.5)."
+)
+_AXIS = "\n    axis : int, default -1\n        The class axis."
+
+
+class BinaryCrossentropy(_CrossentropyMetric):
+    """The running mean of the binary crossentropy (Keras 3's ``BinaryCrossentropy``
+    metric, ``"binary_crossentropy"`` or ``"bce"``)."""
+
+    fn = staticmethod(losses.binary_crossentropy)
+    default_name = "binary_crossentropy"
+
+    def __init__(
+        self, name="binary_crossentropy", dtype=None, from_logits=False, label_smoothing=0
+    ):
+        super().__init__(name, dtype, from_logits=from_logits, label_smoothing=label_smoothing)
+
+
+class CategoricalCrossentropy(_CrossentropyMetric):
+    """The running mean of the categorical crossentropy, one-hot targets (Keras 3's
+    ``CategoricalCrossentropy`` metric, ``"categorical_crossentropy"``)."""
+
+    fn = staticmethod(losses.categorical_crossentropy)
+    default_name = "categorical_crossentropy"
+
+    def __init__(
+        self,
+        name="categorical_crossentropy",
+        dtype=None,
+        from_logits=False,
+        label_smoothing=0,
+        axis=-1,
+    ):
+        super().__init__(
+            name, dtype, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis
+        )
+
+
+class SparseCategoricalCrossentropy(_CrossentropyMetric):
+    """The running mean of the categorical crossentropy, integer targets (Keras 3's
+    ``SparseCategoricalCrossentropy`` metric, ``"sparse_categorical_crossentropy"``)."""
+
+    fn = staticmethod(losses.sparse_categorical_crossentropy)
+    default_name = "sparse_categorical_crossentropy"
+
+    def __init__(
+        self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False, axis=-1
+    ):
+        super().__init__(name, dtype, from_logits=from_logits, axis=axis)
+
+
+for _cls, _extra, _y, _out in (
+    (BinaryCrossentropy, _SMOOTHING, "np.array([[0.0, 1.0], [1.0, 0.0]])", "0.1643"),
+    (CategoricalCrossentropy, _SMOOTHING + _AXIS, "np.array([[0.0, 1.0], [1.0, 0.0]])", "0.1643"),
+    (SparseCategoricalCrossentropy, _AXIS, "np.array([1, 0])", "0.1643"),
+):
+    _cls.__doc__ += _CROSSENTROPY_DOC.format(extra=_extra, cls=_cls.__name__, y=_y, out=_out)
+
+
 class MeanMetricWrapper(Metric):
     """A metric from a function ``fn(y_true, y_pred) -> per-sample values``, averaged
     over samples like the built-ins (Keras's ``MeanMetricWrapper``). Its direction is
@@ -341,6 +440,9 @@ REGISTRY.register(CategoricalAccuracy, "categorical_accuracy")
 REGISTRY.register(SparseCategoricalAccuracy, "sparse_categorical_accuracy")
 REGISTRY.register(MeanSquaredError, *losses.MSE_ALIASES)
 REGISTRY.register(MeanAbsoluteError, *losses.MAE_ALIASES)
+REGISTRY.register(BinaryCrossentropy, "binary_crossentropy", "bce", "BCE")
+REGISTRY.register(CategoricalCrossentropy, "categorical_crossentropy")
+REGISTRY.register(SparseCategoricalCrossentropy, "sparse_categorical_crossentropy")
 # "accuracy" picks one of the accuracies from the data's shapes (see ``get``).
 ACCURACY = ("accuracy", "acc")
 
@@ -358,31 +460,43 @@ def check_identifier(identifier) -> None:
     raise REGISTRY.unknown(identifier, f"a Metric, a function (y_true, y_pred), {ACCURACY} or ")
 
 
-def get(identifier, y_shape: tuple, output_shape: tuple) -> Metric:
-    """A fresh ``Metric`` for an identifier, given the per-sample target and output
-    shapes (which decide what ``"accuracy"`` means, as Keras does: binary for one output
-    unit, sparse for integer labels, categorical for one-hot targets); a string keeps its
-    spelling as the metric's name.
+def get(identifier, y_shape: tuple | None = None, output_shape: tuple | None = None):
+    """A fresh ``Metric`` for an identifier (None for None, as Keras's ``metrics.get``);
+    a string keeps its spelling as the metric's name. ``"accuracy"`` needs the per-sample
+    target and output shapes, which decide what it means as Keras's ``compile`` does:
+    binary for one output unit, sparse for integer labels, categorical for one-hot targets.
 
     Parameters
     ----------
-    identifier : name, Metric, Metric class or callable
-    y_shape, output_shape : tuples
-        The shapes of one target and one output, without the batch axis.
+    identifier : None, name, Metric, Metric class or callable
+    y_shape, output_shape : None or tuples
+        The shapes of one target and one output, without the batch axis (needed for
+        ``"accuracy"``).
 
     Returns
     -------
-    The Metric.
+    The Metric, or None.
 
     Examples
     --------
+    >>> get("mse")
+    <MeanSquaredError name='mse'>
     >>> get("accuracy", (), (3,))
     <SparseCategoricalAccuracy name='accuracy'>
     >>> get("acc", (1,), (1,))
     <BinaryAccuracy name='acc'>
     """
+    if identifier is None:
+        return None
     check_identifier(identifier)
     if isinstance(identifier, str) and identifier.lower() in ACCURACY:
+        if y_shape is None or output_shape is None:
+            raise ValueError(
+                f"metrics.get({identifier!r}): which accuracy is meant follows from the "
+                "targets' and outputs' shapes; pass `y_shape` and `output_shape` (as compile "
+                "does), or name one: 'binary_accuracy', 'categorical_accuracy', "
+                "'sparse_categorical_accuracy'."
+            )
         y_rank, out_rank = len(y_shape) + 1, len(output_shape) + 1
         y_last = y_shape[-1] if y_shape else None
         out_last = output_shape[-1] if output_shape else None

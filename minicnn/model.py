@@ -128,6 +128,7 @@ class Model:
         self.loss = None
         self.compiled_loss = None
         self.compiled_metrics: list = []
+        self.compiled_weighted_metrics: list = []
         self.metric_directions: dict[str, str | None] = {}
         self.history = None
         self.stop_training = False

@@ -52,7 +52,9 @@ f32 = np.float32
 # --------------------------------------------------------------------------- compile
 
 
-def compile(model, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None) -> None:
+def compile(
+    model, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None
+) -> None:
     """Choose the optimizer, loss and metrics for ``fit`` and ``evaluate``, as Keras's
     ``compile``; nothing changes on a bad argument.
 
@@ -64,11 +66,16 @@ def compile(model, optimizer="rmsprop", loss=None, metrics=None, loss_weights=No
         ``"mse"``, ``"mae"``, ``"binary_crossentropy"``, ``"categorical_crossentropy"``,
         ``"sparse_categorical_crossentropy"``...; for a model of several outputs one
         loss for all, or a list or dict (by output name) of them.
-    metrics : None or list
-        ``"accuracy"`` (the kind follows from the data), ``"mae"``, ``"mse"``, Metric
-        instances or functions; for several outputs a list of lists or a dict of lists.
+    metrics : None, list or dict
+        ``"accuracy"`` (the kind follows from the data), ``"mae"``, ``"mse"``,
+        ``"binary_crossentropy"``..., Metric instances or functions; for several outputs
+        one entry per output (a metric or a list of them) in a list, or a dict by output
+        name. With one output every metric given applies to it.
     loss_weights : None, list or dict
         For several outputs, the weights of their losses' sum (what training minimises).
+    weighted_metrics : None or list
+        As ``metrics``, computed with the sample (and class) weights; logged as
+        ``weighted_{name}`` where ``metrics`` has the same name (Keras's rule).
 
     Sets ``model.optimizer``, ``model.loss`` (as given), ``model.compiled_loss`` and
     ``model.compiled_metrics``. Logs name each output's loss and metrics
@@ -90,19 +97,27 @@ def compile(model, optimizer="rmsprop", loss=None, metrics=None, loss_weights=No
         )
     optimizer_obj = optimizers.get(optimizer)
     if model._output_keys is not None:
-        loss_obj, metric_list = _compile_outputs(model, loss, metrics, loss_weights)
+        loss_obj = _compile_outputs(model, loss, loss_weights)
     else:
         if loss_weights is not None:
             raise ValueError(
                 "compile: `loss_weights` weighs the losses of a model's several outputs; "
                 f"model '{model.name}' has one output. Received: loss_weights={loss_weights!r}"
             )
+        if isinstance(loss, (list, tuple, dict)):
+            # Keras also takes the one output's loss as [loss] or {output name: loss}.
+            (loss,) = [
+                _one_loss(v, n)
+                for v, n in zip(_per_output(model, loss, "loss"), model.output_names)
+            ]
         loss_obj = None if loss is None else losses.get(loss)
-        metric_list = _metric_list(metrics)
+    metric_list = _metrics_of(model, metrics, "metrics")
+    weighted_list = _metrics_of(model, weighted_metrics, "weighted_metrics")
     model.optimizer = optimizer_obj
     model.loss = loss
     model.compiled_loss = loss_obj
     model.compiled_metrics = metric_list
+    model.compiled_weighted_metrics = weighted_list
     model.compiled = True
 
 
@@ -113,9 +128,12 @@ def _per_output(model, value, what: str) -> list:
     if isinstance(value, dict):
         unknown = sorted(set(value) - set(names))
         if unknown:
+            # Keras's phrases, raised here at compile where Keras waits for fit.
             raise ValueError(
-                f"compile: `{what}` names {unknown}, which are not outputs of model "
-                f"'{model.name}'; its outputs are {names}."
+                f"compile: Invalid `{what}`: Expected keys {names} in {what} dict, but found "
+                f"{what}.keys()={list(value)}; the key(s) {unknown} in the `{what}` argument, "
+                f"can't be found in either the model's output names {names} (model "
+                f"'{model.name}')."
             )
         return [value.get(name) for name in names]
     if not isinstance(value, (list, tuple)) or len(value) != len(names):
@@ -127,16 +145,18 @@ def _per_output(model, value, what: str) -> list:
     return list(value)
 
 
-def _compile_outputs(model, loss, metrics, loss_weights):
-    """``(_OutputLosses or None, per-output metric lists)`` for a model of several outputs."""
+def _compile_outputs(model, loss, loss_weights):
+    """The ``_OutputLosses`` (or None) of a model of several outputs."""
     n = len(model.outputs)
     if loss is None:
         per_loss = None
     elif isinstance(loss, (list, tuple, dict)):
-        per_loss = [None if v is None else losses.get(v) for v in _per_output(model, loss, "loss")]
-        if None in per_loss:
-            missing = [name for name, v in zip(model.output_names, per_loss) if v is None]
-            raise ValueError(f"compile: `loss` gives no loss for the outputs {missing}.")
+        per_loss = [
+            None if v is None else losses.get(_one_loss(v, name))
+            for v, name in zip(_per_output(model, loss, "loss"), model.output_names)
+        ]
+        if all(v is None for v in per_loss):
+            raise ValueError(f"compile: `loss` gives no loss for any output. Received: {loss!r}")
     else:
         per_loss = [losses.get(loss) for _ in range(n)]  # one loss for every output, as Keras
     weights = [1.0] * n
@@ -145,43 +165,75 @@ def _compile_outputs(model, loss, metrics, loss_weights):
             1.0 if w is None else check_real(w, "compile", "loss_weights", 0.0)
             for w in _per_output(model, loss_weights, "loss_weights")
         ]
+    return None if per_loss is None else _OutputLosses(per_loss, weights, model)
+
+
+def _metrics_of(model, metrics, what: str) -> list:
+    """``metrics`` (or ``weighted_metrics``) as compile keeps them: a list of identifiers,
+    or for a model of several outputs one list per output."""
+    several = model._output_keys is not None
+    n = len(model.outputs) if several else 1
     if metrics is None:
-        per_metrics = [[] for _ in range(n)]
-    else:
-        if isinstance(metrics, (list, tuple)) and not all(
-            isinstance(m, (list, tuple)) or m is None for m in metrics
-        ):
-            raise ValueError(
-                f"compile: model '{model.name}' has {n} outputs, so `metrics` must be a list of "
-                f"{n} lists or a dict of lists keyed by the output names {model.output_names}. "
-                f"Received: metrics={metrics!r:.120}"
-            )
-        per_metrics = [_metric_list(m) for m in _per_output(model, metrics, "metrics")]
-    loss_obj = None if per_loss is None else _OutputLosses(per_loss, weights, model)
-    return loss_obj, per_metrics
+        return [[] for _ in range(n)] if several else []
+    if not isinstance(metrics, (list, tuple, dict)):
+        return _metric_list(metrics, what)  # refused with Keras's message
+    if n == 1:
+        # As Keras: every metric given applies to the one output (dict keys checked).
+        if isinstance(metrics, dict):
+            metrics = _per_output(model, metrics, what)
+        flat = [m for e in metrics for m in (e if isinstance(e, (list, tuple)) else [e])]
+        flat = _metric_list([m for m in flat if m is not None], what)
+        return [flat] if several else flat
+    if isinstance(metrics, (list, tuple)) and len(metrics) != n:
+        raise ValueError(
+            f"compile: model '{model.name}' has {n} outputs, so `{what}` must be a list of "
+            f"{n} entries (a metric or a list of them each) or a dict keyed by the output "
+            f"names {model.output_names}. Received: {what}={metrics!r:.120}"
+        )
+    # As Keras: an output's entry is a list of metrics, or one metric alone.
+    return [
+        _metric_list(m if m is None or isinstance(m, (list, tuple)) else [m], what)
+        for m in _per_output(model, metrics, what)
+    ]
+
+
+def _one_loss(entry, output: str):
+    """An output's loss: Keras also takes it as a list of one. A longer list is refused:
+    Keras 3.16 quietly trains such an output on one of them."""
+    if not isinstance(entry, (list, tuple)):
+        return entry
+    if len(entry) != 1:
+        raise ValueError(
+            f"compile: output '{output}' is given {len(entry)} losses; give one (a list of one "
+            f"is taken too). Received: {entry!r:.120}"
+        )
+    return entry[0]
 
 
 class _OutputLosses:
-    """The losses of a model of several outputs: the loss trained on is their sum weighted
-    by ``loss_weights``; each output's own loss is logged too (Keras 3's rule)."""
+    """The losses of a model of several outputs (None for an output trained without one,
+    as Keras allows): the loss trained on is their sum weighted by ``loss_weights``; with
+    two or more, each output's own loss is logged too (Keras 3's rule)."""
 
     def __init__(self, per_output, weights, model):
         self.losses, self.weights = per_output, weights
-        self.names = model.output_names
+        self.names = [n for n, loss in zip(model.output_names, per_output) if loss is not None]
         self.unpack = model._unpack_outputs
 
     def parts(self, ys, y_pred, sample_weight=None) -> list:
-        """Each output's loss (traceable by autograd), in output order; ``sample_weight``
-        is None or one weight array per output."""
+        """The loss (traceable by autograd) of each output that has one, in output order;
+        ``sample_weight`` is None or one weight array per output."""
         weights = [None] * len(self.losses) if sample_weight is None else sample_weight
         return [
             _weighted(loss, y, p, w)
             for loss, y, p, w in zip(self.losses, ys, self.unpack(y_pred), weights)
+            if loss is not None
         ]
 
     def total(self, parts):
         out = 0.0
-        for w, part in zip(self.weights, parts):
+        kept = [w for w, loss in zip(self.weights, self.losses) if loss is not None]
+        for w, part in zip(kept, parts):
             out = out + part * w
         return out
 
@@ -197,13 +249,13 @@ def _weighted(loss, y_true, y_pred, sample_weight):
     return loss(y_true, y_pred, sample_weight)
 
 
-def _metric_list(value) -> list:
+def _metric_list(value, what: str = "metrics") -> list:
     if value is None:
         return []
     if not isinstance(value, (list, tuple)):
         raise ValueError(
-            "compile: expected `metrics` argument to be a list or tuple. "
-            f"Received instead: metrics={value!r} of type {type(value).__name__}"
+            f"compile: expected `{what}` argument to be a list or tuple. "
+            f"Received instead: {what}={value!r} of type {type(value).__name__}"
         )
     for identifier in value:
         metrics_module.check_identifier(identifier)
@@ -217,23 +269,37 @@ def get_compile_config(model) -> dict | None:
     """
     if not model.compiled:
         return None
-    if model._output_keys is not None:
+    several = model._output_keys is not None
+
+    def serialized(metric_lists):
+        if several:
+            return [[metrics_module.serialize(m) for m in ms] for ms in metric_lists]
+        return [metrics_module.serialize(m) for m in metric_lists]
+
+    if several:
         # Several outputs: one entry per output, in output order (Keras's list form).
         per = model.compiled_loss
-        return {
+        config = {
             "optimizer": optimizers.serialize(model.optimizer),
-            "loss": None if per is None else [losses.serialize(v) for v in per.losses],
+            "loss": None
+            if per is None
+            else [None if v is None else losses.serialize(v) for v in per.losses],
             "loss_weights": None if per is None else list(per.weights),
-            "metrics": [[metrics_module.serialize(m) for m in ms] for ms in model.compiled_metrics],
+            "metrics": serialized(model.compiled_metrics),
         }
-    loss = model.loss
-    if loss is not None and not isinstance(loss, str):
-        loss = losses.serialize(model.compiled_loss)
-    return {
-        "optimizer": optimizers.serialize(model.optimizer),
-        "loss": loss,
-        "metrics": [metrics_module.serialize(m) for m in model.compiled_metrics],
-    }
+    else:
+        loss = model.loss
+        if loss is not None and not isinstance(loss, str):
+            loss = losses.serialize(model.compiled_loss)
+        config = {
+            "optimizer": optimizers.serialize(model.optimizer),
+            "loss": loss,
+            "metrics": serialized(model.compiled_metrics),
+        }
+    # Recorded only when given, so configs from before weighted_metrics read the same.
+    if any(model.compiled_weighted_metrics):
+        config["weighted_metrics"] = serialized(model.compiled_weighted_metrics)
+    return config
 
 
 def compile_from_config(model, config: dict) -> None:
@@ -241,20 +307,25 @@ def compile_from_config(model, config: dict) -> None:
     a loss and a metric list per output, for a model of several outputs)."""
     several = model._output_keys is not None
     keys = {"optimizer", "loss", "metrics"} | ({"loss_weights"} if several else set())
-    if not isinstance(config, dict) or set(config) != keys:
+    if not isinstance(config, dict) or not keys <= set(config) <= keys | {"weighted_metrics"}:
         raise ValueError(
-            f"compile_from_config: expected a dict with keys {sorted(keys)}. "
-            f"Received: {config!r:.200}"
+            f"compile_from_config: expected a dict with keys {sorted(keys)} (and optionally "
+            f"'weighted_metrics'). Received: {config!r:.200}"
         )
-    metric_list = config["metrics"]
-    if not isinstance(metric_list, list) or (
-        several and not all(isinstance(m, list) for m in metric_list)
-    ):
-        raise ValueError(
-            "compile_from_config: 'metrics' must be a list"
-            + (" of lists (one per output)" if several else "")
-            + f". Received: {metric_list!r:.200}"
-        )
+
+    def metric_lists(key):
+        value = config.get(key) or ([[] for _ in model.outputs] if several else [])
+        if not isinstance(value, list) or (several and not all(isinstance(m, list) for m in value)):
+            raise ValueError(
+                f"compile_from_config: '{key}' must be a list"
+                + (" of lists (one per output)" if several else "")
+                + f". Received: {value!r:.200}"
+            )
+        if several:
+            return [[metrics_module.deserialize(m) for m in ms] for ms in value]
+        return [metrics_module.deserialize(m) for m in value]
+
+    metrics, weighted = metric_lists("metrics"), metric_lists("weighted_metrics")
     loss = config["loss"]
     if several:
         if loss is not None and not isinstance(loss, list):
@@ -263,13 +334,18 @@ def compile_from_config(model, config: dict) -> None:
                 f"Received: {loss!r:.200}"
             )
         loss = None if loss is None else [_loss_entry(v) for v in loss]
-        metrics = [[metrics_module.deserialize(m) for m in ms] for ms in metric_list]
         extra = {"loss_weights": config["loss_weights"]}
     else:
         loss = _loss_entry(loss)
-        metrics = [metrics_module.deserialize(m) for m in metric_list]
         extra = {}
-    compile(model, optimizers.deserialize(config["optimizer"]), loss, metrics, **extra)
+    compile(
+        model,
+        optimizers.deserialize(config["optimizer"]),
+        loss,
+        metrics,
+        weighted_metrics=weighted,
+        **extra,
+    )
 
 
 def _loss_entry(value):
@@ -301,43 +377,48 @@ class _Tracker:
     loss tracker), each output's loss for a model of several outputs, and the metrics:
     ``(name, output number or None, Metric)``."""
 
-    def __init__(self, metrics, output_names=None):
+    def __init__(self, metrics, loss_names=(), weighted=(), by_name=False):
         self.metrics = metrics
-        self.output_names = output_names or []
+        self.loss_names = list(loss_names)  # the outputs whose own losses are logged
+        self.weighted = weighted  # the ids of the Metric objects of weighted_metrics
+        self.by_name = by_name  # several outputs: evaluate lists the metrics by name
         self.reset()
 
     def reset(self):
         self.total, self.count = f32(0), f32(0)
-        self.parts = [f32(0)] * len(self.output_names)
+        self.parts = [f32(0)] * len(self.loss_names)
         for _, _, metric in self.metrics:
             metric.reset_state()
 
-    def update(self, loss, y_true, y_pred, parts=()):
-        """One batch; for several outputs ``y_true``/``y_pred`` are lists and ``parts`` the
-        outputs' own losses."""
-        n = len(y_true[0]) if self.output_names else len(y_true)
+    def update(self, loss, y_true, y_pred, parts=(), sample_weight=None):
+        """One batch; for several outputs ``y_true``/``y_pred`` (and ``sample_weight``, when
+        given) are lists and ``parts`` the outputs' own losses. Only the weighted metrics
+        see ``sample_weight``, as in Keras."""
+        n = len(y_true[0]) if isinstance(y_true, list) else len(y_true)
         self.total = f32(self.total + f32(loss) * f32(n))
         self.count = f32(self.count + f32(n))
         self.parts = [f32(t + f32(p) * f32(n)) for t, p in zip(self.parts, parts)]
         for _, i, metric in self.metrics:
+            weights = sample_weight if i is None or sample_weight is None else sample_weight[i]
+            weights = weights if id(metric) in self.weighted else None
             if i is None:
-                metric.update_state(y_true, y_pred)
+                metric.update_state(y_true, y_pred, sample_weight=weights)
             else:
-                metric.update_state(y_true[i], y_pred[i])
+                metric.update_state(y_true[i], y_pred[i], sample_weight=weights)
 
     def logs(self) -> dict:
         mean = lambda v: float(v / self.count) if self.count else 0.0  # noqa: E731
         out = {"loss": mean(self.total)}
-        out.update({f"{name}_loss": mean(p) for name, p in zip(self.output_names, self.parts)})
+        out.update({f"{name}_loss": mean(p) for name, p in zip(self.loss_names, self.parts)})
         out.update({name: metric.result() for name, _, metric in self.metrics})
         return dict(sorted(out.items()))
 
     def names(self) -> list[str]:
         """What ``evaluate`` lists, in Keras's order: the loss, each output's loss, then
         the metrics (by name when there are several outputs)."""
-        parts = [f"{name}_loss" for name in self.output_names]
+        parts = [f"{name}_loss" for name in self.loss_names]
         metrics = [name for name, _, _ in self.metrics]
-        return ["loss", *parts, *(sorted(metrics) if self.output_names else metrics)]
+        return ["loss", *parts, *(sorted(metrics) if self.by_name else metrics)]
 
 
 def _as_list(model, y_pred):
@@ -353,24 +434,49 @@ def _per_sample_shapes(y, output_shape) -> tuple:
 
 
 def _tracker(model, y_shape, output_shape) -> _Tracker:
-    """A fresh tracker for ``model``'s compiled metrics, resolved against the shapes (per
-    output for a model of several outputs); records which way each metric improves."""
-    if model._output_keys is None:
-        objects = [metrics_module.get(m, y_shape, output_shape) for m in model.compiled_metrics]
-        metrics = [(m.name, None, m) for m in objects]
-        tracker = _Tracker(metrics)
+    """A fresh tracker for ``model``'s compiled metrics and weighted metrics, resolved
+    against the shapes (per output for a model of several outputs), named as Keras's
+    ``CompileMetrics.result`` names them; records which way each metric improves."""
+    several = model._output_keys is not None
+    # Keras names an output's logs after it only when there are several outputs.
+    named = several and len(model.outputs) > 1
+    if several:
+        prefixes = model.output_names if named else [None]
+        per_output = list(zip(prefixes, y_shape, output_shape))
     else:
-        names = model.output_names
-        metrics = [
-            (f"{name}_{m.name}", i, m)
-            for i, (name, ids, ys, out) in enumerate(
-                zip(names, model.compiled_metrics, y_shape, output_shape)
-            )
-            for m in (metrics_module.get(identifier, ys, out) for identifier in ids)
+        per_output = [(None, y_shape, output_shape)]
+
+    def resolve(lists):
+        lists = lists if several else [lists]
+        return [
+            (i, prefix, metrics_module.get(identifier, ys, out))
+            for i, ((prefix, ys, out), ids) in enumerate(zip(per_output, lists))
+            for identifier in ids
         ]
-        tracker = _Tracker(metrics, names)
+
+    metrics, taken, weighted_ids = [], set(), set()
+    for weighted, resolved in (
+        (False, resolve(model.compiled_metrics)),
+        (True, resolve(model.compiled_weighted_metrics)),
+    ):
+        for i, prefix, m in resolved:
+            name = m.name if prefix is None else f"{prefix}_{m.name}"
+            if weighted and name in taken:
+                name = f"weighted_{m.name}" if prefix is None else f"{prefix}_weighted_{m.name}"
+            # Keras numbers a name met again: mse, mse_1, ...
+            base, k = name, 0
+            while name in taken:
+                k += 1
+                name = f"{base}_{k}"
+            taken.add(name)
+            metrics.append((name, i if several else None, m))
+            if weighted:
+                weighted_ids.add(id(m))
+    loss_fn = model.compiled_loss
+    per_output = isinstance(loss_fn, _OutputLosses) and len(loss_fn.names) > 1
+    tracker = _Tracker(metrics, loss_fn.names if per_output else (), weighted_ids, named)
     directions = {name: m.direction for name, _, m in metrics}
-    directions.update({f"{name}_loss": "down" for name in tracker.output_names})
+    directions.update({f"{name}_loss": "down" for name in tracker.loss_names})
     model.metric_directions = directions
     return tracker
 
@@ -574,7 +680,7 @@ def fit(
                         model, trainable, committer, x_batch, y_batch, w_batch
                     )
                 done += 1
-                tracker.update(loss, y_batch, _as_list(model, y_pred), parts)
+                tracker.update(loss, y_batch, _as_list(model, y_pred), parts, w_batch)
                 logs = tracker.logs()
                 hooks.on_train_batch_end(step, logs)
                 if problem:
@@ -682,9 +788,12 @@ def _run_evaluation(model, feed, verbose, hooks=None):
             loss_fn = model.compiled_loss
             if isinstance(loss_fn, _OutputLosses):
                 parts = loss_fn.parts(y_batch, y_pred, w_batch)
-                tracker.update(loss_fn.total(parts), y_batch, _as_list(model, y_pred), parts)
+                tracker.update(
+                    loss_fn.total(parts), y_batch, _as_list(model, y_pred), parts, w_batch
+                )
             else:
-                tracker.update(_weighted(loss_fn, y_batch, y_pred, w_batch), y_batch, y_pred)
+                loss = _weighted(loss_fn, y_batch, y_pred, w_batch)
+                tracker.update(loss, y_batch, y_pred, sample_weight=w_batch)
             if hooks:
                 hooks.on_test_batch_end(step, tracker.logs())
             bar.update()

@@ -329,8 +329,8 @@ def test_several_outputs_take_a_loss_and_metrics_per_output():
     "compile_args, fit_y, message",
     [
         ({"loss": ["mse"]}, None, "must be a list of 2 entries or a dict"),
-        ({"loss": {"nope": "mse"}}, None, "names ['nope'], which are not outputs"),
-        ({"loss": "mse", "metrics": ["mae"]}, None, "must be a list of 2 lists or a dict"),
+        ({"loss": {"nope": "mse"}}, None, "the key(s) ['nope'] in the `loss` argument, can't"),
+        ({"loss": "mse", "metrics": ["mae"]}, None, "`metrics` must be a list of 2 entries"),
         ({"loss": "mse"}, "one", "must be a list of 2 arrays or a dict by output name"),
     ],
 )
