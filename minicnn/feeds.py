@@ -112,6 +112,37 @@ def split_batch(item, what: str, index: int) -> tuple:
     return item[0], item[1], (item[2] if len(item) == 3 else None)
 
 
+RAN_OUT = (
+    "Your input ran out of data; interrupting training. Make sure that your dataset or "
+    "generator can generate at least `steps_per_epoch * epochs` batches."
+)
+
+
+class Passes:
+    """Keras's ``EpochIterator`` over data of ``count`` batches: without
+    ``steps_per_epoch`` every epoch is one whole pass; with it a pass goes on across
+    epochs (an epoch starts where the last one stopped), an epoch that reaches the end
+    of the pass stops there with Keras's "ran out of data" warning, and the next epoch
+    starts a new pass (in a new order when shuffling)."""
+
+    def __init__(self, count: int, steps_per_epoch: int | None):
+        self.count, self.steps_per_epoch = count, steps_per_epoch
+        self.steps = steps_per_epoch or count
+        self._order, self._seen = None, count  # no pass under way
+
+    def epoch(self, new_order):
+        """Yield ``(step, k, order)``: the epoch's step, the batch's place in the pass, and
+        the pass's order (``new_order()``, called when a pass starts)."""
+        if self.steps_per_epoch is None or self._seen >= self.count:
+            self._order, self._seen = new_order(), 0
+        for step in range(self.steps):
+            if self._seen >= self.count:
+                warnings.warn(RAN_OUT, stacklevel=4)
+                break
+            yield step, self._seen, self._order
+            self._seen += 1
+
+
 class Batches:
     """One pass (an epoch) at a time over a ``PyDataset`` or a generator.
 
@@ -129,7 +160,8 @@ class Batches:
             steps_per_epoch = check_int(steps_per_epoch, method, steps_name, minimum=1)
         if isinstance(source, PyDataset):
             count = check_int(source.num_batches, method, "len(PyDataset)", minimum=1)
-            self.steps = count if steps_per_epoch is None else min(count, steps_per_epoch)
+            self.passes = Passes(count, steps_per_epoch)
+            self.steps = self.passes.steps
             self._iterator = None
         else:
             self.steps = steps_per_epoch
@@ -147,12 +179,12 @@ class Batches:
         self._pending.append(item)
         return item
 
-    def epoch(self, order=None):
-        """Yield ``(index, item)`` for one epoch; ``order`` permutes a PyDataset's batches."""
+    def epoch(self, new_order=lambda: None):
+        """Yield ``(index, item)`` for one epoch; ``new_order()`` permutes a PyDataset's
+        batches for each new pass (None: in order)."""
         if isinstance(self.source, PyDataset):
-            indices = range(self.steps) if order is None else order[: self.steps]
-            for i, index in enumerate(indices):
-                yield i, self.source[int(index)]
+            for i, k, order in self.passes.epoch(new_order):
+                yield i, self.source[int(k if order is None else order[k])]
             return
         i = 0
         while self.steps is None or i < self.steps:
@@ -164,12 +196,7 @@ class Batches:
                 except StopIteration:
                     if self.steps is not None or i == 0:
                         self.exhausted = True
-                        warnings.warn(
-                            "Your input ran out of data; interrupting training. Make sure that "
-                            "your generator can generate at least `steps_per_epoch * epochs` "
-                            "batches.",
-                            stacklevel=3,
-                        )
+                        warnings.warn(RAN_OUT, stacklevel=3)
                     return
             yield i, item
             i += 1
@@ -182,20 +209,23 @@ class Batches:
 
 class ArrayFeed:
     """Batches of arrays already checked by ``check_data``: ``batch_size`` at a time,
-    in a fresh permutation each epoch when shuffling."""
+    in a fresh permutation each pass when shuffling; ``steps_per_epoch`` batches an
+    epoch when given (see ``Passes``)."""
 
     exhausted = False
 
-    def __init__(self, x, y, weights, batch_size: int, output_shape):
+    def __init__(self, x, y, weights, batch_size: int, output_shape, steps_per_epoch=None):
         self.x, self.y, self.weights = x, y, weights
         self.slices = batches(len(x), batch_size)
-        self.steps = len(self.slices)
+        self.passes = Passes(len(self.slices), steps_per_epoch)
+        self.steps = self.passes.steps
         self.y_example, self.output_shape = y, output_shape
 
     def epoch(self, rng=None):
         """Yield ``(step, x, y, sample_weight)``; ``rng`` given: shuffled."""
-        order = None if rng is None else rng.permutation(len(self.x))
-        for step, part in enumerate(self.slices):
+        new_order = lambda: None if rng is None else rng.permutation(len(self.x))  # noqa: E731
+        for step, k, order in self.passes.epoch(new_order):
+            part = self.slices[k]
             index = part if order is None else order[part]
             w = None if self.weights is None else take(self.weights, index)
             yield step, take(self.x, index), take(self.y, index), w
@@ -240,8 +270,11 @@ class SourceFeed:
     def epoch(self, rng=None):
         """Yield ``(step, x, y, sample_weight)``; ``rng`` given: a PyDataset's batch order
         shuffled (a generator's order is its own)."""
-        order = None if rng is None else self.batches.permutation(rng)
-        for step, item in self.batches.epoch(order):
+
+        def new_order():
+            return None if rng is None else self.batches.permutation(rng)
+
+        for step, item in self.batches.epoch(new_order):
             x, y, _, w = self._check(step, item)
             yield (
                 step,

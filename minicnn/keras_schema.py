@@ -226,7 +226,11 @@ def import_compile(compiled, outputs: int | None, where: str) -> dict | None:
         raise ValueError(f"{where}: 'compile_config' has unknown keys {unknown}.")
     for key, default in COMPILE_DEFAULTS.items():
         value = compiled.get(key, default)
-        if value != default or type(value) is not type(default):
+        # Running eagerly or compiled changes no result; minicnn always runs eagerly.
+        harmless = key in ("run_eagerly", "jit_compile") and (
+            value is True or value is False or value == "auto"
+        )
+        if not harmless and (value != default or type(value) is not type(default)):
             raise ValueError(
                 f"{where}: compile option {key}={value!r:.80} is not supported by minicnn "
                 f"(only {default!r})."
@@ -242,7 +246,7 @@ def import_compile(compiled, outputs: int | None, where: str) -> dict | None:
         if out["loss"] is not None and not isinstance(out["loss"], (list, dict)):
             out["loss"] = [out["loss"]] * outputs  # one loss for every output
     elif compiled.get("loss_weights") is not None:
-        raise ValueError(f"{where}: 'loss_weights' is for a model with several outputs.")
+        out["loss_weights"] = compiled["loss_weights"]
     return out
 
 

@@ -90,6 +90,9 @@ class Model:
     compile = training.compile
     fit = training.fit
     evaluate = training.evaluate
+    train_on_batch = training.train_on_batch
+    test_on_batch = training.test_on_batch
+    predict_on_batch = training.predict_on_batch
     get_compile_config = training.get_compile_config
     compile_from_config = training.compile_from_config
     save = saving.save_model
@@ -129,6 +132,8 @@ class Model:
         self.compiled_loss = None
         self.compiled_metrics: list = []
         self.compiled_weighted_metrics: list = []
+        # Keras's compile options that change nothing here (minicnn always runs eagerly).
+        self.run_eagerly, self.jit_compile = False, "auto"
         self.metric_directions: dict[str, str | None] = {}
         self.history = None
         self.stop_training = False

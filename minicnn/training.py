@@ -53,7 +53,16 @@ f32 = np.float32
 
 
 def compile(
-    model, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None
+    model,
+    optimizer="rmsprop",
+    loss=None,
+    metrics=None,
+    loss_weights=None,
+    weighted_metrics=None,
+    run_eagerly=False,
+    steps_per_execution=1,
+    jit_compile="auto",
+    auto_scale_loss=True,
 ) -> None:
     """Choose the optimizer, loss and metrics for ``fit`` and ``evaluate``, as Keras's
     ``compile``; nothing changes on a bad argument.
@@ -71,11 +80,21 @@ def compile(
         ``"binary_crossentropy"``..., Metric instances or functions; for several outputs
         one entry per output (a metric or a list of them) in a list, or a dict by output
         name. With one output every metric given applies to it.
-    loss_weights : None, list or dict
-        For several outputs, the weights of their losses' sum (what training minimises).
+    loss_weights : None, number, list or dict
+        The weights of the outputs' losses in the sum training minimises (a number for a
+        model of one output).
     weighted_metrics : None or list
         As ``metrics``, computed with the sample (and class) weights; logged as
         ``weighted_{name}`` where ``metrics`` has the same name (Keras's rule).
+    run_eagerly : bool, default False
+        Accepted as Keras takes it; minicnn always runs eagerly (numpy, step by step).
+    steps_per_execution : int, default 1
+        Must be 1: minicnn runs one step per batch callback.
+    jit_compile : "auto" or bool, default "auto"
+        Accepted as Keras takes it; there is no compiler behind numpy.
+    auto_scale_loss : bool, default True
+        Accepted as Keras takes it; loss scaling is for mixed precision, which minicnn
+        does not have (everything is float32).
 
     Sets ``model.optimizer``, ``model.loss`` (as given), ``model.compiled_loss`` and
     ``model.compiled_metrics``. Logs name each output's loss and metrics
@@ -95,15 +114,19 @@ def compile(
         raise ValueError(
             "compile: `optimizer` is None; pass one (a name such as 'adam', or an Optimizer)."
         )
+    run_eagerly = check_bool(run_eagerly, "compile", "run_eagerly")
+    check_bool(auto_scale_loss, "compile", "auto_scale_loss")
+    if jit_compile != "auto":
+        check_bool(jit_compile, "compile", "jit_compile")
+    if check_int(steps_per_execution, "compile", "steps_per_execution", minimum=1) != 1:
+        raise ValueError(
+            "compile: minicnn runs one step per batch (its callbacks see every batch); "
+            f"`steps_per_execution` must be 1. Received: steps_per_execution={steps_per_execution}"
+        )
     optimizer_obj = optimizers.get(optimizer)
     if model._output_keys is not None:
         loss_obj = _compile_outputs(model, loss, loss_weights)
     else:
-        if loss_weights is not None:
-            raise ValueError(
-                "compile: `loss_weights` weighs the losses of a model's several outputs; "
-                f"model '{model.name}' has one output. Received: loss_weights={loss_weights!r}"
-            )
         if isinstance(loss, (list, tuple, dict)):
             # Keras also takes the one output's loss as [loss] or {output name: loss}.
             (loss,) = [
@@ -111,6 +134,12 @@ def compile(
                 for v, n in zip(_per_output(model, loss, "loss"), model.output_names)
             ]
         loss_obj = None if loss is None else losses.get(loss)
+        if loss_weights is not None:
+            # A number, as Keras takes it for one output (or a list of one, or a dict).
+            if isinstance(loss_weights, (list, tuple, dict)):
+                (loss_weights,) = _per_output(model, loss_weights, "loss_weights")
+            weight = check_real(loss_weights, "compile", "loss_weights", 0.0)
+            loss_obj = None if loss_obj is None else _WeightedLoss(loss_obj, weight)
     metric_list = _metrics_of(model, metrics, "metrics")
     weighted_list = _metrics_of(model, weighted_metrics, "weighted_metrics")
     model.optimizer = optimizer_obj
@@ -118,6 +147,7 @@ def compile(
     model.compiled_loss = loss_obj
     model.compiled_metrics = metric_list
     model.compiled_weighted_metrics = weighted_list
+    model.run_eagerly, model.jit_compile = run_eagerly, jit_compile
     model.compiled = True
 
 
@@ -241,6 +271,20 @@ class _OutputLosses:
         return self.total(self.parts(ys, y_pred, sample_weight))
 
 
+class _WeightedLoss:
+    """One output's loss scaled by compile's ``loss_weights``; otherwise the loss itself
+    (its name, target checks and options)."""
+
+    def __init__(self, loss, weight: float):
+        self.loss, self.weight = loss, weight
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        return _weighted(self.loss, y_true, y_pred, sample_weight) * self.weight
+
+    def __getattr__(self, name):
+        return getattr(self.loss, name)
+
+
 def _weighted(loss, y_true, y_pred, sample_weight):
     """``loss(y_true, y_pred, sample_weight)``; without weights the two-argument call, so
     a ``Loss`` subclass whose ``__call__`` takes no weights keeps working."""
@@ -288,14 +332,17 @@ def get_compile_config(model) -> dict | None:
             "metrics": serialized(model.compiled_metrics),
         }
     else:
-        loss = model.loss
+        loss, compiled = model.loss, model.compiled_loss
+        weighted_loss = isinstance(compiled, _WeightedLoss)
         if loss is not None and not isinstance(loss, str):
-            loss = losses.serialize(model.compiled_loss)
+            loss = losses.serialize(compiled.loss if weighted_loss else compiled)
         config = {
             "optimizer": optimizers.serialize(model.optimizer),
             "loss": loss,
             "metrics": serialized(model.compiled_metrics),
         }
+        if weighted_loss:
+            config["loss_weights"] = compiled.weight
     # Recorded only when given, so configs from before weighted_metrics read the same.
     if any(model.compiled_weighted_metrics):
         config["weighted_metrics"] = serialized(model.compiled_weighted_metrics)
@@ -307,10 +354,11 @@ def compile_from_config(model, config: dict) -> None:
     a loss and a metric list per output, for a model of several outputs)."""
     several = model._output_keys is not None
     keys = {"optimizer", "loss", "metrics"} | ({"loss_weights"} if several else set())
-    if not isinstance(config, dict) or not keys <= set(config) <= keys | {"weighted_metrics"}:
+    optional = {"weighted_metrics", "loss_weights"}
+    if not isinstance(config, dict) or not keys <= set(config) <= keys | optional:
         raise ValueError(
             f"compile_from_config: expected a dict with keys {sorted(keys)} (and optionally "
-            f"'weighted_metrics'). Received: {config!r:.200}"
+            f"{sorted(optional - keys)}). Received: {config!r:.200}"
         )
 
     def metric_lists(key):
@@ -337,7 +385,7 @@ def compile_from_config(model, config: dict) -> None:
         extra = {"loss_weights": config["loss_weights"]}
     else:
         loss = _loss_entry(loss)
-        extra = {}
+        extra = {"loss_weights": config.get("loss_weights")}
     compile(
         model,
         optimizers.deserialize(config["optimizer"]),
@@ -728,10 +776,7 @@ def _fit_feeds(
         arrays = None
     else:
         if steps_per_epoch is not None:
-            raise ValueError(
-                "fit: `steps_per_epoch` counts the batches of a generator or PyDataset; with "
-                "arrays, an epoch is every batch of `x` (use `batch_size`)."
-            )
+            steps_per_epoch = check_int(steps_per_epoch, method, "steps_per_epoch", minimum=1)
         x, y, output_shape, weights = check_data(
             model, x, y, method, batch_size, sample_weight=sample_weight, class_weight=class_weight
         )
@@ -748,7 +793,8 @@ def _fit_feeds(
         val = SourceFeed(model, validation_data, validation_steps, method, None, names,
                          "validation_steps")  # fmt: skip
         if arrays is not None:
-            feed = ArrayFeed(arrays[0], arrays[1], arrays[2], batch_size, arrays[3])
+            x, y, weights, output_shape = arrays
+            feed = ArrayFeed(x, y, weights, batch_size, output_shape, steps_per_epoch)
         return feed, val
     if validation_steps is not None:
         raise ValueError(
@@ -765,7 +811,7 @@ def _fit_feeds(
         )
         if class_weight is not None and validation_data is None:
             w_val = None  # as Keras: class weights weigh training batches, not validation
-        feed = ArrayFeed(x, y, weights, batch_size, arrays[3])
+        feed = ArrayFeed(x, y, weights, batch_size, arrays[3], steps_per_epoch)
     val = None
     if x_val is not None:
         val = ArrayFeed(x_val, y_val, w_val, batch_size, feed.output_shape)
@@ -867,7 +913,127 @@ def evaluate(
     hooks.on_test_begin()
     logs, names = _run_evaluation(model, feed, verbose, hooks)
     hooks.on_test_end(logs)
+    return _results(logs, names, return_dict)
+
+
+def _results(logs: dict, names: list, return_dict: bool):
+    """Keras's return value of evaluate and the on-batch methods: the logs, or their values
+    in order (the loss alone when there is nothing else)."""
     if return_dict:
         return logs
     values = [logs[name] for name in names]
     return values[0] if len(values) == 1 else values
+
+
+def _one_batch(model, x, y, method: str, sample_weight=None, class_weight=None) -> ArrayFeed:
+    """All of ``x`` as the one batch of a feed, checked as ``fit`` checks its data."""
+    _check_compiled(model, method)
+    x, y, output_shape, weights = check_data(
+        model, x, y, method, 4096, sample_weight=sample_weight, class_weight=class_weight
+    )
+    return ArrayFeed(x, y, weights, len(x), output_shape)
+
+
+def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+    """One training step on ``(x, y)`` as a single batch, as Keras's ``train_on_batch``:
+    the metrics are reset first, so the logs are this batch's.
+
+    Parameters
+    ----------
+    x, y : arrays (lists or dicts of them for several inputs or outputs), one batch.
+    sample_weight : None or array of one weight per sample
+    class_weight : None or dict ``{class index: weight}``
+    return_dict : bool, default False
+        Return the logs as a dict.
+
+    Returns
+    -------
+    The loss (a float) when no metrics were compiled, else ``[loss, *metrics]`` (a dict
+    with ``return_dict``), computed before the step's update, as in ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from minicnn.models import Sequential
+    >>> from minicnn.layers import Dense
+    >>> model = Sequential([Dense(1, input_shape=(3,), kernel_initializer="ones")])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> model.train_on_batch(np.ones((4, 3)), np.zeros((4, 1)))
+    9.0
+    """
+    method = "train_on_batch"
+    feed = _one_batch(model, x, y, method, sample_weight, class_weight)
+    return_dict = check_bool(return_dict, method, "return_dict")
+    trainable = model.trainable_indices()
+    all_weights = model.weight_arrays()
+    model.optimizer.check_weights([all_weights[i] for i in trainable], method)
+    tracker = _tracker(model, *_per_sample_shapes(feed.y_example, feed.output_shape))
+    for _, x_batch, y_batch, w_batch in feed.epoch():
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loss, y_pred, parts, problem = _train_step(
+                model, trainable, _Committer(model), x_batch, y_batch, w_batch
+            )
+        if problem:
+            warnings.warn(
+                f"{method}: the step was not applied: {problem} (loss={float(loss)}).",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        tracker.update(loss, y_batch, _as_list(model, y_pred), parts, w_batch)
+    return _results(tracker.logs(), tracker.names(), return_dict)
+
+
+def test_on_batch(model, x, y=None, sample_weight=None, return_dict=False):
+    """The compiled loss and metrics on ``(x, y)`` as a single batch, as Keras's
+    ``test_on_batch``.
+
+    Parameters
+    ----------
+    x, y : arrays (lists or dicts of them for several inputs or outputs), one batch.
+    sample_weight : None or array of one weight per sample
+    return_dict : bool, default False
+        Return the logs as a dict.
+
+    Returns
+    -------
+    As ``evaluate``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from minicnn.models import Sequential
+    >>> from minicnn.layers import Dense
+    >>> model = Sequential([Dense(1, input_shape=(3,), kernel_initializer="ones")])
+    >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    >>> model.test_on_batch(np.ones((4, 3)), np.zeros((4, 1)))
+    [9.0, 3.0]
+    """
+    method = "test_on_batch"
+    feed = _one_batch(model, x, y, method, sample_weight)
+    return_dict = check_bool(return_dict, method, "return_dict")
+    logs, names = _run_evaluation(model, feed, 0)
+    return _results(logs, names, return_dict)
+
+
+def predict_on_batch(model, x):
+    """The model's outputs for ``x`` as a single batch (inference mode), as Keras's
+    ``predict_on_batch``: ``model(x)`` as numpy arrays.
+
+    Parameters
+    ----------
+    x : array (a list or dict of them for several inputs), one batch.
+
+    Returns
+    -------
+    The outputs (float32; a list or dict of them for several outputs).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from minicnn.models import Sequential
+    >>> from minicnn.layers import Dense
+    >>> model = Sequential([Dense(2, input_shape=(3,), kernel_initializer="ones")])
+    >>> model.predict_on_batch(np.ones((1, 3))).tolist()
+    [[3.0, 3.0]]
+    """
+    return model(x)

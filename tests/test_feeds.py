@@ -111,7 +111,6 @@ def test_validation_from_a_weighted_pydataset():
             {"x": Batches(), "validation_split": 0.5},
             "`validation_split` is only supported for NumPy",
         ),
-        ({"x": X, "y": Y, "steps_per_epoch": 2}, "`steps_per_epoch` counts the batches"),
         ({"x": X, "y": Y, "validation_steps": 2}, "`validation_steps` counts the batches"),
         ({"x": generator([]), "steps_per_epoch": 0}, "steps_per_epoch"),
         ({"x": X, "y": Y, "validation_data": generator([])}, "pass `validation_steps`"),

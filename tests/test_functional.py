@@ -341,8 +341,9 @@ def test_several_outputs_reject_what_does_not_fit_them(compile_args, fit_y, mess
         model.compile("sgd", **compile_args)
         model.fit(x, y[0] if fit_y == "one" else y, verbose=0)
     assert message in str(err.value)
-    with pytest.raises(ValueError, match="weighs the losses of a model's several outputs"):
-        Sequential([keras.Input((2,)), L.Dense(1)]).compile("sgd", "mse", loss_weights=[1.0])
+    # One output takes one weight, as in Keras: a list of two is refused.
+    with pytest.raises(ValueError, match="loss_weights"):
+        Sequential([keras.Input((2,)), L.Dense(1)]).compile("sgd", "mse", loss_weights=[1.0, 2])
 
 
 def test_a_two_input_model_trains_exactly_like_its_one_input_twin():
