@@ -136,7 +136,8 @@ class Model:
         self.run_eagerly, self.jit_compile = False, "auto"
         self.metric_directions: dict[str, str | None] = {}
         self.history = None
-        self.stop_training = False
+        # Set by a callback to end the loop after the current batch, as in Keras.
+        self.stop_training = self.stop_evaluating = self.stop_predicting = False
         if inputs is not None:
             self._build_graph(inputs, outputs)
 
@@ -772,6 +773,8 @@ class Model:
         outs = [np.empty(shape, dtype=np.float32) for shape in flat_shapes]
         weights = self.weight_arrays()
         steps = batches(n, batch_size)
+        self.stop_predicting = False
+        done = 0
         hooks.on_predict_begin()
         with progress_bar(len(steps), verbose, delay=PROGRESS_DELAY) as bar:
             for k, step in enumerate(steps):
@@ -782,15 +785,21 @@ class Model:
                     outs, [ys] if self._output_keys is None else _unpack(self._output_keys, ys)
                 ):
                     out[step] = y
+                done = step.stop
                 hooks.on_predict_batch_end(k, {"outputs": ys})
                 bar.update()
+                if self.stop_predicting:
+                    break
         hooks.on_predict_end()
+        # A callback that stopped early leaves the predictions made so far, as in Keras.
+        outs = [out[:done] for out in outs]
         return outs[0] if self._output_keys is None else _pack(self._output_keys, outs)
 
     def _predict_batches(self, feed, verbose, hooks):
         """``predict`` over a generator's or PyDataset's batches, joined along the batch
         axis (each output's batches must agree beyond it, as numpy's concatenate needs)."""
         outs = []
+        self.stop_predicting = False
         hooks.on_predict_begin()
         with progress_bar(feed.steps, verbose, delay=PROGRESS_DELAY) as bar:
             for k, item in feed.epoch():
@@ -799,11 +808,14 @@ class Model:
                 # Keras's unpack_x_y_sample_weight: a tuple's first item is the inputs.
                 batch = item[0] if isinstance(item, tuple) else item
                 hooks.on_predict_batch_begin(k)
-                ys = self.apply(self.weight_arrays(), self.prepare_input(batch))
+                batch = self.prepare_input(batch)  # builds an unbuilt Sequential first
+                ys = self.apply(self.weight_arrays(), batch)
                 flat = [ys] if self._output_keys is None else _unpack(self._output_keys, ys)
                 outs.append([np.asarray(y, np.float32) for y in flat])
                 hooks.on_predict_batch_end(k, {"outputs": ys})
                 bar.update()
+                if self.stop_predicting:
+                    break
         hooks.on_predict_end()
         if not outs:
             raise ValueError(f"predict: the {feed.what} yielded no batches.")

@@ -746,7 +746,10 @@ def fit(
                 break
             logs = tracker.logs()
             if val_feed is not None:
-                val_logs, _ = _run_evaluation(model, val_feed, 0)
+                # As Keras's fit, which validates through evaluate with its callbacks.
+                hooks.on_test_begin()
+                val_logs, _ = _run_evaluation(model, val_feed, 0, hooks)
+                hooks.on_test_end(val_logs)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 if val_feed.exhausted:  # its warning says training stops: it does
                     model.stop_training = True
@@ -826,6 +829,7 @@ def _run_evaluation(model, feed, verbose, hooks=None):
     ``feed``: ``(sorted logs, names in compile order)``."""
     tracker = _tracker(model, *_per_sample_shapes(feed.y_example, feed.output_shape))
     params = model.weight_arrays()
+    model.stop_evaluating = False
     with progress_bar(feed.steps, verbose, delay=PROGRESS_DELAY) as bar:
         for step, x_batch, y_batch, w_batch in feed.epoch():
             if hooks:
@@ -843,6 +847,8 @@ def _run_evaluation(model, feed, verbose, hooks=None):
             if hooks:
                 hooks.on_test_batch_end(step, tracker.logs())
             bar.update()
+            if model.stop_evaluating:  # set by a callback: the batches so far are the result
+                break
     return tracker.logs(), tracker.names()
 
 
