@@ -56,6 +56,7 @@ from .validation import (
     check_weights,
     declared_input_shape,
     format_shape,
+    is_bool,
     is_float32,
     not_supported,
 )
@@ -199,7 +200,11 @@ class Layer(Configurable):
                 f"{kind}: minicnn layers compute in float32; dtype={dtype!r} is not supported."
             )
         self.name = unique_name(to_snake_case(kind)) if name is None else check_name(name, kind)
-        self.trainable = check_bool(trainable, kind, "trainable")
+        if not is_bool(trainable):  # Keras's ValueError, as for its other arguments
+            raise ValueError(
+                f"{kind}: Expected `trainable` argument to be a boolean, but got: {trainable!r}"
+            )
+        self.trainable = bool(trainable)
         self.batch_size_arg, self.input_shape_arg = declared_input_shape(
             kind, input_shape, input_dim, batch_input_shape, batch_size
         )
@@ -428,7 +433,10 @@ class Layer(Configurable):
         batch statistics); ``rng`` is the ``numpy.random.Generator`` a ``needs_rng`` layer
         draws from in training.
         """
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"Layer {type(self).__name__} does not have a `apply` method implemented "
+            "(minicnn's `call`: apply(self, weights, x, training=False, rng=None))."
+        )
 
     def stateless_call(self, weights: Sequence, x, training: bool = False, rng=None):
         """``(outputs, updates)``: the output and the new values of the layer's
