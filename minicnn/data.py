@@ -247,20 +247,46 @@ def _weight_array(value, y: np.ndarray, name: str, method: str) -> np.ndarray:
 
 
 def _class_weights(y: np.ndarray, class_weight, method: str) -> np.ndarray:
-    """Keras's ``class_weight_to_sample_weights``."""
-    if not isinstance(class_weight, dict) or not all(
-        isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in class_weight
-    ):
+    """Keras's ``class_weight_to_sample_weights``: keys are class indices, also written as
+    strings ("0") or whole floats (0.0), as Keras takes them. Keras truncates any other
+    float (0.5 weighs class 0); minicnn refuses it, as it refuses bools."""
+    if not isinstance(class_weight, dict):
         raise ValueError(
-            f"{method}: `class_weight` must be a dict mapping class indices (ints) to weights. "
-            f"Received: {class_weight!r:.120}"
+            f"{method}: `class_weight` must be a dict-like mapping of class indices to "
+            f"weights. Received: class_weight={class_weight!r:.120} of type "
+            f"{type(class_weight).__name__}."
         )
-    table = {int(k): check_real(v, method, f"class_weight[{k}]") for k, v in class_weight.items()}
+    table = {}
+    for key, value in class_weight.items():
+        index = _class_index(key)
+        if index is None:
+            raise ValueError(
+                f"{method}: `class_weight` must be a dictionary with integer keys "
+                f"representing class indices. Received an invalid key: {key!r} of type "
+                f"{type(key).__name__}."
+            )
+        table[index] = check_real(value, method, f"class_weight[{key!r}]")
     labels = np.asarray(y, dtype=f32)
     if labels.ndim > 1:
         labels = np.argmax(labels, axis=-1) if labels.shape[-1] != 1 else labels[..., 0]
     labels = np.round(labels).astype(np.int64).reshape(len(y), -1)[:, 0]
     return np.array([table.get(int(c), 1.0) for c in labels], dtype=f32)
+
+
+def _class_index(key) -> int | None:
+    """A class_weight key as a class index, or None for one that is not."""
+    if isinstance(key, (bool, np.bool_)):
+        return None
+    if isinstance(key, (int, np.integer)):
+        return int(key)
+    if isinstance(key, (float, np.floating)):
+        return int(key) if float(key).is_integer() else None
+    if isinstance(key, str):
+        try:
+            return int(key)
+        except ValueError:
+            return None
+    return None
 
 
 def _targets(model, y, y_name: str, method: str) -> list:

@@ -15,6 +15,7 @@ generator that runs until exhausted) and the shapes the metrics are resolved aga
 
 from __future__ import annotations
 
+import itertools
 import types
 import warnings
 
@@ -28,9 +29,11 @@ class PyDataset:
     """Base class for data sets that make their batches on demand (Keras 3's
     ``keras.utils.PyDataset``).
 
-    Subclass it and implement ``__len__`` (the number of batches) and
+    Subclass it and implement ``__len__`` (the number of batches; or a ``num_batches``
+    property, None for an endless data set read with ``steps_per_epoch``) and
     ``__getitem__(index)`` returning ``(x, y)`` or ``(x, y, sample_weight)`` for batch
     ``index``; ``on_epoch_begin``/``on_epoch_end`` run around each epoch of ``fit``.
+    Iterating over it gives its batches in order.
 
     Parameters
     ----------
@@ -49,19 +52,32 @@ class PyDataset:
     """
 
     def __init__(self, workers: int = 1, use_multiprocessing: bool = False, max_queue_size=10):
-        self.workers = check_int(workers, "PyDataset", "workers", minimum=1)
+        # Keras takes 0 for both (read in the calling thread, no queue), as minicnn does.
+        self.workers = check_int(workers, "PyDataset", "workers", minimum=0)
         self.use_multiprocessing = bool(use_multiprocessing)
-        self.max_queue_size = check_int(max_queue_size, "PyDataset", "max_queue_size", minimum=1)
+        self.max_queue_size = check_int(max_queue_size, "PyDataset", "max_queue_size", minimum=0)
 
     def __getitem__(self, index):
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__(index).")
 
     @property
-    def num_batches(self) -> int:
-        """The number of batches: ``len(self)``."""
+    def num_batches(self) -> int | None:
+        """The number of batches: ``len(self)``; None (in a subclass) for an endless one."""
         if hasattr(self, "__len__"):
             return len(self)
-        raise NotImplementedError(f"{type(self).__name__} must implement __len__.")
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement __len__ or the `num_batches` property."
+        )
+
+    def __iter__(self):
+        """The batches in order (endlessly when ``num_batches`` is None or undefined), as
+        Keras's ``PyDataset.__iter__``."""
+        try:
+            count = self.num_batches
+        except NotImplementedError:
+            count = None
+        for index in itertools.count() if count is None else range(count):
+            yield self[index]
 
     def on_epoch_begin(self) -> None:
         """Called at the start of every epoch of ``fit``."""
@@ -158,31 +174,37 @@ class Batches:
         self.exhausted = False
         if steps_per_epoch is not None:
             steps_per_epoch = check_int(steps_per_epoch, method, steps_name, minimum=1)
-        if isinstance(source, PyDataset):
+        self.passes = None
+        if isinstance(source, PyDataset) and source.num_batches is not None:
             count = check_int(source.num_batches, method, "len(PyDataset)", minimum=1)
             self.passes = Passes(count, steps_per_epoch)
             self.steps = self.passes.steps
             self._iterator = None
         else:
+            # A generator, or an endless PyDataset (num_batches None) read in order, as
+            # Keras reads one: both go on where the last epoch stopped.
             self.steps = steps_per_epoch
-            self._iterator = source
+            self._iterator = iter(source)
         self._pending = []  # a batch read ahead (to learn the shapes), served first
 
     def peek(self):
         """The first batch, read ahead and served again by the first epoch."""
-        if isinstance(self.source, PyDataset):
+        if self.passes is not None:
             return self.source[0]
         try:
             item = next(self._iterator)
         except StopIteration:
-            raise ValueError("The generator yielded no batches.") from None
+            raise ValueError(
+                f"The {self.what} yielded no batches: the generator must yield at least one "
+                "batch (its first batch tells the shapes of the data)."
+            ) from None
         self._pending.append(item)
         return item
 
     def epoch(self, new_order=lambda: None):
         """Yield ``(index, item)`` for one epoch; ``new_order()`` permutes a PyDataset's
         batches for each new pass (None: in order)."""
-        if isinstance(self.source, PyDataset):
+        if self.passes is not None:
             for i, k, order in self.passes.epoch(new_order):
                 yield i, self.source[int(k if order is None else order[k])]
             return
@@ -202,8 +224,8 @@ class Batches:
             i += 1
 
     def permutation(self, rng) -> np.ndarray | None:
-        if isinstance(self.source, PyDataset):
-            return rng.permutation(self.source.num_batches)
+        if self.passes is not None:
+            return rng.permutation(self.passes.count)
         return None
 
 

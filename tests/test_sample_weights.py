@@ -125,7 +125,10 @@ def test_a_feature_map_loss_weighs_every_cell_of_a_sample():
             r"`sample_weight` of shape \(4,\) must hold one weight per sample",
         ),
         ({"sample_weight": np.full(6, np.nan)}, "`sample_weight` contains NaN"),
-        ({"class_weight": [1.0, 2.0]}, "`class_weight` must be a dict mapping class indices"),
+        (
+            {"class_weight": [1.0, 2.0]},
+            "`class_weight` must be a dict-like mapping of class indices",
+        ),
         ({"validation_data": (X, Y, W[:2])}, r"`validation_data\[2\]` of shape \(2,\)"),
     ],
 )
