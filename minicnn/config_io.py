@@ -15,6 +15,7 @@ import json
 import os
 import zipfile
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from .archives import damaged, read_member
 from .layers import LAYERS, MODEL_CLASSES, InputLayer
@@ -52,8 +53,20 @@ def read_json(archive: zipfile.ZipFile, member: str, source: str):
         return json.loads(raw)
 
 
-def parse_sequential(config, where: str):
-    """``(layers, model name, input_shape or None)`` from ``config.json``, every field checked.
+class SequentialSpec(NamedTuple):
+    """What a Sequential config describes: its layers (constructed, not built), name, and
+    its input when it has one: shape (without the batch axis), fixed batch size and the
+    Input's name (both None when not given)."""
+
+    layers: list
+    name: str
+    input_shape: tuple | None
+    batch_size: int | None = None
+    input_name: str | None = None
+
+
+def parse_sequential(config, where: str) -> SequentialSpec:
+    """The ``SequentialSpec`` of ``config.json``'s content, every field checked.
 
     Layers are constructed (which validates their arguments) but not built.
     """
@@ -79,12 +92,20 @@ def parse_sequential(config, where: str):
             f"{where}: 'input_shape' must be null or a list of integers >= 0 or nulls. "
             f"Received: {input_shape!r:.80}"
         )
+    batch_size, input_name = body.get("batch_size"), body.get("input_name")
+    if batch_size is not None and not (type(batch_size) is int and batch_size >= 1):
+        raise ValueError(
+            f"{where}: 'batch_size' must be null or an integer >= 1. Received: {batch_size!r:.80}"
+        )
+    if input_name is not None and not isinstance(input_name, str):
+        raise ValueError(f"{where}: 'input_name' must be a string. Received: {input_name!r:.80}")
     layers = [layer_from_config(entry, i, where) for i, entry in enumerate(entries)]
     names = [layer.name for layer in layers]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise ValueError(f"{where}: several layers are named {twice}.")
-    return layers, name, None if input_shape is None else tuple(input_shape)
+    input_shape = None if input_shape is None else tuple(input_shape)
+    return SequentialSpec(layers, name, input_shape, batch_size, input_name)
 
 
 def layer_from_config(entry, index: int, where: str, inputs: bool = False):
@@ -166,11 +187,16 @@ def expected_weights(layers, input_shape, where: str) -> list[tuple[str, tuple]]
     return out
 
 
-def build_sequential(layers, name, input_shape, where: str):
+def build_sequential(spec: SequentialSpec, where: str):
+    """The Sequential ``spec`` describes, its Input (batch size and name) as given."""
+    layers = list(spec.layers)
+    if spec.input_shape is not None and spec.input_name is not None:
+        batch_shape = (spec.batch_size, *spec.input_shape)
+        layers.insert(0, InputLayer(batch_shape=batch_shape, name=spec.input_name))
     try:
-        model = MODEL_CLASSES.lookup("Sequential")(layers, name=name)
-        if input_shape is not None and not model.built:
-            model.build((None, *input_shape))
+        model = MODEL_CLASSES.lookup("Sequential")(layers, name=spec.name)
+        if spec.input_shape is not None and not model.built:
+            model.build((spec.batch_size, *spec.input_shape))
     except (ValueError, TypeError) as err:
         raise ValueError(f"{where} describes an invalid model: {err}") from None
     return model

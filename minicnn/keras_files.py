@@ -299,12 +299,10 @@ def _model_from_keras_config(config, where: str, stored: int):
             model = graph.build(MODEL_CLASSES.lookup("Functional"))
     else:
         trainable = body.pop("trainable", True)
-        layers, name, input_shape = parse_sequential(
-            {"class_name": class_name, "config": body}, where
-        )
-        _check_size(expected_weights(layers, input_shape, where), stored, where)
+        spec = parse_sequential({"class_name": class_name, "config": body}, where)
+        _check_size(expected_weights(spec.layers, spec.input_shape, where), stored, where)
         with random_state_kept():
-            model = build_sequential(layers, name, input_shape, where)
+            model = build_sequential(spec, where)
         model.trainable = trainable
     outputs = len(model.outputs) if model._output_keys is not None else None
     return model, keras_schema.import_compile(compiled, outputs, where)
@@ -476,4 +474,73 @@ def _json(text: str, source: str, what: str):
         raise ValueError(f"{source}: attribute {what!r} is not valid JSON: {err}") from None
 
 
-__all__ = ["save_keras", "load_keras", "save_weights_h5", "load_weights_h5"]
+# What a model JSON alone may ask to allocate: it brings no weights to bound it by.
+MAX_JSON_WEIGHT_VALUES = 2**28
+
+
+def to_json(model, **kwargs) -> str:
+    """The model's architecture as Keras's ``model.to_json()`` writes it: the config of a
+    ``.keras`` file's ``config.json`` (``kwargs`` go to ``json.dumps``), which Keras's
+    ``keras.models.model_from_json`` reads.
+
+    Parameters
+    ----------
+    **kwargs : options of ``json.dumps`` (``indent``...).
+
+    Returns
+    -------
+    The JSON text.
+
+    Examples
+    --------
+    >>> from minicnn.models import Sequential
+    >>> from minicnn.layers import Dense, Input
+    >>> model = Sequential([Input((3,)), Dense(2)])
+    >>> model_from_json(model.to_json()).to_json() == model.to_json()
+    True
+    """
+    return json.dumps(keras_schema.export_model(model), **kwargs)
+
+
+def model_from_json(json_string: str, custom_objects=None):
+    """A new, uncompiled model (fresh weights) from ``to_json``'s text, or from the JSON
+    Keras's ``model.to_json()`` writes, as Keras's ``keras.models.model_from_json``.
+
+    Parameters
+    ----------
+    json_string : str
+    custom_objects : None
+        minicnn rebuilds only its own classes, so none can be given.
+
+    Returns
+    -------
+    The model.
+
+    Examples
+    --------
+    >>> model = model_from_json(
+    ...     '{"class_name": "Sequential", "config": {"name": "s", "layers": ['
+    ...     '{"class_name": "InputLayer", "config": {"batch_shape": [null, 3]}},'
+    ...     '{"class_name": "Dense", "config": {"units": 2}}]}}')
+    >>> model.output_shape
+    (None, 2)
+    """
+    where = "model_from_json"
+    if custom_objects:
+        raise ValueError(
+            f"{where}: minicnn rebuilds only its own classes; `custom_objects` cannot be "
+            f"given. Received: {sorted(custom_objects)!r:.120}"
+        )
+    if not isinstance(json_string, (str, bytes)):
+        raise TypeError(f"{where}: expected a JSON string. Received: {type(json_string).__name__}")
+    if len(json_string) > config_io.MAX_JSON_BYTES:
+        raise ValueError(f"{where}: the JSON text is longer than {config_io.MAX_JSON_BYTES} bytes.")
+    config = _json(json_string, where, "json_string")
+    model, _ = _model_from_keras_config(config, where, MAX_JSON_WEIGHT_VALUES)
+    return model
+
+
+__all__ = [
+    "save_keras", "load_keras", "save_weights_h5", "load_weights_h5", "to_json",
+    "model_from_json",
+]  # fmt: skip

@@ -203,6 +203,10 @@ def _sequential(body: dict, where: str) -> dict:
     out = {"name": body.get("name"), "layers": layers}
     if batch_shape is not None:
         out["input_shape"] = batch_shape[1:]
+        if batch_shape[0] is not None:
+            out["batch_size"] = batch_shape[0]
+    if isinstance(first, dict) and first.get("class_name") == "InputLayer":
+        out["input_name"] = first_config.get("name")
     if body.get("trainable", True) is not True:
         out["trainable"] = body["trainable"]
     return out

@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import config_io, saving, training
+from . import config_io, keras_files, saving, training
 from .callbacks import PROGRESS_DELAY, CallbackList, check_callbacks, progress_bar
 from .data import as_batch, as_input, batches
 from .explain import explain
@@ -96,6 +96,7 @@ class Model:
     get_compile_config = training.get_compile_config
     compile_from_config = training.compile_from_config
     save = saving.save_model
+    to_json = keras_files.to_json
     save_weights = saving.save_weights
     load_weights = saving.load_weights
 

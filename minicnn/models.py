@@ -5,6 +5,7 @@ Registering both classes here lets ``saving.load_model`` rebuild them by name wi
 importing this module (``saving`` never imports the models)."""
 
 from . import missing, saving
+from .keras_files import model_from_json
 from .model import Model
 from .saving import load_model
 from .sequential import Sequential
@@ -12,7 +13,7 @@ from .sequential import Sequential
 saving.MODEL_CLASSES.register(Sequential)
 saving.MODEL_CLASSES.register(Model, "Functional")
 
-__all__ = ["Model", "Sequential", "load_model"]
+__all__ = ["Model", "Sequential", "load_model", "model_from_json"]
 
 # A Keras name minicnn lacks says so (see minicnn.missing).
 __getattr__ = missing.reporter(__name__, globals())

@@ -312,15 +312,15 @@ def load_model(filepath, compile: bool = True):
         )
         expected = graph.expected
     else:
-        layers, name, input_shape = parse_sequential(config, f"{source}: {CONFIG}")
-        expected = expected_weights(layers, input_shape, f"{source}: {CONFIG}")
+        spec = parse_sequential(config, f"{source}: {CONFIG}")
+        expected = expected_weights(spec.layers, spec.input_shape, f"{source}: {CONFIG}")
     # Names and shapes are checked against the file's headers before anything is built.
     arrays = read_npz(read_stored_member(archive, WEIGHTS, source), source, expected)
     with random_state_kept():
         if functional:
             model = graph.build(MODEL_CLASSES.lookup("Functional"))
         else:
-            model = build_sequential(layers, name, input_shape, f"{source}: {CONFIG}")
+            model = build_sequential(spec, f"{source}: {CONFIG}")
     model.set_weights(arrays)
     if compile and config.get("compile_config") is not None:
         _compile(model, config, archive, source)

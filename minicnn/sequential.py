@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .config_io import layer_from_config
+from .config_io import build_sequential, parse_sequential
 from .layer import class_name
 from .layers import InputLayer, KerasTensor, Layer
 from .model import Model, Node, contains
 from .utils import unique_name
-from .validation import check_bool, check_int, format_shape
+from .validation import check_bool, format_shape
 
 
 class Sequential(Model):
@@ -213,6 +213,8 @@ class Sequential(Model):
         }
         if self.input_shape is not None and self.input_shape[0] is not None:
             config["batch_size"] = self.input_shape[0]
+        if self.inputs:
+            config["input_name"] = self.inputs[0]._history[0].name
         return config
 
     @classmethod
@@ -229,13 +231,8 @@ class Sequential(Model):
                 f"{where}: expected a dict with 'name' (a str) and 'layers' (a list), as "
                 f"`get_config()` returns. Received: {config!r:.120}"
             )
-        layers = [layer_from_config(entry, i, where) for i, entry in enumerate(config["layers"])]
-        model = cls(layers, name=config["name"])
+        spec = parse_sequential({"class_name": "Sequential", "config": config}, where)
+        model = build_sequential(spec, where)
         if config.get("trainable", True) is not True:  # Keras's configs record a frozen model
             model.trainable = config["trainable"]
-        batch_size = config.get("batch_size")
-        if batch_size is not None:
-            check_int(batch_size, where, "batch_size", minimum=1)
-        if config.get("input_shape") is not None and not model.built:
-            model.build((batch_size, *config["input_shape"]))
         return model

@@ -12,7 +12,7 @@ import pytest
 
 from minicnn import layers
 from minicnn.layers import Input
-from minicnn.models import Model
+from minicnn.models import Model, Sequential, model_from_json
 
 RNG = np.random.default_rng(0)
 X = RNG.random((8, 3))
@@ -341,3 +341,22 @@ def test_functional_dict_outputs_dict_losses_with_undefined_loss():
         "output_b_weighted_mean_squared_error",
     ]
     np.testing.assert_array_equal(model.get_layer("output_a").get_weights()[0], kernel_a)
+
+
+def test_json_serialization():
+    model = two_input_model()
+    json_string = model.to_json()
+    assert model_from_json(json_string).to_json() == json_string
+
+
+def test_model_from_json_keeps_the_input_and_refuses_what_it_cannot_fill():
+    # minicnn's own: a Sequential's Input (its name, a fixed batch size) survives, and a
+    # JSON text alone cannot ask for more weights than MAX_JSON_WEIGHT_VALUES.
+    model = Sequential([Input((3,), batch_size=4, name="pixels"), layers.Dense(2)])
+    revived = model_from_json(model.to_json())
+    assert revived.input_shape == (4, 3) and revived.inputs[0]._history[0].name == "pixels"
+    huge = model.to_json().replace('"units": 2', '"units": 200000000')
+    with pytest.raises(ValueError, match="refusing to build a model the file cannot fill"):
+        model_from_json(huge)
+    with pytest.raises(ValueError, match="custom_objects"):
+        model_from_json(model.to_json(), custom_objects={"X": object})
