@@ -668,14 +668,49 @@ REGISTRY.register(MeanAbsoluteError, *MAE_ALIASES)
 REGISTRY.register(BinaryCrossentropy, "binary_crossentropy", "bce", "BCE")
 REGISTRY.register(CategoricalCrossentropy, "categorical_crossentropy")
 REGISTRY.register(SparseCategoricalCrossentropy, "sparse_categorical_crossentropy")
+# What Keras's losses.get gives for a function name or alias: the function itself.
+_FUNCTIONS = {
+    **dict.fromkeys(MSE_ALIASES, mean_squared_error),
+    **dict.fromkeys(MAE_ALIASES, mean_absolute_error),
+    **dict.fromkeys(("binary_crossentropy", "bce", "BCE"), binary_crossentropy),
+    "categorical_crossentropy": categorical_crossentropy,
+    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
+}
 
 
-def get(identifier) -> Loss | None:
-    """A ``Loss`` from a Keras name (``"mse"``, ``"binary_crossentropy"``,
-    ``"CategoricalCrossentropy"``...), a ``{"class_name", "config"}`` dict, a ``Loss``
-    instance or class, or a function ``fn(y_true, y_pred)`` (wrapped as Keras does); a string
-    keeps its spelling as the loss's name. (Keras returns the function for a name; see the
-    README's differences.)
+def get(identifier):
+    """Keras 3's ``losses.get``: a function name or alias (``"mse"``,
+    ``"binary_crossentropy"``) gives the loss function, a class name or a
+    ``{"class_name", "config"}`` dict a ``Loss``; a Loss or a function is returned as it is.
+
+    Parameters
+    ----------
+    identifier : name, dict, Loss, Loss class, callable or None
+
+    Returns
+    -------
+    The function or Loss, or None for None; a ValueError listing the names for an
+    unknown one.
+
+    Examples
+    --------
+    >>> get("mse") is mean_squared_error
+    True
+    >>> get("MeanAbsoluteError")
+    <MeanAbsoluteError name='mean_absolute_error'>
+    """
+    if isinstance(identifier, str) and identifier in _FUNCTIONS:
+        return _FUNCTIONS[identifier]
+    if callable(identifier) and not isinstance(identifier, (Loss, type)):
+        return identifier
+    return resolve(identifier)
+
+
+def resolve(identifier) -> Loss | None:
+    """The ``Loss`` compile trains with: from a Keras name (``"mse"``,
+    ``"binary_crossentropy"``, ``"CategoricalCrossentropy"``...), a ``{"class_name",
+    "config"}`` dict, a ``Loss`` instance or class, or a function ``fn(y_true, y_pred)``
+    (wrapped as Keras's compile wraps it); a string keeps its spelling as the loss's name.
 
     Parameters
     ----------
@@ -687,9 +722,9 @@ def get(identifier) -> Loss | None:
 
     Examples
     --------
-    >>> get("mae")
+    >>> resolve("mae")
     <MeanAbsoluteError name='mae'>
-    >>> get(None) is None
+    >>> resolve(None) is None
     True
     """
     if identifier is None:
@@ -753,6 +788,7 @@ __all__ = [
     "categorical_crossentropy",
     "sparse_categorical_crossentropy",
     "get",
+    "resolve",
     "serialize",
     "deserialize",
 ]

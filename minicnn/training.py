@@ -133,7 +133,7 @@ def compile(
                 _one_loss(v, n)
                 for v, n in zip(_per_output(model, loss, "loss"), model.output_names)
             ]
-        loss_obj = None if loss is None else losses.get(loss)
+        loss_obj = None if loss is None else losses.resolve(loss)
         if loss_weights is not None:
             # A number, as Keras takes it for one output (or a list of one, or a dict).
             if isinstance(loss_weights, (list, tuple, dict)):
@@ -182,13 +182,13 @@ def _compile_outputs(model, loss, loss_weights):
         per_loss = None
     elif isinstance(loss, (list, tuple, dict)):
         per_loss = [
-            None if v is None else losses.get(_one_loss(v, name))
+            None if v is None else losses.resolve(_one_loss(v, name))
             for v, name in zip(_per_output(model, loss, "loss"), model.output_names)
         ]
         if all(v is None for v in per_loss):
             raise ValueError(f"compile: `loss` gives no loss for any output. Received: {loss!r}")
     else:
-        per_loss = [losses.get(loss) for _ in range(n)]  # one loss for every output, as Keras
+        per_loss = [losses.resolve(loss) for _ in range(n)]  # one loss for every output, as Keras
     weights = [1.0] * n
     if loss_weights is not None:
         weights = [
