@@ -14,11 +14,15 @@ import numpy as np
 from . import missing
 from .registry import Configurable, Registry
 from .utils import rng
-from .validation import check_choice, check_real, check_seed, not_supported
+from .validation import check_choice, check_real, check_seed
 
 
-def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """``(fan_in, fan_out)`` of a weight shape, as Keras computes them."""
+def compute_fans(shape: tuple[int, ...], input_axes=None, output_axes=None) -> tuple[int, int]:
+    """``(fan_in, fan_out)`` of a weight shape, as Keras computes them: over the given
+    ``input_axes`` and ``output_axes`` when both are given (einsum-style kernels), else a
+    kernel ``(*window, in, out)``'s."""
+    if input_axes is not None and output_axes is not None:
+        return math.prod(shape[a] for a in input_axes), math.prod(shape[a] for a in output_axes)
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -273,8 +277,9 @@ class VarianceScaling(Initializer):
     seed : None or int
         An int gives the same values at every call (as Keras 3); None draws from
         minicnn's generator (``set_random_seed``).
-    input_axes, output_axes : must be None (Keras's fans over chosen axes, for einsum
-        kernels; minicnn's kernels use the default fans).
+    input_axes, output_axes : None or lists of axes
+        When both are given, the fans are the products of the shape over them (Keras's
+        fans for einsum kernels); else a kernel ``(*window, in, out)``'s fans.
 
     Returns
     -------
@@ -298,10 +303,8 @@ class VarianceScaling(Initializer):
         output_axes=None,
     ):
         owner = "VarianceScaling"
-        # Keras 3.15's fans over chosen axes (for einsum kernels); every minicnn kernel
-        # uses the default fans, so only None is accepted (and recorded, as Keras does).
-        not_supported(owner, input_axes=input_axes, output_axes=output_axes)
-        self.input_axes = self.output_axes = None
+        self.input_axes = _axes(input_axes, owner, "input_axes")
+        self.output_axes = _axes(output_axes, owner, "output_axes")
         # Keras's own messages first (its tests match them), then the typed checks.
         modes = ("fan_in", "fan_out", "fan_avg")
         distributions = ("truncated_normal", "untruncated_normal", "uniform")
@@ -320,7 +323,12 @@ class VarianceScaling(Initializer):
         self.seed = check_seed(seed, "VarianceScaling")
 
     def sample(self, shape):
-        fan_in, fan_out = compute_fans(shape)
+        for axes in (self.input_axes, self.output_axes):
+            if axes is not None and any(not -len(shape) <= a < len(shape) for a in axes):
+                raise ValueError(
+                    f"VarianceScaling: axes {axes} do not fit a weight of shape {shape}."
+                )
+        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         variance = self.scale / max(1.0, n)
         if self.distribution == "uniform":
@@ -332,15 +340,28 @@ class VarianceScaling(Initializer):
         return _truncated_normal(self._rng(), shape, 0.0, math.sqrt(variance) / 0.87962566103423978)
 
 
+def _axes(value, owner: str, name: str) -> list[int] | None:
+    """``input_axes``/``output_axes``: None or a list of axis numbers."""
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)) or not all(
+        isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in value
+    ):
+        raise ValueError(
+            f"{owner}: `{name}` must be None or a list of axes (integers). Received: "
+            f"{name}={value!r:.80}"
+        )
+    return [int(a) for a in value]
+
+
 def _preset(name: str, scale: float, mode: str, distribution: str, doc: str):
     """A named VarianceScaling configuration, as Keras defines GlorotUniform and friends."""
 
     def __init__(self, seed: int | None = None, input_axes=None, output_axes=None):
-        not_supported(name, input_axes=input_axes, output_axes=output_axes)
-        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+        VarianceScaling.__init__(self, scale, mode, distribution, seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed, "input_axes": None, "output_axes": None}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
     keras_name = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
     full = f"""{doc.rstrip(".")} (Keras 3's ``{name}``, ``"{keras_name}"``:
@@ -351,7 +372,8 @@ def _preset(name: str, scale: float, mode: str, distribution: str, doc: str):
     seed : None or int
         An int gives the same values at every call (as Keras 3); None draws from
         minicnn's generator (``set_random_seed``).
-    input_axes, output_axes : must be None (fans over chosen axes are not implemented).
+    input_axes, output_axes : None or lists of axes
+        When both are given, the fans are the products of the shape over them.
 
     Returns
     -------
@@ -408,13 +430,33 @@ for _name, _cls in {
     REGISTRY.register(_cls, _name)
 
 
+class _GivenValues(Initializer):
+    """An array given as the initializer (Keras's ``initializers.get(array)``): its
+    values, for its own shape only. It cannot be saved by name (nor in Keras)."""
+
+    def __init__(self, values):
+        self.values = np.array(values, dtype=np.float32)
+
+    def sample(self, shape):
+        if tuple(shape) != self.values.shape:
+            raise ValueError(
+                f"Expected `shape` to be {self.values.shape} for direct tensor as "
+                f"initializer. Received shape={tuple(shape)}"
+            )
+        return self.values.copy()
+
+    def __repr__(self) -> str:
+        return f"<initializer of the given {self.values.shape} array>"
+
+
 def get(identifier, argument: str = "initializer") -> Initializer | None:
     """An initializer from a Keras name (``"he_normal"``), a class name, a
-    ``{"class_name", "config"}`` dict or an instance; None for None, as in Keras.
+    ``{"class_name", "config"}`` dict, an instance, or an array (its values, for its own
+    shape, as Keras takes one); None for None, as in Keras.
 
     Parameters
     ----------
-    identifier : name, dict, Initializer or None
+    identifier : name, dict, Initializer, array or None
     argument : str
         The argument's name for error messages (``"kernel_initializer"``).
 
@@ -430,6 +472,8 @@ def get(identifier, argument: str = "initializer") -> Initializer | None:
     """
     if identifier is None:
         return None
+    if isinstance(identifier, (np.ndarray, np.generic)):
+        return _GivenValues(identifier)
     if isinstance(identifier, dict):
         try:
             return deserialize(identifier)

@@ -1,8 +1,7 @@
 """Keras 3's initializers/constant_initializers_test.py and random_initializers_test.py
 for the initializers minicnn has, case for case: shapes, values, statistics, seeds,
-configs and errors. Identity, Orthogonal, STFT, SeedGenerator seeds, tensors as
-initializers and fans over chosen axes are not in minicnn; initializer_test.py is about
-distribution layouts (out of scope)."""
+configs and errors. Identity, Orthogonal, STFT and SeedGenerator seeds are not in
+minicnn; initializer_test.py is about distribution layouts (out of scope)."""
 
 from __future__ import annotations
 
@@ -53,6 +52,12 @@ def test_random_normal():
     # An integer seed gives the same values at every call, as Keras.
     again = initializers.RandomNormal(mean=0.0, stddev=1.0, seed=1337)
     np.testing.assert_array_equal(again(shape=(25, 20)), again(shape=(25, 20)))
+    # Unseeded: a clone from the config draws anew; seeded: the same values.
+    unseeded = initializers.RandomNormal(seed=None)
+    clone = initializers.RandomNormal.from_config(unseeded.get_config())
+    assert not np.allclose(unseeded(shape=(25, 20)), clone(shape=(25, 20)))
+    clone = initializers.RandomNormal.from_config(again.get_config())
+    np.testing.assert_array_equal(clone(shape=(25, 20)), again(shape=(25, 20)))
 
 
 def test_random_uniform():
@@ -94,3 +99,36 @@ def test_get_method():
 def test_variance_scaling_invalid_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         initializers.VarianceScaling(seed=1234, **kwargs)
+
+
+def test_get_method_with_tensor():
+    tensor = np.random.default_rng(0).uniform(size=(5, 5)).astype("float32")
+    initializer = initializers.get(tensor)
+    np.testing.assert_array_equal(initializer(shape=(5, 5)), tensor)
+    with pytest.raises(ValueError, match=r"Expected `shape` to be"):
+        initializer(shape=(10, 10))
+
+
+def test_compute_fans_with_axes():
+    shape = (512, 8, 64)
+    assert initializers.compute_fans(shape, input_axes=[0], output_axes=[1, 2]) == (512, 512)
+    assert initializers.compute_fans(shape, input_axes=[0, 1], output_axes=[2]) == (512 * 8, 64)
+
+
+def test_variance_scaling_with_axes():
+    shape = (32, 4, 16)
+    initializer = initializers.VarianceScaling(
+        scale=2.0, seed=1234, mode="fan_in", input_axes=[0], output_axes=[1, 2]
+    )
+    values = initializer(shape=shape)
+    assert values.shape == shape
+    assert abs(np.std(values) - np.sqrt(2.0 / 32)) <= 0.1
+    values = initializers.VarianceScaling(scale=2.0, seed=1234, mode="fan_in")(shape=shape)
+    assert abs(np.std(values) - np.sqrt(2.0 / 128)) <= 0.1
+    with pytest.raises(ValueError, match="do not fit a weight of shape"):
+        initializers.VarianceScaling(input_axes=[3], output_axes=[0])(shape=shape)
+
+
+def test_variance_scaling_serialization_with_axes():
+    round_trip(initializers.VarianceScaling(input_axes=[0], output_axes=[1, 2]))
+    round_trip(initializers.GlorotUniform(input_axes=[0], output_axes=[1, 2]))
