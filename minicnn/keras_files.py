@@ -136,7 +136,7 @@ def optimizer_arrays(model) -> list[np.ndarray]:
     freshly built Keras optimizer has)."""
     optimizer = model.optimizer
     trainable = [model.weight_arrays()[i] for i in model.trainable_indices()]
-    variables = optimizer.variables if optimizer.built else optimizer.initial_variables(trainable)
+    variables = optimizer.slot_arrays if optimizer.built else optimizer.initial_variables(trainable)
     order = optimizer.keras_order(len(trainable))
     if len(variables) != len(order):
         raise ValueError(

@@ -11,13 +11,13 @@ operation for operation: hyper-parameters enter as float32 scalars, the step cou
 ``iterations`` counts completed updates (Adam's bias correction uses ``iterations + 1``).
 
 State, for saving and resuming (``get_state``/``set_state``): ``iterations`` and
-``variables``, the list of float32 slot arrays slot by slot (all first slots for every
+``slot_arrays``, the list of float32 slot arrays slot by slot (all first slots for every
 weight, then all second slots): SGD ``[momentum...]`` (only when momentum > 0), Adam
 ``[momentum..., velocity...]`` (+ ``velocity_hat...`` with amsgrad), RMSprop
-``[velocity..., momentum... (momentum > 0), average_gradient... (centered)]``. Keras 3.15
-orders its ``optimizer.variables`` (after ``iteration`` and ``learning_rate``) a little
-differently: Adam keeps each weight's momentum and velocity side by side.
-``keras_order`` maps one order to the other for Keras's files.
+``[velocity..., momentum... (momentum > 0), average_gradient... (centered)]``.
+``variables`` is Keras's list: the iteration count and the learning rate, then the slots.
+Keras 3.15 orders its slots a little differently: Adam keeps each weight's momentum and
+velocity side by side. ``keras_order`` maps one order to the other for Keras's files.
 """
 
 from __future__ import annotations
@@ -125,9 +125,46 @@ class Optimizer(Configurable):
         # Named last, so a refused argument does not use up an automatic name.
         self.name = unique_name(to_snake_case(kind)) if name is None else check_name(name, kind)
         self.iterations = 0
-        self.variables: list[np.ndarray] = []
+        self.slot_arrays: list[np.ndarray] = []
         self.built = False
         self._shapes: list[tuple] = []
+
+    @property
+    def variables(self) -> list[np.ndarray]:
+        """Keras's ``optimizer.variables``: the iteration count (int64) and the learning rate
+        (float32), then the slot arrays in Keras's order (copies)."""
+        order = self.keras_order(len(self._shapes)) if self.slot_arrays else []
+        return [
+            np.array(self.iterations, dtype=np.int64),
+            np.array(self.learning_rate, dtype=f32),
+            *(self.slot_arrays[i].copy() for i in order),
+        ]
+
+    def set_weights(self, weights: Sequence) -> None:
+        """Set ``variables`` (Keras's ``optimizer.set_weights``): the iteration count, the
+        learning rate and the slots, as ``variables`` lists them; checked whole first."""
+        kind = type(self).__name__
+        if not self.built:
+            raise ValueError(
+                f"You are calling `set_weights()` on an optimizer that has not yet been "
+                f"built ({kind} '{self.name}'). Please call `optimizer.build(trainable_"
+                "variables)` to create the optimizer weights before calling `set_weights()`."
+            )
+        current = self.variables
+        weights = [np.asarray(w) for w in weights]
+        if [w.shape for w in weights] != [v.shape for v in current]:
+            raise ValueError(
+                f"{kind}.set_weights: expected {len(current)} arrays of shapes "
+                f"{[v.shape for v in current]} (iteration, learning rate, slots); received "
+                f"shapes {[w.shape for w in weights]}."
+            )
+        order = self.keras_order(len(self._shapes))
+        slots = list(self.slot_arrays)
+        for i, w in zip(order, weights[2:]):
+            slots[i] = w.astype(f32)
+        self.learning_rate = float(weights[1])
+        self.iterations = int(weights[0])
+        self.slot_arrays = slots
 
     @property
     def learning_rate(self) -> float:
@@ -150,7 +187,7 @@ class Optimizer(Configurable):
     keras_layout: tuple[tuple[str, ...], ...] = ()
 
     def keras_order(self, n_weights: int) -> list[int]:
-        """For ``n_weights`` trainable weights, the positions in ``variables`` of Keras's
+        """For ``n_weights`` trainable weights, the positions in ``slot_arrays`` of Keras's
         slot variables, in Keras's order."""
         active = self.active_slots()
         order = []
@@ -166,7 +203,7 @@ class Optimizer(Configurable):
     def build(self, weights: Sequence[np.ndarray]) -> None:
         """Create zero slots shaped like ``weights`` (the trainable weights, in order)."""
         self._shapes = [tuple(np.shape(w)) for w in weights]
-        self.variables = self.initial_variables(weights)
+        self.slot_arrays = self.initial_variables(weights)
         self.built = True
 
     def assign(
@@ -175,7 +212,7 @@ class Optimizer(Configurable):
         iterations: int,
         weights: Sequence[np.ndarray] | None = None,
     ) -> None:
-        """Store a state that ``update`` produced (``variables`` in ``self.variables``
+        """Store a state that ``update`` produced (``variables`` in ``self.slot_arrays``
         order; ``iterations`` completed steps), building the optimizer for ``weights`` (the
         trainable weights) first if it is not built yet.
 
@@ -189,13 +226,13 @@ class Optimizer(Configurable):
                     "pass the `weights` the state belongs to."
                 )
             self.build(weights)
-        if [np.shape(v) for v in variables] != [np.shape(v) for v in self.variables]:
+        if [np.shape(v) for v in variables] != [np.shape(v) for v in self.slot_arrays]:
             raise ValueError(
                 f"{type(self).__name__} '{self.name}'.assign: variables of shapes "
                 f"{[np.shape(v) for v in variables]} do not match this optimizer's "
-                f"{[v.shape for v in self.variables]}."
+                f"{[v.shape for v in self.slot_arrays]}."
             )
-        self.variables = list(variables)
+        self.slot_arrays = list(variables)
         self.iterations = int(iterations)
 
     def check_weights(self, weights: Sequence[np.ndarray], where: str = "update") -> None:
@@ -210,7 +247,7 @@ class Optimizer(Configurable):
 
     def get_state(self) -> dict:
         """``{"iterations": int, "variables": [float32 arrays]}`` (copies)."""
-        return {"iterations": self.iterations, "variables": [v.copy() for v in self.variables]}
+        return {"iterations": self.iterations, "variables": [v.copy() for v in self.slot_arrays]}
 
     def set_state(self, state: dict) -> None:
         """Restore ``get_state()``'s output; checked whole before anything is assigned.
@@ -265,7 +302,7 @@ class Optimizer(Configurable):
             self._shapes = shapes[: len(arrays) // n_slots]
             self.built = True
         self.iterations = int(iterations)
-        self.variables = arrays
+        self.slot_arrays = arrays
 
     # ---- config
     def get_config(self) -> dict:
@@ -347,7 +384,7 @@ class Optimizer(Configurable):
             )
         self.check_weights(weights)
         if variables is None:
-            variables = self.variables if self.built else self.initial_variables(weights)
+            variables = self.slot_arrays if self.built else self.initial_variables(weights)
         iterations = self.iterations if iterations is None else iterations
         n = len(weights)
         slots = [list(variables[i * n : (i + 1) * n]) for i in range(len(self.active_slots()))]

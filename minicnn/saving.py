@@ -227,7 +227,7 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
     members = {METADATA: json.dumps(metadata).encode(), CONFIG: _config_json(model)}
     members[WEIGHTS] = _npz_bytes(_storable(named_weights(model), "save"))
     if model.compiled:
-        variables = model.optimizer.variables if model.optimizer.built else []
+        variables = model.optimizer.slot_arrays if model.optimizer.built else []
         names = [name for name, _ in _optimizer_slots(model)] if variables else []
         if len(names) != len(variables):
             raise ValueError(

@@ -377,7 +377,7 @@ def test_update_on_an_unbuilt_optimizer_starts_from_zero_slots_and_builds_nothin
     adam = optimizers.Adam(learning_rate=0.1)
     w, g = np.ones(3, np.float32), np.full(3, 0.5, np.float32)
     new_w, variables = adam.update([g], [w])
-    assert not adam.built and adam.variables == [] and adam.iterations == 0
+    assert not adam.built and adam.slot_arrays == [] and adam.iterations == 0
     np.testing.assert_allclose(variables[0], 0.1 * g, rtol=1e-6)  # m = (1 - beta_1) * g
     np.testing.assert_allclose(new_w[0], w - 0.1, rtol=1e-5)  # first Adam step: lr * sign
     adam.assign(variables, 1, [w])

@@ -53,7 +53,7 @@ def test_models_written_by_keras_predict_what_keras_predicted(name, suffix):
     # Compiled as saved, with the optimizer's state (two steps of batch 3 on 6 samples).
     assert model.compiled and model.optimizer.iterations == iterations == 2
     slots = len(model.optimizer.active_slots()) * len(model.trainable_indices())
-    assert len(model.optimizer.variables) == slots
+    assert len(model.optimizer.slot_arrays) == slots
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -77,8 +77,8 @@ def test_keras_optimizer_slots_are_mapped_to_minicnn_order():
         velocity_kernel0 = f["optimizer/vars/3"][()]
     model = load_model(FIXTURES / "conv2d_stack.keras")
     n = len(model.trainable_indices())
-    np.testing.assert_array_equal(model.optimizer.variables[0], momentum_kernel0)
-    np.testing.assert_array_equal(model.optimizer.variables[n], velocity_kernel0)
+    np.testing.assert_array_equal(model.optimizer.slot_arrays[0], momentum_kernel0)
+    np.testing.assert_array_equal(model.optimizer.slot_arrays[n], velocity_kernel0)
     assert not np.all(velocity_kernel0 == 0)
 
 
@@ -353,7 +353,7 @@ def test_nested_models_round_trip(tmp_path, suffix):
     np.testing.assert_array_equal(loaded.predict(data, verbose=0), outer.predict(data, verbose=0))
     assert loaded.weight_names == outer.weight_names
     assert loaded.optimizer.iterations == 2
-    for p, q in zip(loaded.optimizer.variables, outer.optimizer.variables):
+    for p, q in zip(loaded.optimizer.slot_arrays, outer.optimizer.slot_arrays):
         np.testing.assert_array_equal(p, q)
 
 

@@ -133,7 +133,7 @@ def test_state_round_trip_resumes_identically(optimizer):
     clone = optimizers.deserialize(optimizers.serialize(optimizer))
     clone.set_state(state)
     assert clone.iterations == 1
-    assert all(v.dtype == f32 for v in clone.variables)
+    assert all(v.dtype == f32 for v in clone.slot_arrays)
     np.testing.assert_array_equal(
         clone.apply([G2], [weights])[0], optimizer.apply([G2], [weights])[0]
     )
@@ -155,7 +155,7 @@ def test_set_state_checks_shapes_before_assigning():
     with pytest.raises(ValueError, match="do not match"):
         adam.set_state(bad)
     assert adam.iterations == before["iterations"]
-    np.testing.assert_array_equal(adam.variables[0], before["variables"][0])
+    np.testing.assert_array_equal(adam.slot_arrays[0], before["variables"][0])
     with pytest.raises(ValueError, match="iterations"):
         adam.set_state({"iterations": -1, "variables": before["variables"]})
     with pytest.raises(ValueError, match="finite"):
@@ -233,7 +233,7 @@ def test_update_is_pure():
     sgd.build([W])
     weights, variables = sgd.update([G1], [W])
     assert sgd.iterations == 0
-    np.testing.assert_array_equal(sgd.variables[0], 0)
+    np.testing.assert_array_equal(sgd.slot_arrays[0], 0)
     np.testing.assert_allclose(variables[0], -0.1 * G1, rtol=1e-6)
     np.testing.assert_allclose(weights[0], W - 0.1 * G1, rtol=1e-6)
 

@@ -167,7 +167,7 @@ def test_non_trainable_layers_are_not_updated():
     np.testing.assert_array_equal(after[0], before[0])
     np.testing.assert_array_equal(after[1], before[1])
     assert not np.array_equal(after[2], before[2])
-    assert [v.shape for v in model.optimizer.variables] == []  # plain SGD keeps no slots
+    assert [v.shape for v in model.optimizer.slot_arrays] == []  # plain SGD keeps no slots
 
 
 def test_evaluate_returns_scalar_list_or_dict():
@@ -290,15 +290,15 @@ class FlakySGD(SGD):
         super().__init__(**kwargs)
 
     @property
-    def variables(self):
-        return self._variables
+    def slot_arrays(self):
+        return self._slot_arrays
 
-    @variables.setter
-    def variables(self, value):
+    @slot_arrays.setter
+    def slot_arrays(self, value):
         if self.armed and self.iterations == 2:
             self.armed = False
             raise KeyboardInterrupt
-        self._variables = value
+        self._slot_arrays = value
 
 
 def test_interrupt_inside_the_commit_still_leaves_a_consistent_step():
@@ -344,7 +344,7 @@ def test_float32_throughout_training():
     model.compile(Adam(), "mse")
     model.fit(x.astype(np.float64), y.astype(np.float64), verbose=0)
     assert all(w.dtype == f32 for w in model.get_weights())
-    assert all(v.dtype == f32 for v in model.optimizer.variables)
+    assert all(v.dtype == f32 for v in model.optimizer.slot_arrays)
 
 
 # --------------------------------------------------------------------------- clear errors

@@ -79,3 +79,30 @@ def test_optimizer_auto_naming():
     adam_1, adam_2 = optimizers.Adam(), optimizers.Adam()
     sgd_1, sgd_2 = optimizers.SGD(), optimizers.SGD()
     assert [adam_1.name, adam_2.name, sgd_1.name, sgd_2.name] == ["adam", "adam_1", "sgd", "sgd_1"]
+
+
+def test_set_weights():
+    x = var([[1.0, 2.0], [3.0, 4.0]])
+    optimizer_1 = optimizers.Adam()
+    optimizer_1.apply_gradients(zip([var([[1.0, 2.0], [3.0, 4.0]])], [x]))
+    optimizer_2 = optimizers.Adam()
+    with pytest.raises(ValueError, match="You are calling"):
+        optimizer_2.set_weights(optimizer_1.variables)
+    optimizer_2.build([x])
+    optimizer_2.set_weights(optimizer_1.variables)
+    for a, b in zip(optimizer_1.variables, optimizer_2.variables, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # Keras's variables: the iteration, the learning rate, then m and v side by side.
+    assert len(optimizer_2.variables) == 4 and optimizer_2.variables[0] == 1
+
+
+def test_sgd_variables_are_iteration_and_learning_rate():
+    # sgd_test.py test_single_step's counts: plain SGD keeps no slots.
+    optimizer = optimizers.SGD(learning_rate=0.5)
+    assert len(optimizer.variables) == 2
+    v = var([1.0, 2.0, 3.0, 4.0])
+    optimizer.build([v])
+    optimizer.apply_gradients(zip([var([1.0, 6.0, 7.0, 2.0])], [v]))
+    np.testing.assert_allclose(v, [0.5, -1.0, -0.5, 3.0], rtol=1e-4, atol=1e-4)
+    assert len(optimizer.variables) == 2
+    assert optimizer.variables[0] == 1 and optimizer.variables[1] == 0.5
