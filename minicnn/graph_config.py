@@ -85,6 +85,8 @@ def _pack_refs(keys, refs: list):
         return refs[0]
     if keys == "list":
         return refs
+    if keys == "tuple":
+        return tuple(refs)  # as Keras's in-memory config; a file writes it as a list
     return dict(zip(keys, refs))
 
 
@@ -348,6 +350,8 @@ def _unpack_refs(graph: Graph, packed, made: dict):
 
     if _is_ref(packed):
         return value(packed)
+    if isinstance(packed, tuple) and packed:
+        return tuple(value(r) for r in packed)
     if isinstance(packed, list) and packed:
         return [value(r) for r in packed]
     if isinstance(packed, dict) and packed and all(isinstance(k, str) for k in packed):

@@ -116,7 +116,8 @@ class Model:
         self.inputs: list[KerasTensor] = []
         self.outputs: list[KerasTensor] = []
         # Value numbers (inputs first, then one per node) of the outputs, and how inputs
-        # and outputs are packed: None (one tensor), "list", or a tuple of dict keys.
+        # and outputs are packed: None (one tensor), "list", "tuple" (outputs only), or a
+        # tuple of dict keys.
         self._output_values: list[int] = []
         self._input_keys = self._output_keys = None
         # Per node, the tensors its call made (one, or a nested model's several).
@@ -167,6 +168,8 @@ class Model:
         each layer where its first node falls; a shared layer once."""
         in_keys, in_list = _flatten("inputs", inputs)
         out_keys, out_list = _flatten("outputs", outputs)
+        if isinstance(outputs, tuple):
+            out_keys = "tuple"  # outputs given as a tuple come back as one, as in Keras
         for t in in_list:
             if not isinstance(t._history[0], InputLayer):
                 raise ValueError(
@@ -177,7 +180,7 @@ class Model:
             raise ValueError("Model: the same Input tensor appears twice in `inputs`.")
         order, seen = [], set()
         for i, tensor in enumerate(out_list):
-            path = f"{i}" if out_keys is None or out_keys == "list" else repr(out_keys[i])
+            path = f"{i}" if out_keys in (None, "list", "tuple") else repr(out_keys[i])
             # Depth-first from each output, producers before their consumers (post-order);
             # a stack rather than recursion, so deep models do not meet Python's limit.
             stack = [(tensor, False)]
@@ -1019,13 +1022,15 @@ def _pack(keys, items: list):
         return items[0]
     if keys == "list":
         return list(items)
+    if keys == "tuple":
+        return tuple(items)
     return dict(zip(keys, items))
 
 
 def _unpack(keys, packed) -> list:
     if keys is None:
         return [packed]
-    return list(packed) if keys == "list" else [packed[k] for k in keys]
+    return list(packed) if keys in ("list", "tuple") else [packed[k] for k in keys]
 
 
 __all__ = ["Model"]

@@ -82,8 +82,7 @@ def test_named_input_dict_io():
         model(data)
 
 
-# Keras also restores tuple outputs as a tuple; minicnn gives a list (open in the checklist).
-@pytest.mark.parametrize("out_type", [list, dict])
+@pytest.mark.parametrize("out_type", [list, tuple, dict])
 def test_restored_multi_output_type(out_type):
     inputs = Input(shape=(3,), batch_size=2, name="input")
     x = layers.Dense(5)(inputs)
