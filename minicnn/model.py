@@ -254,12 +254,7 @@ class Model:
                     "The structure of `inputs` doesn't match the expected structure: model "
                     f"'{self.name}' takes {takes}; received a dict with keys {list(x)}."
                 )
-            if set(x) != set(names):
-                warnings.warn(
-                    "The structure of `inputs` doesn't match the expected structure. "
-                    f"Expected: {names}, received keys {list(x)}; the other keys are ignored.",
-                    stacklevel=3,
-                )
+            self._warn_extra_keys(x, names)
             return [x[n] for n in names]
         if self._input_keys is None:
             return [x]
@@ -275,14 +270,27 @@ class Model:
                     + "."
                 )
             return list(x)
-        if not isinstance(x, dict) or set(x) != set(self._input_keys):
+        if not isinstance(x, dict) or not set(self._input_keys) <= set(x):
             raise ValueError(
                 "The structure of `inputs` doesn't match the expected structure: model "
                 f"'{self.name}' expects a dict with keys {list(self._input_keys)} (named "
                 f"input(s) with keys {list(self._input_keys)}); received "
                 f"{list(x) if isinstance(x, dict) else type(x).__name__}."
             )
+        self._warn_extra_keys(x, self._input_keys)
         return [x[k] for k in self._input_keys]
+
+    def _warn_extra_keys(self, x: dict, expected) -> None:
+        """Keras's warning for a dict of inputs with keys the model does not take (they
+        are ignored); once per model, as Keras warns."""
+        extra = [k for k in x if k not in expected]
+        if extra and not getattr(self, "_warned_extra_keys", False):
+            self._warned_extra_keys = True
+            warnings.warn(
+                "The structure of `inputs` doesn't match the expected structure. Expected: "
+                f"{list(expected)}, received keys {list(x)}; {extra} are ignored.",
+                stacklevel=4,
+            )
 
     def node_of(self, layer, func: str = "node_of") -> int:
         """The node (call) number of ``layer`` (anything ``locate_layer`` takes) in this
@@ -877,12 +885,13 @@ class Model:
         list or a dict, as this model takes its inputs) in input order, and their shapes
         packed the same way; the call's outputs are packed as the model's outputs."""
         if isinstance(self._input_keys, tuple):
-            if not isinstance(x, dict) or set(x) != set(self._input_keys):
+            if not isinstance(x, dict) or not set(self._input_keys) <= set(x):
                 raise ValueError(
                     f"Model '{self.name}' takes a dict of inputs with keys "
                     f"{list(self._input_keys)}; it was called on "
                     f"{list(x) if isinstance(x, dict) else type(x).__name__}."
                 )
+            self._warn_extra_keys(x, self._input_keys)
             inputs = tuple(x[k] for k in self._input_keys)
         elif isinstance(x, dict):
             inputs = tuple(self._input_values(x))  # keyed by the Inputs' names, as Keras

@@ -329,3 +329,19 @@ def test_nested_dict_inputs_and_outputs():
     out = model({"1": np.ones((2, 1)), "2": np.ones((2, 2))})
     assert set(out) == {"1", "2"} and out["2"].shape == (2, 2)
     assert Sequential([Input((3,)), layers.Dense(2)]).output_shape == (None, 2)
+
+
+def test_input_dict_with_extra_field():
+    # Keras's graph is input_a * 5 + 2; here the same with Rescaling.
+    input_a = Input(shape=(3,), batch_size=2, name="a")
+    model = Model({"a": input_a}, layers.Rescaling(5.0, offset=2.0)(input_a))
+    with pytest.warns(UserWarning) as record:
+        out = model({"a": RNG.random((2, 3)), "b": RNG.random((2, 1))})
+        assert out.shape == (2, 3)
+        symbolic = {"a": Input(shape=(3,), batch_size=2), "b": Input(shape=(1,), batch_size=2)}
+        assert model(symbolic).shape == (2, 3)
+    messages = [str(w.message) for w in record]
+    assert len(messages) == 1  # once per model, as Keras
+    assert all(
+        m.startswith("The structure of `inputs` doesn't match the expected") for m in messages
+    )
