@@ -53,8 +53,10 @@ def graph_config(model) -> dict:
     for layer in model.layers:
         nodes = []
         for call in sorted(calls.get(id(layer), [])):
-            arg = layer._pack_sources([tensor(t) for t in layer._calls[call].inputs])
-            nodes.append({"args": [arg], "kwargs": {}})
+            record = layer._calls[call]
+            arg = layer._pack_sources([tensor(t) for t in record.inputs])
+            kwargs = {} if record.training is None else {"training": record.training}
+            nodes.append({"args": [arg], "kwargs": kwargs})
         layers.append(
             {
                 "class_name": class_name(layer),
@@ -100,6 +102,7 @@ class Graph(NamedTuple):
     trainable: bool
     layers: list
     calls: dict  # layer name -> list of arguments (a reference, or a list of them)
+    training: dict  # layer name -> per call, the training mode it fixes (or None)
     inputs: object
     outputs: object
     expected: list[tuple[str, tuple]]
@@ -107,7 +110,11 @@ class Graph(NamedTuple):
 
     def build(self, model_class):
         """The model, its layers called on tensors as the config says."""
-        made = _replay(self, lambda layer: layer.output, lambda layer, arg: layer(arg))
+        made = _replay(
+            self,
+            lambda layer: layer.output,
+            lambda layer, arg, training: layer(arg, training=training),
+        )
         try:
             model = model_class(
                 _unpack_refs(self, self.inputs, made),
@@ -154,7 +161,7 @@ def parse_graph(config, build_layer: Callable, where: str, max_layers: int) -> G
             f"{where}: 'layers' must be a list of at most {max_layers} layers. "
             f"Received: {entries!r:.80}"
         )
-    layers, calls = [], {}
+    layers, calls, training = [], {}, {}
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict) or set(entry) != LAYER_KEYS:
             raise ValueError(
@@ -176,13 +183,15 @@ def parse_graph(config, build_layer: Callable, where: str, max_layers: int) -> G
                 "for an InputLayer and not empty for any other layer (a layer never called "
                 f"is not part of the model). Received: {nodes!r:.80}"
             )
-        calls[layer.name] = [_node_argument(node, layer, where) for node in nodes]
+        parsed = [_node_argument(node, layer, where) for node in nodes]
+        calls[layer.name] = [arg for arg, _ in parsed]
+        training[layer.name] = [mode for _, mode in parsed]
         layers.append(layer)
     inputs, outputs = config["input_layers"], config["output_layers"]
-    graph = Graph(name, trainable, layers, calls, inputs, outputs, [], where)
+    graph = Graph(name, trainable, layers, calls, training, inputs, outputs, [], where)
     specs: dict[str, list] = {}
 
-    def shape_call(layer, shape):
+    def shape_call(layer, shape, training):
         if layer.name not in specs:  # a shared layer's weights come from its first call
             weights = layer.weight_specs(shape)
             specs[layer.name] = [(f"{layer.name}/{w.name}", w.shape) for w in weights]
@@ -196,14 +205,31 @@ def parse_graph(config, build_layer: Callable, where: str, max_layers: int) -> G
 
 
 def _node_argument(node, layer, where: str):
-    """The tensor reference one call of ``layer`` reads, or the list of them (a merge,
-    a nested model of a list of inputs) or the dict (a nested model of a dict of
-    inputs) it takes."""
-    if not isinstance(node, dict) or set(node) != {"args", "kwargs"} or node["kwargs"] != {}:
+    """``(argument, training)`` of one call of ``layer``: the tensor reference it reads,
+    or the list of them (a merge, a nested model of a list of inputs) or the dict (a
+    nested model of a dict of inputs) it takes, and the mode the call fixes (None when
+    it follows the model's)."""
+    kwargs = node.get("kwargs") if isinstance(node, dict) else None
+    fixed_mode = (
+        isinstance(kwargs, dict)
+        and set(kwargs) == {"training"}
+        and type(kwargs["training"]) is bool
+    )
+    if (
+        not isinstance(node, dict)
+        or set(node) != {"args", "kwargs"}
+        or not (kwargs == {} or fixed_mode)
+    ):
         raise ValueError(
             f"{where}: a node of layer '{layer.name}' must be {{'args': [...], 'kwargs': {{}}}} "
-            f"(minicnn's layers take no call arguments). Received: {node!r:.80}"
+            "(minicnn's layers take no call arguments but `training`, a bool). Received: "
+            f"{node!r:.80}"
         )
+    return _call_argument(node, layer, where), kwargs.get("training")
+
+
+def _call_argument(node, layer, where: str):
+    """The argument part of ``_node_argument``."""
     args = node["args"]
     if not isinstance(args, list) or len(args) != 1:
         raise ValueError(
@@ -256,7 +282,7 @@ def _replay(graph: Graph, start: Callable, call: Callable) -> dict:
     may read layers listed after it, as in Keras's ``functional_from_config``), and a
     layer's node k after its node k - 1: ``{(layer name, node index): [the values the
     call made]}``. ``start(input_layer)`` gives an input's value; ``call(layer,
-    argument)`` makes a call's (packed as the layer returns it). Each call waits on a
+    argument, training)`` makes a call's (packed as the layer returns it). Each call waits on a
     count of missing inputs, so the work stays linear in the number of calls however the
     config orders them."""
     made, layers, missing, waiting, ready = {}, {}, {}, {}, deque()
@@ -280,7 +306,7 @@ def _replay(graph: Graph, start: Callable, call: Callable) -> dict:
         layer, arg = layers[key[0]], graph.calls[key[0]][key[1]]
         try:
             value = _map_refs(arg, lambda r: _made_value(made, r))
-            made[key] = layer._flat_outputs(call(layer, value))
+            made[key] = layer._flat_outputs(call(layer, value, graph.training[key[0]][key[1]]))
         except (ValueError, TypeError) as err:
             raise ValueError(
                 f"{graph.where}: layer '{layer.name}' cannot take its inputs: {err}"

@@ -111,6 +111,9 @@ class CallRecord(NamedTuple):
     inputs: tuple[KerasTensor, ...]
     output: object
     outputs: tuple[KerasTensor, ...]
+    #: ``training`` given at the call (Keras's ``layer(x, training=True)``): it holds at
+    #: every run of the model, whatever mode the model runs in; None follows the model.
+    training: bool | None = None
 
 
 def _check_tensors(layer, inputs) -> None:
@@ -447,16 +450,22 @@ class Layer(Configurable):
         options = {"training": training, "rng": rng}
         return self.apply(weights, x, **{k: options[k] for k in self._apply_options}), []
 
-    def __call__(self, x, training: bool = False):
+    def __call__(self, x, training: bool | None = None):
         """On data: apply the layer to a batch with its own weights (built on first use)
-        and return a numpy array. On a ``KerasTensor`` (or a list of them, for merge
-        layers): record the call for the functional API and return the output tensor.
+        and return a numpy array (``training`` None is inference). On a ``KerasTensor``
+        (or a list of them, for merge layers): record the call for the functional API and
+        return the output tensor; ``training`` True or False there fixes the layer's mode
+        in that model whatever mode the model runs in (Keras's ``Dropout(...)(x,
+        training=True)``).
 
         On data this is a convenience, not a pure function: in training, a layer that
         needs randomness draws it from minicnn's generator (``set_random_seed``).
         """
         if is_symbolic(x):
-            return self._call_symbolic(x)
+            if training is not None:
+                training = check_bool(training, f"'{self.name}'", "training")
+            return self._call_symbolic(x, training)
+        training = False if training is None else training
         if isinstance(x, str) or (
             isinstance(x, (list, tuple)) and x and all(isinstance(v, str) for v in x)
         ):
@@ -486,7 +495,7 @@ class Layer(Configurable):
             self._weights = keep + [np.asarray(u, dtype=np.float32) for u in updates]
         return np.asarray(y)
 
-    def _call_symbolic(self, x):
+    def _call_symbolic(self, x, training: bool | None = None):
         """Record a call on KerasTensor(s) ``x`` for the functional API and return what it
         makes (one tensor; a nested model's list or dict of them). Checked, and the layer
         built, before anything is recorded, so a call that fails leaves it as it was."""
@@ -497,7 +506,7 @@ class Layer(Configurable):
         call = len(self._calls)
         made = tuple(KerasTensor(s, self, call, tensor_index=i) for i, s in enumerate(shapes))
         out = self._pack_outputs(list(made))
-        self._calls.append(CallRecord(inputs, out, made))
+        self._calls.append(CallRecord(inputs, out, made, training))
         return out
 
     def _symbolic_inputs(self, x) -> tuple:

@@ -38,6 +38,7 @@ from .layers import InputLayer, KerasTensor, Layer
 from .receptive import receptive_field
 from .summary import print_summary
 from .utils import draw_seed, unique_name
+from .utils import rng as global_rng
 from .validation import (
     check_batch_size,
     check_bool,
@@ -57,6 +58,8 @@ class Node(NamedTuple):
     layer: Layer
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
+    #: The mode the call fixed (``layer(x, training=True)``); None follows the model's.
+    training: bool | None = None
 
 
 class Model:
@@ -217,7 +220,8 @@ class Model:
                 continue
             record = layer._calls[call]
             made = tuple(range(len(value_of), len(value_of) + len(record.outputs)))
-            nodes.append(Node(layer, tuple(value_of[id(t)] for t in record.inputs), made))
+            sources = tuple(value_of[id(t)] for t in record.inputs)
+            nodes.append(Node(layer, sources, made, record.training))
             value_of.update((id(t), v) for t, v in zip(record.outputs, made))
             self.node_outputs.append(record.outputs)
         # An Input no output depends on is still one of the model's inputs (and layers).
@@ -558,14 +562,19 @@ class Model:
         state[:] = weights
         for k, node in enumerate(self.nodes):
             layer = node.layer
+            mode = training if node.training is None else node.training
             rng = None
-            if training and layer.needs_rng and seed is not None:
+            if mode and layer.needs_rng and seed is not None:
                 rng = np.random.default_rng((seed, k))
+            elif mode and layer.needs_rng and node.training:
+                # A call fixed in training mode draws from minicnn's generator when the
+                # model runs unseeded (inference), as Keras's dropout stays random there.
+                rng = global_rng()
             where = slices[id(layer)]
             y, updates = layer.stateless_call(
                 state[where],
                 layer._pack_sources([values[i] for i in node.inputs]),
-                training=training,
+                training=mode,
                 rng=rng,
             )
             if updates:
@@ -834,15 +843,20 @@ class Model:
         joined = [np.concatenate(parts) for parts in zip(*outs)]
         return joined[0] if self._output_keys is None else _pack(self._output_keys, joined)
 
-    def __call__(self, x, training: bool = False):
-        """The model on a whole batch at once (no batching), as float32 arrays. In
-        training mode, randomness comes from minicnn's generator (``set_random_seed``).
+    def __call__(self, x, training: bool | None = None):
+        """The model on a whole batch at once (no batching), as float32 arrays (``training``
+        None is inference). In training mode, randomness comes from minicnn's generator
+        (``set_random_seed``).
 
         On a ``KerasTensor`` (a list of them for several inputs) the model is a layer of
-        the functional model being built: the call is recorded and its output returned.
+        the functional model being built: the call is recorded and its output returned
+        (``training`` True or False fixes its mode there, as for a layer).
         """
         if is_symbolic(x):
-            return self._call_symbolic(x)
+            if training is not None:
+                training = check_bool(training, f"'{self.name}'", "training")
+            return self._call_symbolic(x, training)
+        training = False if training is None else training
         x = self.prepare_input(x, "__call__")
         training = check_bool(training, f"'{self.name}'", "training")
         seed = draw_seed() if training and self.needs_rng else None

@@ -483,9 +483,7 @@ def layer_named(config, name):
         (lambda c: c["layers"][1].update(name="other") or c, "named 'other'"),
         (lambda c: layer_named(c, "add").update(inbound_nodes={}) or c, "must be a list"),
         (
-            lambda c: (
-                layer_named(c, "add")["inbound_nodes"][0].update(kwargs={"training": True}) or c
-            ),
+            lambda c: layer_named(c, "add")["inbound_nodes"][0].update(kwargs={"mask": None}) or c,
             "take no call arguments",
         ),
         (

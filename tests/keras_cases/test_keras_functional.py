@@ -131,6 +131,19 @@ def test_training_arg():
     np.testing.assert_array_equal(model(np.ones((4, 20))), 1.0)
     np.testing.assert_array_equal(model(np.ones((4, 20)), training=False), 1.0)
     np.testing.assert_array_equal(model(np.ones((4, 20)), training=True), 0.0)
+    # training=True given at the call holds whatever the model is run with.
+    inputs = layers.Input((20,))
+    model = Model(inputs=inputs, outputs=CustomLayer()(inputs, training=True))
+    for training in (None, False, True):
+        np.testing.assert_array_equal(model(np.ones((4, 20)), training=training), 0.0)
+    np.testing.assert_array_equal(model.predict(np.ones((4, 20)), verbose=0), 0.0)
+    # ... and survives the config, as Keras's inbound node kwargs {"training": true}.
+    inputs = layers.Input((20,))
+    model = Model(inputs=inputs, outputs=layers.Dropout(0.5)(inputs, training=True))
+    config = model.get_config()
+    assert config["layers"][1]["inbound_nodes"][0]["kwargs"] == {"training": True}
+    out = Model.from_config(config)(np.ones((4, 20)))  # inference, yet dropping
+    assert set(np.unique(out)) == {0.0, 2.0}
 
 
 def test_passing_inputs_by_name():

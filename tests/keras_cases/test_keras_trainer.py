@@ -495,3 +495,14 @@ def test_fit_with_data_adapter(make_data, fit_kwargs):
         history = model.fit(x, y, epochs=3, verbose=0, **fit_kwargs)
     assert len(history.history["loss"]) >= 1
     assert np.all(np.isfinite(history.history["loss"]))
+
+
+def test_functional_layer_training_overrides_model_training_argument():
+    # Dropout called with training=True drops at predict too (Monte Carlo dropout).
+    inputs = Input((20,))
+    model = Model(inputs, layers.Dropout(0.5, seed=1337)(inputs, training=True))
+    out1 = model.predict(np.ones((4, 20)), batch_size=2, verbose=0)
+    assert not np.allclose(out1[:2], out1[2:4])
+    out2 = model.predict_on_batch(np.ones((2, 20)))
+    out3 = model.predict_on_batch(np.ones((2, 20)))
+    assert not np.allclose(out2, out3)
