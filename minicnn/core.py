@@ -215,6 +215,38 @@ class Activation(Layer):
         return {**super().get_config(), "activation": activation_config(self.activation)}
 
 
+class Identity(Layer):
+    """Returns its input unchanged (Keras 3's ``Identity``): a named point in a model.
+
+    Parameters
+    ----------
+    **kwargs : ``name``, ``input_shape``, ``trainable``, ``dtype`` (float32 only).
+
+    Input shape
+    -----------
+    Any.
+
+    Output shape
+    ------------
+    The input's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Identity()(np.array([[1.0, -2.0]])).tolist()
+    [[1.0, -2.0]]
+    """
+
+    spatial_mapping = "pointwise"
+    _built_at_init = True  # as Keras's _build_at_init: no weights to make
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+
+    def apply(self, weights, x, training=False, rng=None):
+        return x
+
+
 class ReLU(Layer):
     """The rectified linear unit, ``min(x, max_value)`` for ``x >= threshold``, else
     ``negative_slope * (x - threshold)`` (Keras 3's ``ReLU``).

@@ -349,11 +349,12 @@ def _pointwise(layer, xin, index, value):
             L.ELU: lambda: f"elu[alpha={num(layer.alpha)}]",
             L.Softmax: lambda: "softmax",
             L.Rescaling: lambda: f"{num(layer.scale)} * x + {num(layer.offset)}",
+            L.Identity: lambda: "identity",
             L.Dropout: lambda: "identity at inference (dropout drops only in training)",
         }[
             next(
                 c
-                for c in (L.LeakyReLU, L.ELU, L.Softmax, L.Rescaling, L.Dropout)
+                for c in (L.LeakyReLU, L.ELU, L.Softmax, L.Rescaling, L.Identity, L.Dropout)
                 if isinstance(layer, c)
             )
         ]()
@@ -517,7 +518,17 @@ BUILDERS = (
     (L.Dense, _dense),
     ((L.BasePooling, L.BaseGlobalPooling), _pool),
     (
-        (L.ReLU, L.Activation, L.LeakyReLU, L.ELU, L.PReLU, L.Softmax, L.Rescaling, L.Dropout),
+        (
+            L.ReLU,
+            L.Activation,
+            L.LeakyReLU,
+            L.ELU,
+            L.PReLU,
+            L.Softmax,
+            L.Rescaling,
+            L.Identity,
+            L.Dropout,
+        ),
         _pointwise,
     ),
     (L.Flatten, _flatten),

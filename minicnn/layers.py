@@ -24,7 +24,18 @@ from .convolutional import (
     SeparableConv1D,
     SeparableConv2D,
 )
-from .core import ELU, Activation, Dense, Flatten, LeakyReLU, PReLU, ReLU, Rescaling, Softmax
+from .core import (
+    ELU,
+    Activation,
+    Dense,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    PReLU,
+    ReLU,
+    Rescaling,
+    Softmax,
+)
 from .layer import Input, InputLayer, KerasTensor, KernelLayer, Layer, WeightSpec
 from .merging import (
     Add,
@@ -109,6 +120,7 @@ for _cls in (
     Softmax,
     PReLU,
     Rescaling,
+    Identity,
     Dropout,
     SpatialDropout1D,
     SpatialDropout2D,

@@ -64,6 +64,7 @@ EXAMPLES = {
     "Softmax": lambda: L.Softmax(axis=-1),
     "PReLU": lambda: L.PReLU(shared_axes=[1]),
     "Rescaling": lambda: L.Rescaling(1 / 255, offset=-0.5),
+    "Identity": lambda: L.Identity(),
     "Dropout": lambda: L.Dropout(0.3, seed=4),
     "SpatialDropout1D": lambda: L.SpatialDropout1D(0.2),
     "SpatialDropout2D": lambda: L.SpatialDropout2D(0.2),

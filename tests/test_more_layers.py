@@ -426,6 +426,7 @@ CASES = {
     "Softmax": (lambda: L.Softmax(), (2, 7)),
     "PReLU": (lambda: L.PReLU(alpha_initializer="ones"), (2, 7)),
     "Rescaling": (lambda: L.Rescaling(0.5, 1.0), (2, 7)),
+    "Identity": (lambda: L.Identity(), (2, 7)),
 }
 
 

@@ -506,3 +506,18 @@ def test_functional_layer_training_overrides_model_training_argument():
     out2 = model.predict_on_batch(np.ones((2, 20)))
     out3 = model.predict_on_batch(np.ones((2, 20)))
     assert not np.allclose(out2, out3)
+
+
+def test_predict_generator():
+    def generate_batches():
+        values = iter(range(10))
+        while True:
+            batch = np.array([v for _, v in zip(range(2), values)])
+            if len(batch) < 2:
+                break
+            yield (batch,)
+
+    model = Sequential([layers.InputLayer(shape=()), layers.Identity()])
+    model.compile(loss="mse", optimizer="sgd")
+    preds = model.predict(generate_batches(), verbose=0)
+    np.testing.assert_array_equal(preds, np.concatenate(list(generate_batches()), axis=1)[0])
