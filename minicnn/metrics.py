@@ -32,6 +32,13 @@ def binary_accuracy(y_true, y_pred, threshold: float = 0.5):
     return (y_true == (y_pred > threshold).astype(y_true.dtype)).astype(f32)
 
 
+def accuracy(y_true, y_pred):
+    """1.0 where ``y_pred`` equals ``y_true`` exactly, element by element (Keras 3's
+    ``accuracy`` function; the metric averages them)."""
+    y_true, y_pred = losses.squeeze_or_expand_to_same_rank(np.asarray(y_true), np.asarray(y_pred))
+    return (y_true == y_pred).astype(f32)
+
+
 def categorical_accuracy(y_true, y_pred):
     """1.0 where ``argmax(y_pred)`` equals ``argmax(y_true)`` (one-hot targets)."""
     return (np.argmax(y_true, axis=-1) == np.argmax(y_pred, axis=-1)).astype(f32)
@@ -148,6 +155,34 @@ def _weighted_samples(values, sample_weight, name):
     if values.ndim > 1:
         values = values.mean(axis=tuple(range(1, values.ndim)), dtype=f32)
     return values, f32(np.sum(w, dtype=f32))
+
+
+class Accuracy(Metric):
+    """The fraction of predictions that equal their targets exactly (Keras 3's
+    ``Accuracy``; for class scores use ``"accuracy"``, which compile resolves to the
+    binary, categorical or sparse accuracy).
+
+    Parameters
+    ----------
+    name : None or str
+        The name logged for it (``"accuracy"`` by default).
+    dtype : None or ``"float32"`` (minicnn's metrics accumulate in float32).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = Accuracy()
+    >>> m.update_state(np.array([[1], [2], [3], [4]]), np.array([[0], [2], [3], [4]]))
+    >>> m.result()
+    0.75
+    """
+
+    fn = staticmethod(accuracy)
+    default_name = "accuracy"
+    direction = "up"
+
+    def __init__(self, name=None, dtype=None):
+        super().__init__(name, dtype)
 
 
 class BinaryAccuracy(Metric):
@@ -435,6 +470,7 @@ class MeanMetricWrapper(Metric):
 
 
 REGISTRY = Registry("metrics", "metric")
+REGISTRY.register(Accuracy)  # the string "accuracy" (any case) is resolved by shape, as Keras
 REGISTRY.register(BinaryAccuracy, "binary_accuracy")
 REGISTRY.register(CategoricalAccuracy, "categorical_accuracy")
 REGISTRY.register(SparseCategoricalAccuracy, "sparse_categorical_accuracy")
