@@ -245,7 +245,10 @@ class ArrayFeed:
 
     def epoch(self, rng=None):
         """Yield ``(step, x, y, sample_weight)``; ``rng`` given: shuffled."""
-        new_order = lambda: None if rng is None else rng.permutation(len(self.x))  # noqa: E731
+
+        def new_order():
+            return None if rng is None else rng.permutation(len(self.x))
+
         for step, k, order in self.passes.epoch(new_order):
             part = self.slices[k]
             index = part if order is None else order[part]

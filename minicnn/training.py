@@ -282,6 +282,8 @@ class _WeightedLoss:
         return _weighted(self.loss, y_true, y_pred, sample_weight) * self.weight
 
     def __getattr__(self, name):
+        if name.startswith("__") or name == "loss":  # copying and unpickling look these up
+            raise AttributeError(name)
         return getattr(self.loss, name)
 
 
@@ -362,7 +364,9 @@ def compile_from_config(model, config: dict) -> None:
         )
 
     def metric_lists(key):
-        value = config.get(key) or ([[] for _ in model.outputs] if several else [])
+        value = config.get(key)
+        if value is None or value == []:  # none given (a config before weighted_metrics)
+            value = [[] for _ in model.outputs] if several else []
         if not isinstance(value, list) or (several and not all(isinstance(m, list) for m in value)):
             raise ValueError(
                 f"compile_from_config: '{key}' must be a list"

@@ -11,6 +11,7 @@ here they are the same layers in a Sequential or a functional Model:
 
 from __future__ import annotations
 
+import pickle
 import warnings
 
 import numpy as np
@@ -428,6 +429,12 @@ def test_loss_weights():
     history = model.fit(np.ones((size, 4)), np.zeros((size, 3)), batch_size=batch_size,
                         epochs=epochs, verbose=0).history  # fmt: skip
     np.testing.assert_allclose(history["loss"], [3.182979, 3.115617, 3.049681], atol=1e-3)
+    # minicnn's own: the weighted loss survives pickling and the compile config.
+    x, y = np.ones((size, 4)), np.zeros((size, 3))
+    assert pickle.loads(pickle.dumps(model)).evaluate(x, y, verbose=0) == model.evaluate(
+        x, y, verbose=0
+    )
+    assert model.get_compile_config()["loss_weights"] == 0.2
 
     model = struct_model(3)
     model.compile(
