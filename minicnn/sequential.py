@@ -201,8 +201,9 @@ class Sequential(Model):
         self._rebuilt()
 
     def get_config(self) -> dict:
-        """``{"name", "input_shape", "layers": [{"class_name", "config"}, ...]}``, and
-        ``"batch_size"`` when an ``Input`` fixed it."""
+        """``{"name", "input_shape", "layers": [{"class_name", "config"}, ...]}``, with
+        ``"batch_size"`` when an ``Input`` fixed it and ``"input_name"`` once the model has
+        its Input."""
         config = {
             "name": self.name,
             "input_shape": None if self.input_shape is None else list(self.input_shape[1:]),
