@@ -18,6 +18,7 @@ defaults and refuse anything else with a message naming the option.
 from __future__ import annotations
 
 from .layer import InputLayer, is_model
+from .validation import float32_policy
 
 TENSOR = "__keras_tensor__"
 MAX_DEPTH = 64
@@ -30,7 +31,7 @@ MODULES = {
     "metrics": "keras.metrics",
 }
 FUNCTIONAL_MODULE = "keras.src.models.functional"
-POLICY = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}}
+POLICY = float32_policy()
 #: What ``Model.compile`` records beyond minicnn's settings, at the values that change
 #: nothing here; any other value is refused on reading.
 COMPILE_DEFAULTS = {

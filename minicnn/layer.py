@@ -55,6 +55,7 @@ from .validation import (
     check_name,
     check_weights,
     declared_input_shape,
+    float32_policy,
     format_shape,
     is_bool,
     is_float32,
@@ -566,8 +567,9 @@ class Layer(Configurable):
 
     # ---- config
     def get_config(self) -> dict:
-        """Constructor arguments, Keras-style; ``type(layer).from_config`` rebuilds it."""
-        config = {"name": self.name, "trainable": self.trainable}
+        """Constructor arguments, Keras-style (with Keras's dtype policy entry);
+        ``type(layer).from_config`` rebuilds it."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": float32_policy()}
         if self.input_shape_arg is not None:
             config["input_shape"] = list(self.input_shape_arg)
         if self.batch_size_arg is not None:

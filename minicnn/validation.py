@@ -289,7 +289,22 @@ def check_sample(func: str, sample, n: int) -> int:
     return int(sample)
 
 
+def float32_policy() -> dict:
+    """Keras's serialized ``DTypePolicy("float32")``, the ``dtype`` entry of its layer
+    configs (a new dict each call)."""
+    return {
+        "module": "keras",
+        "class_name": "DTypePolicy",
+        "config": {"name": "float32"},
+        "registered_name": None,
+    }
+
+
 def is_float32(dtype) -> bool:
+    # Keras's serialized dtype policy counts by the dtype it names.
+    if isinstance(dtype, dict) and dtype.get("class_name") == "DTypePolicy":
+        config = dtype.get("config")
+        return isinstance(config, dict) and config.get("name") == "float32"
     # Strings are compared by name: numpy parses some strings (",", "i4,f8") as struct
     # dtypes and raises SyntaxError on others.
     if isinstance(dtype, str):

@@ -30,6 +30,15 @@ def test_cropping_1d(cropping, keep):
     )
 
 
+# Keras's dtype_policies.serialize(layer.dtype_policy) for a float32 layer.
+POLICY = {
+    "module": "keras",
+    "class_name": "DTypePolicy",
+    "config": {"name": "float32"},
+    "registered_name": None,
+}
+
+
 def test_cropping_1d_with_dynamic_spatial_dim():
     cropped = layers.Cropping1D((1, 2))(layers.Input(batch_shape=(1, None, 7)))
     assert cropped.shape == (1, None, 7)
@@ -352,9 +361,9 @@ def test_zero_padding_1d_errors_if_padding_argument_invalid(padding):
 
 
 def test_zero_padding_1d_get_config():
-    # Keras's config also holds the layer's dtype policy; minicnn's has no dtype entry.
     layer = layers.ZeroPadding1D(padding=(1, 2), data_format="channels_last")
     assert layer.get_config() == {
+        "dtype": POLICY,
         "data_format": "channels_last",
         "name": layer.name,
         "padding": (1, 2),
@@ -398,6 +407,7 @@ def test_zero_padding_2d_errors_if_padding_argument_invalid(padding):
 def test_zero_padding_2d_get_config():
     layer = layers.ZeroPadding2D(padding=(1, 2), data_format="channels_last")
     assert layer.get_config() == {
+        "dtype": POLICY,
         "data_format": "channels_last",
         "name": layer.name,
         "padding": ((1, 1), (2, 2)),
