@@ -144,7 +144,9 @@ def optimizer_arrays(model) -> list[np.ndarray]:
             f"but the model's trainable weights call for {len(order)} (was `trainable` "
             "changed after training?); compile again before saving."
         )
-    head = [np.asarray(optimizer.iterations, np.int64), np.asarray(optimizer.learning_rate, "f4")]
+    head = [np.asarray(optimizer.iterations, np.int64)]
+    if optimizer.rate_is_variable:  # Keras keeps no variable for a callable rate
+        head.append(np.asarray(optimizer.learning_rate, "f4"))
     return head + [variables[j] for j in order]
 
 
@@ -154,15 +156,16 @@ def set_optimizer_arrays(model, arrays: list, source: str) -> None:
     optimizer = model.optimizer
     n = len(model.trainable_indices())
     order = optimizer.keras_order(n)
-    if len(arrays) < 2 or any(np.shape(a) != () for a in arrays[:2]):
+    head = 2 if optimizer.rate_is_variable else 1
+    if len(arrays) < head or any(np.shape(a) != () for a in arrays[:head]):
         raise ValueError(
             f"{source}: the optimizer state must start with the step count and the learning "
             f"rate (scalars); found {len(arrays)} variables."
         )
-    iterations, learning_rate = arrays[0], arrays[1]
+    iterations, learning_rate = arrays[0], arrays[1] if head == 2 else None
     if iterations.dtype.kind not in "iu" or int(iterations) < 0:
         raise ValueError(f"{source}: the optimizer's step count must be an integer >= 0.")
-    slots = arrays[2:]
+    slots = arrays[head:]
     if slots and len(slots) != len(order):
         raise ValueError(
             f"{source}: the optimizer state holds {len(slots)} slot variables; "
@@ -173,7 +176,8 @@ def set_optimizer_arrays(model, arrays: list, source: str) -> None:
     for array, j in zip(slots, order):
         variables[j] = np.asarray(array, np.float32)
     try:
-        optimizer.learning_rate = float(learning_rate)
+        if learning_rate is not None:
+            optimizer.learning_rate = float(learning_rate)
         optimizer.set_state(
             {"iterations": int(iterations), "variables": variables if slots else []}
         )

@@ -67,7 +67,8 @@ class Optimizer(Configurable):
 
     Parameters
     ----------
-    learning_rate : float >= 0.
+    learning_rate : float >= 0, or a callable of no arguments giving it (called at every
+        step, as Keras takes one; it cannot be saved in a config).
     name : the optimizer's name; by default Keras's automatic one, the class name in
         snake case made unique (``"sgd"``, ``"sgd_1"``, ``"adam"``, ``"rm_sprop"``).
     weight_decay : None or float >= 0
@@ -134,9 +135,10 @@ class Optimizer(Configurable):
         """Keras's ``optimizer.variables``: the iteration count (int64) and the learning rate
         (float32), then the slot arrays in Keras's order (copies)."""
         order = self.keras_order(len(self._shapes)) if self.slot_arrays else []
+        rate = [np.array(self.learning_rate, dtype=f32)] if self.rate_is_variable else []
         return [
             np.array(self.iterations, dtype=np.int64),
-            np.array(self.learning_rate, dtype=f32),
+            *rate,
             *(self.slot_arrays[i].copy() for i in order),
         ]
 
@@ -159,23 +161,37 @@ class Optimizer(Configurable):
                 f"shapes {[w.shape for w in weights]}."
             )
         order = self.keras_order(len(self._shapes))
+        head = 2 if self.rate_is_variable else 1
         slots = list(self.slot_arrays)
-        for i, w in zip(order, weights[2:]):
+        for i, w in zip(order, weights[head:]):
             slots[i] = w.astype(f32)
-        self.learning_rate = float(weights[1])
+        if self.rate_is_variable:
+            self.learning_rate = float(weights[1])
         self.iterations = int(weights[0])
         self.slot_arrays = slots
 
     @property
     def learning_rate(self) -> float:
         """The learning rate, held as float32 as Keras's variable holds it (so
-        ``Adam(0.001).learning_rate`` reads 0.0010000000474974513, as in Keras)."""
+        ``Adam(0.001).learning_rate`` reads 0.0010000000474974513, as in Keras); a callable
+        given as the rate (Keras takes one, of no arguments) is called at every step."""
+        if callable(self._learning_rate):
+            rate = self._learning_rate()
+            return float(np.float32(check_real(rate, type(self).__name__, "learning_rate()", 0.0)))
         return self._learning_rate
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
+        if callable(value) and not isinstance(value, type):
+            self._learning_rate = value
+            return
         value = check_real(value, type(self).__name__, "learning_rate", 0.0)
         self._learning_rate = float(np.float32(value))
+
+    @property
+    def rate_is_variable(self) -> bool:
+        """Whether the rate is a number, one of Keras's variables (a callable is not)."""
+        return not callable(self._learning_rate)
 
     # ---- building and state
     def active_slots(self) -> tuple[str, ...]:
@@ -307,6 +323,11 @@ class Optimizer(Configurable):
     # ---- config
     def get_config(self) -> dict:
         """Constructor arguments (Keras's names); ``type(opt).from_config`` rebuilds it."""
+        if not self.rate_is_variable:
+            raise TypeError(
+                f"{type(self).__name__} '{self.name}': a callable learning rate cannot be "
+                "written to a config (a file never holds code); set a number before saving."
+            )
         own = {key: getattr(self, key) for key in (*self.hyper, *self.flags)}
         common = {key: getattr(self, key) for key in COMMON}
         return {"name": self.name, "learning_rate": self.learning_rate, **common, **own}
@@ -463,7 +484,7 @@ class SGD(Optimizer):
 
     Parameters
     ----------
-    learning_rate : float >= 0
+    learning_rate : float >= 0 (or a callable of no arguments giving it)
         The step size (held as float32, as Keras's variable).
     momentum : float in [0, 1], default 0
         The fraction of the previous step kept.
@@ -514,7 +535,7 @@ class Adam(Optimizer):
 
     Parameters
     ----------
-    learning_rate : float >= 0
+    learning_rate : float >= 0 (or a callable of no arguments giving it)
         The step size (held as float32, as Keras's variable).
     beta_1, beta_2 : floats in [0, 1), default 0.9 and 0.999
         Decay rates of the two running means.
@@ -590,7 +611,7 @@ class RMSprop(Optimizer):
 
     Parameters
     ----------
-    learning_rate : float >= 0
+    learning_rate : float >= 0 (or a callable of no arguments giving it)
         The step size (held as float32, as Keras's variable).
     rho : float in [0, 1), default 0.9
         Decay rate of the running mean of squares.

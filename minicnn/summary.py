@@ -72,10 +72,10 @@ def print_summary(model, print_fn=None, show_receptive_field: bool = False) -> N
     trainable = sum(sizes[i] for i in model.trainable_indices())
     weights = sum(sizes)
     # Once training has built the optimizer, Keras counts its variables too: its
-    # iteration count and learning rate (two scalars) and its slots (Adam's m and v...).
+    # iteration count and learning rate (scalars) and its slots (Adam's m and v...).
     optimizer = getattr(model, "optimizer", None) if getattr(model, "compiled", False) else None
     built = optimizer is not None and optimizer.built
-    slots = 2 + sum(int(np.size(v)) for v in optimizer.slot_arrays) if built else 0
+    slots = sum(int(np.size(v)) for v in optimizer.variables) if built else 0
     rows = [
         ("Total", weights + slots),
         ("Trainable", trainable),

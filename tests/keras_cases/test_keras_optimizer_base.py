@@ -106,3 +106,18 @@ def test_sgd_variables_are_iteration_and_learning_rate():
     np.testing.assert_allclose(v, [0.5, -1.0, -0.5, 3.0], rtol=1e-4, atol=1e-4)
     assert len(optimizer.variables) == 2
     assert optimizer.variables[0] == 1 and optimizer.variables[1] == 0.5
+
+
+def test_callable_learning_rate():
+    v = var([[1.0, 2.0], [3.0, 4.0]])
+    optimizer = optimizers.SGD(learning_rate=lambda: 0.1)
+    assert optimizer.iterations == 0
+    optimizer.apply_gradients([(ONES, v)])
+    np.testing.assert_allclose(v, [[0.9, 1.9], [2.9, 3.9]], rtol=1e-6)
+    assert optimizer.iterations == 1
+    # As Keras's, a callable rate keeps no variable; it cannot go into a config.
+    assert len(optimizer.variables) == 1
+    with pytest.raises(TypeError, match="callable learning rate cannot be written"):
+        optimizer.get_config()
+    optimizer.learning_rate = 0.5
+    assert len(optimizer.variables) == 2 and optimizer.get_config()["learning_rate"] == 0.5
