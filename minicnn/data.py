@@ -291,8 +291,19 @@ def _class_index(key) -> int | None:
 
 def _targets(model, y, y_name: str, method: str) -> list:
     """The targets of a model of several outputs, one array per output in output order,
-    from a list or a dict by output name."""
+    from a list or a dict by output name. As Keras, targets may be given for only the
+    outputs that have a loss (an array for one, a list or a dict for several); the others
+    get zeros that nothing reads, and may have no metrics."""
     outputs = model.output_names
+    losses = model.compiled_loss.losses if model.compiled_loss is not None else []
+    labelled = [name for name, loss in zip(outputs, losses) if loss is not None]
+    if 0 < len(labelled) < len(outputs):
+        if isinstance(y, np.ndarray) and len(labelled) == 1:
+            y = {labelled[0]: y}
+        elif isinstance(y, (list, tuple)) and len(y) == len(labelled):
+            y = dict(zip(labelled, y))
+        if isinstance(y, dict) and set(y) == set(labelled):
+            y = _without_targets(model, y, outputs, y_name, method)
     if len(outputs) == 1 and isinstance(y, np.ndarray):
         y = [y]  # the one output's targets, as Keras takes them without the list
     if isinstance(y, dict):
@@ -309,6 +320,18 @@ def _targets(model, y, y_name: str, method: str) -> list:
             f"{type(y).__name__}" + (f" of length {len(y)}" if isinstance(y, (list, tuple)) else "")
         )
     return [as_array(v, f"{y_name}[{name!r}]", method) for v, name in zip(y, outputs)]
+
+
+def _without_targets(model, y: dict, outputs: list, y_name: str, method: str) -> dict:
+    """``y`` (the outputs that have a loss) with zeros for the others, after checking
+    that no metric needs their targets."""
+    for i, name in enumerate(outputs):
+        if name not in y and (model.compiled_metrics[i] or model.compiled_weighted_metrics[i]):
+            raise ValueError(
+                f"{method}: output '{name}' has metrics but `{y_name}` gives it no targets."
+            )
+    n = len(as_array(next(iter(y.values())), y_name, method))
+    return {name: y[name] if name in y else np.zeros(n, np.float32) for name in outputs}
 
 
 def split_pair(value, name: str, method: str) -> tuple:

@@ -528,3 +528,23 @@ def test_predict_generator():
     model.compile(loss="mse", optimizer="sgd")
     preds = model.predict(generate_batches(), verbose=0)
     np.testing.assert_array_equal(preds, np.concatenate(list(generate_batches()), axis=1)[0])
+
+
+def test_partial_loss_partial_label():
+    inputs = Input((2,))
+    x = layers.Dense(3, kernel_initializer="ones")(inputs)
+    partial_model = Model(inputs, [x, x, x])
+    partial_model.compile(loss=["mse", None, None])
+    full_model = Model(inputs, [x, x, x])
+    full_model.compile(loss=["mse", "mse", "mse"])
+    eval_x, eval_y = np.ones((32, 2)), np.ones((32, 3))
+    partial_logs = partial_model.evaluate(eval_x, eval_y, return_dict=True, verbose=0)
+    logs = full_model.evaluate(eval_x, [eval_y] * 3, return_dict=True, verbose=0)
+    assert partial_logs["loss"] * 3 == pytest.approx(logs["loss"])
+    # minicnn's own: an output given no targets may have no metrics either.
+    two = Model(inputs, [layers.Dense(3)(inputs), layers.Dense(1)(inputs)])
+    two.compile(loss=["mse", None], metrics=[[], ["mae"]])
+    with pytest.raises(ValueError, match="has metrics but `y` gives it no targets"):
+        two.evaluate(eval_x, eval_y, verbose=0)
+    two.compile(loss=["mse", None])
+    assert two.fit(eval_x, eval_y, verbose=0).history["loss"][0] > 0
