@@ -41,7 +41,7 @@ def graph_config(model) -> dict:
     }
 
     def ref(t: KerasTensor, ends: bool = False) -> list:
-        layer, call, index = t._history
+        layer, call, index = model.model_tensor(t)._history
         node = 0 if isinstance(layer, InputLayer) else renumber[(id(layer), call)]
         return [layer.name, node + (ends and _counts_own_node(layer)), index]
 

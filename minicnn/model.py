@@ -116,6 +116,8 @@ class Model:
         self.name = unique_name(default) if name is None else check_name(name, kind)
         self._layers: list[Layer] = []
         self.nodes: list[Node] = []
+        # Inputs a layer made (Keras's slicing): id(tensor) -> the Input standing for it.
+        self._cut: dict = {}
         self.inputs: list[KerasTensor] = []
         self.outputs: list[KerasTensor] = []
         # Value numbers (inputs first, then one per node) of the outputs, and how inputs
@@ -173,14 +175,15 @@ class Model:
         out_keys, out_list = _flatten("outputs", outputs)
         if isinstance(outputs, tuple):
             out_keys = "tuple"  # outputs given as a tuple come back as one, as in Keras
-        for t in in_list:
-            if not isinstance(t._history[0], InputLayer):
-                raise ValueError(
-                    f"Model: every entry of `inputs` must come from `Input()`; {t!r} was made "
-                    f"by layer '{t._history[0].name}'."
-                )
         if len({id(t) for t in in_list}) != len(in_list):
             raise ValueError("Model: the same Input tensor appears twice in `inputs`.")
+        # Keras's slicing: an input that a layer made (not an Input) cuts the graph there
+        # and becomes a new Input of its shape; the calls still read the original tensor.
+        self._cut = {
+            id(t): InputLayer(batch_shape=t.shape).output
+            for t in in_list
+            if not isinstance(t._history[0], InputLayer)
+        }
         order, seen = [], set()
         for i, tensor in enumerate(out_list):
             path = f"{i}" if out_keys in (None, "list", "tuple") else repr(out_keys[i])
@@ -189,6 +192,8 @@ class Model:
             stack = [(tensor, False)]
             while stack:
                 t, expanded = stack.pop()
+                if id(t) in self._cut:  # an input made by a layer: the graph stops here
+                    continue
                 layer, call, _ = t._history
                 key = (id(layer), call)
                 if expanded:
@@ -224,9 +229,14 @@ class Model:
             nodes.append(Node(layer, sources, made, record.training))
             value_of.update((id(t), v) for t, v in zip(record.outputs, made))
             self.node_outputs.append(record.outputs)
-        # An Input no output depends on is still one of the model's inputs (and layers).
+        # The Inputs made for the cuts come first (as their depth puts them in Keras); an
+        # Input no output depends on is still one of the model's inputs (and layers).
+        model_inputs = [self._cut.get(id(t), t) for t in in_list]
+        layers = [self._cut[id(t)]._history[0] for t in in_list if id(t) in self._cut] + layers
         layers += [
-            t._history[0] for t in in_list if not any(t._history[0] is layer for layer in layers)
+            t._history[0]
+            for t in model_inputs
+            if not any(t._history[0] is layer for layer in layers)
         ]
         names = [layer.name for layer in layers]
         twice = sorted({n for n in names if names.count(n) > 1})
@@ -235,12 +245,17 @@ class Model:
                 f"Model: all layers of a model need unique names; {twice} name several layers."
             )
         self._layers, self.nodes = layers, nodes
-        self.inputs, self.outputs = in_list, out_list
+        self.inputs, self.outputs = model_inputs, out_list
         self._input_keys, self._output_keys = in_keys, out_keys
         self._output_values = [value_of[id(t)] for t in out_list]
         self.input_shape = _pack(in_keys, [t.shape for t in in_list])
         self.output_shape = _pack(out_keys, [t.shape for t in out_list])
         self.built = True
+
+    def model_tensor(self, t: KerasTensor) -> KerasTensor:
+        """The tensor ``t`` (read by a call of this model) is in this model: itself, or the
+        Input that stands for it where the model was cut from a larger graph."""
+        return self._cut.get(id(t), t)
 
     def _input_values(self, x) -> list:
         """The model's inputs as a list in ``inputs`` order, from one array, a list or a

@@ -108,7 +108,7 @@ def connections(model, layer) -> str:
         f"{t._history[0].name}[{t._history[1]}][{t._history[2]}]"
         for record in layer._calls
         if id(record.outputs[0]) in mine
-        for t in record.inputs
+        for t in map(model.model_tensor, record.inputs)
     ]
     return ", ".join(parts) or "-"
 

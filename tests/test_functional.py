@@ -190,11 +190,12 @@ def test_outputs_not_connected_to_the_inputs_are_refused():
         Model(a, stray)
 
 
-def test_inputs_must_come_from_input_and_outputs_must_be_tensors():
+def test_a_layer_output_as_input_cuts_the_graph_and_outputs_must_be_tensors():
     a = keras.Input((3,))
     h = L.Dense(2)(a)
-    with pytest.raises(ValueError, match="must come from `Input\\(\\)`"):
-        Model(h, L.Dense(1)(h))
+    # A layer's output as an input cuts the graph there, as Keras's slicing does.
+    cut = Model(h, L.Dense(1)(h))
+    assert isinstance(cut.layers[0], L.InputLayer) and cut.input_shape == (None, 2)
     # A ValueError, as Keras's Functional raises.
     with pytest.raises(ValueError, match="All `outputs` values must be KerasTensors"):
         Model(a, "dense")

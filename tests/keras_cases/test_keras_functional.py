@@ -229,6 +229,35 @@ def test_bad_input_spec():
         model({"a": np.zeros((2, 3)), "b": np.zeros((2, 4))})
 
 
+def test_functional_slicing():
+    inputs = Input(shape=(None, 2), name="input")
+    x1 = layers.Dense(3, name="dense1")(inputs)
+    x2 = layers.Dense(4, name="dense2")(x1)
+    outputs = layers.Dense(5, name="dense3")(x2)
+    full_model = Model(inputs, outputs, name="full_model")
+    assert len(full_model.layers) == 4
+    for sub_inputs, sub_outputs, names in (
+        (x2, outputs, ["dense3"]),
+        (x1, x2, ["dense2"]),
+        (full_model.get_layer("dense2").input, outputs, ["dense2", "dense3"]),
+        (
+            full_model.get_layer("dense1").input,
+            full_model.get_layer("dense2").output,
+            ["dense1", "dense2"],
+        ),
+    ):
+        partial = Model(sub_inputs, sub_outputs)
+        assert isinstance(partial.layers[0], layers.InputLayer)
+        assert [layer.name for layer in partial.layers[1:]] == names
+    # minicnn's own: a cut model computes the rest of the graph and round-trips.
+    partial = Model(x1, outputs)
+    h = RNG.random((2, 6, 3)).astype("float32")
+    expected = full_model.get_layer("dense3")(full_model.get_layer("dense2")(h))
+    np.testing.assert_allclose(partial.predict(h, verbose=0), expected, rtol=1e-6)
+    revived = Model.from_config(partial.get_config())
+    assert [layer.name for layer in revived.layers][1:] == ["dense2", "dense3"]
+
+
 def test_unmodified_inputs():
     i1, i2 = Input((2,), name="input1"), Input((2,), name="input2")
     model = Model(
