@@ -470,7 +470,8 @@ class MeanMetricWrapper(Metric):
 
 
 REGISTRY = Registry("metrics", "metric")
-REGISTRY.register(Accuracy)  # the string "accuracy" (any case) is resolved by shape, as Keras
+# Keras's metrics.get("accuracy") is an Accuracy; compile reads "accuracy" (any case) by shape.
+REGISTRY.register(Accuracy, "accuracy")
 REGISTRY.register(BinaryAccuracy, "binary_accuracy")
 REGISTRY.register(CategoricalAccuracy, "categorical_accuracy")
 REGISTRY.register(SparseCategoricalAccuracy, "sparse_categorical_accuracy")
@@ -498,16 +499,18 @@ def check_identifier(identifier) -> None:
 
 def get(identifier, y_shape: tuple | None = None, output_shape: tuple | None = None):
     """A fresh ``Metric`` for an identifier (None for None, as Keras's ``metrics.get``);
-    a string keeps its spelling as the metric's name. ``"accuracy"`` needs the per-sample
-    target and output shapes, which decide what it means as Keras's ``compile`` does:
-    binary for one output unit, sparse for integer labels, categorical for one-hot targets.
+    a string keeps its spelling as the metric's name. Given the per-sample target and
+    output shapes (as ``compile`` gives them), ``"accuracy"`` or ``"acc"`` (any case) means
+    what Keras's ``compile`` makes of it: binary for one output unit, sparse for integer
+    labels, categorical for one-hot targets. Without them ``"accuracy"`` is an
+    ``Accuracy`` (exact equality), as Keras's ``metrics.get`` answers.
 
     Parameters
     ----------
     identifier : None, name, Metric, Metric class or callable
     y_shape, output_shape : None or tuples
-        The shapes of one target and one output, without the batch axis (needed for
-        ``"accuracy"``).
+        The shapes of one target and one output, without the batch axis (they decide
+        what ``"accuracy"`` means).
 
     Returns
     -------
@@ -521,18 +524,18 @@ def get(identifier, y_shape: tuple | None = None, output_shape: tuple | None = N
     <SparseCategoricalAccuracy name='accuracy'>
     >>> get("acc", (1,), (1,))
     <BinaryAccuracy name='acc'>
+    >>> get("accuracy")
+    <Accuracy name='accuracy'>
     """
     if identifier is None:
         return None
     check_identifier(identifier)
-    if isinstance(identifier, str) and identifier.lower() in ACCURACY:
-        if y_shape is None or output_shape is None:
-            raise ValueError(
-                f"metrics.get({identifier!r}): which accuracy is meant follows from the "
-                "targets' and outputs' shapes; pass `y_shape` and `output_shape` (as compile "
-                "does), or name one: 'binary_accuracy', 'categorical_accuracy', "
-                "'sparse_categorical_accuracy'."
-            )
+    if (
+        isinstance(identifier, str)
+        and identifier.lower() in ACCURACY
+        and y_shape is not None
+        and output_shape is not None
+    ):
         y_rank, out_rank = len(y_shape) + 1, len(output_shape) + 1
         y_last = y_shape[-1] if y_shape else None
         out_last = output_shape[-1] if output_shape else None

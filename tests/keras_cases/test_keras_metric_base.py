@@ -23,7 +23,11 @@ def test_get_method():
     assert metrics.get(None) is None
     with pytest.raises(ValueError):
         metrics.get("typo")
-    # minicnn's own: "accuracy" means one of three, which only the data's shapes decide.
-    with pytest.raises(ValueError, match="pass `y_shape` and `output_shape`"):
-        metrics.get("accuracy")
+    # Without the data's shapes "accuracy" is Keras's Accuracy; "acc" names nothing there.
+    assert type(metrics.get("accuracy")) is metrics.Accuracy
+    assert type(metrics.get("Accuracy")) is metrics.Accuracy
+    with pytest.raises(ValueError):
+        metrics.get("acc")
+    # With them (as compile passes them), "accuracy" means one of three accuracies.
+    assert type(metrics.get("accuracy", (), (3,))) is metrics.SparseCategoricalAccuracy
     assert isinstance(metrics.get("bce"), metrics.BinaryCrossentropy)
