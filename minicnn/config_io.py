@@ -187,14 +187,15 @@ def expected_weights(layers, input_shape, where: str) -> list[tuple[str, tuple]]
     return out
 
 
-def build_sequential(spec: SequentialSpec, where: str):
-    """The Sequential ``spec`` describes, its Input (batch size and name) as given."""
+def build_sequential(spec: SequentialSpec, where: str, model_class=None):
+    """The Sequential ``spec`` describes, its Input (batch size and name) as given; an
+    instance of ``model_class`` (a Sequential subclass's ``from_config``) or Sequential."""
     layers = list(spec.layers)
     if spec.input_shape is not None and spec.input_name is not None:
         batch_shape = (spec.batch_size, *spec.input_shape)
         layers.insert(0, InputLayer(batch_shape=batch_shape, name=spec.input_name))
     try:
-        model = MODEL_CLASSES.lookup("Sequential")(layers, name=spec.name)
+        model = (model_class or MODEL_CLASSES.lookup("Sequential"))(layers, name=spec.name)
         if spec.input_shape is not None and not model.built:
             model.build((spec.batch_size, *spec.input_shape))
     except (ValueError, TypeError) as err:

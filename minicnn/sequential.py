@@ -233,7 +233,7 @@ class Sequential(Model):
                 f"`get_config()` returns. Received: {config!r:.120}"
             )
         spec = parse_sequential({"class_name": "Sequential", "config": config}, where)
-        model = build_sequential(spec, where)
+        model = build_sequential(spec, where, cls)
         if config.get("trainable", True) is not True:  # Keras's configs record a frozen model
             model.trainable = config["trainable"]
         return model

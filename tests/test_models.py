@@ -546,3 +546,14 @@ def test_shape_errors_name_the_argument_and_the_whole_shape_passed():
     ):
         model.predict(np.zeros((8, 8, 1)))
     assert model.predict(np.zeros((8, 8, 1))[None]).shape == (1, 3)
+
+
+def test_from_config_of_a_subclass_makes_that_subclass():
+    class Stack(Sequential):
+        pass
+
+    model = Stack([Input((3,), batch_size=2, name="cells"), Dense(2, name="d")])
+    revived = Stack.from_config(model.get_config())
+    assert type(revived) is Stack
+    assert revived.input_shape == (2, 3) and revived.inputs[0]._history[0].name == "cells"
+    assert type(Sequential.from_config(model.get_config())) is Sequential
