@@ -109,6 +109,11 @@ def check_inputs(model, x, x_name: str, method: str):
     return ArrayGroup(arrays, model._input_keys)
 
 
+#: Samples read at a time when scanning data for non-finite values, where no batch size
+#: is given (a generator's batch, train_on_batch's data).
+SCAN_CHUNK = 4096
+
+
 def check_data(
     model, x, y, method: str, chunk: int, names=("x", "y"), sample_weight=None, class_weight=None
 ) -> tuple:

@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from .data import batches, check_data, take
+from .data import SCAN_CHUNK, batches, check_data, take
 from .validation import check_int
 
 
@@ -288,7 +288,7 @@ class SourceFeed:
         where = f" (batch {index} of the {self.batches.what})"
         names = tuple(name + where for name in self.names)
         return check_data(
-            self.model, x, y, self.method, 4096, names, sample_weight=w,
+            self.model, x, y, self.method, SCAN_CHUNK, names, sample_weight=w,
             class_weight=self.class_weight,
         )  # fmt: skip
 

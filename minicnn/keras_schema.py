@@ -31,7 +31,6 @@ MODULES = {
     "metrics": "keras.metrics",
 }
 FUNCTIONAL_MODULE = "keras.src.models.functional"
-POLICY = float32_policy()
 #: What ``Model.compile`` records beyond minicnn's settings, at the values that change
 #: nothing here; any other value is refused on reading.
 COMPILE_DEFAULTS = {
@@ -81,7 +80,7 @@ def export_layer_config(layer) -> dict:
         if key.endswith("_initializer") and isinstance(value, dict):
             config[key] = serialized(value, "initializers")
     head = {key: config.pop(key) for key in ("name", "trainable") if key in config}
-    return {**head, "dtype": POLICY, **config}
+    return {**head, "dtype": float32_policy(), **config}
 
 
 def export_layer(layer, class_name: str) -> dict:
@@ -114,7 +113,12 @@ def export_model(model) -> dict:
             layers.insert(
                 0, export_layer(InputLayer(batch_shape=batch_shape, name=name), "InputLayer")
             )
-        body = {"name": model.name, "trainable": model.trainable, "dtype": POLICY, "layers": layers}
+        body = {
+            "name": model.name,
+            "trainable": model.trainable,
+            "dtype": float32_policy(),
+            "layers": layers,
+        }
         if batch_shape is not None:
             body["build_input_shape"] = batch_shape
         entry = {"module": "keras", "class_name": "Sequential", "config": body}

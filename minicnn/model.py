@@ -145,6 +145,7 @@ class Model:
         self.history = None
         # Set by a callback to end the loop after the current batch, as in Keras.
         self.stop_training = self.stop_evaluating = self.stop_predicting = False
+        self._warned_extra_keys = False  # Keras warns once per model of ignored input keys
         if inputs is not None:
             self._build_graph(inputs, outputs)
 
@@ -303,7 +304,7 @@ class Model:
         """Keras's warning for a dict of inputs with keys the model does not take (they
         are ignored); once per model, as Keras warns."""
         extra = [k for k in x if k not in expected]
-        if extra and not getattr(self, "_warned_extra_keys", False):
+        if extra and not self._warned_extra_keys:
             self._warned_extra_keys = True
             warnings.warn(
                 "The structure of `inputs` doesn't match the expected structure. Expected: "
@@ -871,9 +872,9 @@ class Model:
             if training is not None:
                 training = check_bool(training, f"'{self.name}'", "training")
             return self._call_symbolic(x, training)
-        training = False if training is None else training
+        # Checked before prepare_input, which may build an unbuilt Sequential.
+        training = check_bool(False if training is None else training, f"'{self.name}'", "training")
         x = self.prepare_input(x, "__call__")
-        training = check_bool(training, f"'{self.name}'", "training")
         seed = draw_seed() if training and self.needs_rng else None
         if training:
             # As Keras's eager call: training updates the state (moving statistics).

@@ -41,7 +41,7 @@ from .callbacks import (
     check_callbacks,
     progress_bar,
 )
-from .data import ArrayGroup, check_data, hold_out
+from .data import SCAN_CHUNK, ArrayGroup, check_data, hold_out
 from .feeds import ArrayFeed, PyDataset, SourceFeed, check_unsupported, is_batch_source
 from .utils import draw_seed, rng
 from .validation import check_batch_size, check_bool, check_int, check_real, check_verbose
@@ -247,7 +247,9 @@ class _OutputLosses:
 
     def __init__(self, per_output, weights, model):
         self.losses, self.weights = per_output, weights
-        self.names = [n for n, loss in zip(model.output_names, per_output) if loss is not None]
+        kept = [i for i, loss in enumerate(per_output) if loss is not None]
+        self.names = [model.output_names[i] for i in kept]
+        self._kept_weights = [weights[i] for i in kept]  # those of the outputs with a loss
         self.unpack = model._unpack_outputs
 
     def parts(self, ys, y_pred, sample_weight=None) -> list:
@@ -262,8 +264,7 @@ class _OutputLosses:
 
     def total(self, parts):
         out = 0.0
-        kept = [w for w, loss in zip(self.weights, self.losses) if loss is not None]
-        for w, part in zip(kept, parts):
+        for w, part in zip(self._kept_weights, parts):
             out = out + part * w
         return out
 
@@ -939,7 +940,7 @@ def _one_batch(model, x, y, method: str, sample_weight=None, class_weight=None) 
     """All of ``x`` as the one batch of a feed, checked as ``fit`` checks its data."""
     _check_compiled(model, method)
     x, y, output_shape, weights = check_data(
-        model, x, y, method, 4096, sample_weight=sample_weight, class_weight=class_weight
+        model, x, y, method, SCAN_CHUNK, sample_weight=sample_weight, class_weight=class_weight
     )
     return ArrayFeed(x, y, weights, len(x), output_shape)
 

@@ -18,7 +18,7 @@ TRAIN_SAMPLES = TEST_SAMPLES = 30
 NUM_CLASSES, INPUT_DIM, NUM_HIDDEN, BATCH_SIZE = 3, 3, 5, 5
 
 
-def test_data():
+def training_data():
     rng = np.random.default_rng(42)
     x = rng.normal(size=(TRAIN_SAMPLES + TEST_SAMPLES, INPUT_DIM)).astype("float32")
     y = rng.integers(0, NUM_CLASSES, TRAIN_SAMPLES + TEST_SAMPLES)
@@ -37,7 +37,7 @@ def fit(tmp_path):
     model.compile(
         loss="categorical_crossentropy", optimizer="sgd", metrics=[metrics.Accuracy("acc")]
     )
-    (x_train, y_train), (x_test, y_test) = test_data()
+    (x_train, y_train), (x_test, y_test) = training_data()
 
     def run(checkpoint, epochs=1, batch_size=BATCH_SIZE, verbose=0):
         model.fit(
