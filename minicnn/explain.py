@@ -155,12 +155,12 @@ def explain_node(model, k: int, values: Sequence, index: tuple[int, ...]) -> Exp
 def _nested(model, target, node, values, index) -> Explanation:
     """A nested model's output cell, explained as its output layer's cell, from the
     feature maps that feed the model (the sample's own, as a batch of one)."""
-    last = target.outputs[0]._history[0]
+    last = target._outputs[0]._history[0]
     if isinstance(last, L.InputLayer):
         raise ValueError(f"explain: model '{target.name}' passes its input through unchanged.")
     fed = target._pack_sources([np.asarray(values[i]) for i in node.inputs])
     inner = explain(target, fed, last, (0, *index[1:]))
-    n_inputs = len(model.inputs) or 1
+    n_inputs = len(model._inputs) or 1
     source = ", ".join(
         f"layer '{_source(model, i)}'"
         if i >= n_inputs

@@ -156,8 +156,8 @@ def page_data(model, x, sample: int = 0) -> dict:
 
 
 def _input_names(model):
-    if model.inputs:
-        return [(v, t._history[0].name) for v, t in enumerate(model.inputs)]
+    if model._inputs:
+        return [(v, t._history[0].name) for v, t in enumerate(model._inputs)]
     return [(0, "input")]
 
 

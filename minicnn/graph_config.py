@@ -69,8 +69,8 @@ def graph_config(model) -> dict:
         "name": model.name,
         "trainable": model.trainable,
         "layers": layers,
-        "input_layers": _pack_refs(model._input_keys, [ref(t, True) for t in model.inputs]),
-        "output_layers": _pack_refs(model._output_keys, [ref(t, True) for t in model.outputs]),
+        "input_layers": _pack_refs(model._input_keys, [ref(t, True) for t in model._inputs]),
+        "output_layers": _pack_refs(model._output_keys, [ref(t, True) for t in model._outputs]),
     }
 
 

@@ -103,13 +103,13 @@ def export_model(model) -> dict:
     """``model`` (Sequential or functional, of minicnn layers) as the ``config.json`` Keras
     3.15 writes, with its ``compile_config`` (None when not compiled)."""
     config = model.get_config()
-    batch_shape = None if model.input_shape is None else list(model.input_shape)
+    batch_shape = None if model._input_shape is None else list(model._input_shape)
     layers = [
         export_layer(layer, e["class_name"]) for layer, e in zip(model.layers, config["layers"])
     ]
     if model.keras_class == "Sequential":
         if batch_shape is not None:
-            name = model.inputs[0]._history[0].name if model.inputs else "input_layer"
+            name = model._inputs[0]._history[0].name if model._inputs else "input_layer"
             layers.insert(
                 0, export_layer(InputLayer(batch_shape=batch_shape, name=name), "InputLayer")
             )

@@ -118,8 +118,8 @@ class Model:
         self.nodes: list[Node] = []
         # Inputs a layer made (Keras's slicing): id(tensor) -> the Input standing for it.
         self._cut: dict = {}
-        self.inputs: list[KerasTensor] = []
-        self.outputs: list[KerasTensor] = []
+        self._inputs: list[KerasTensor] = []
+        self._outputs: list[KerasTensor] = []
         # Value numbers (inputs first, then one per node) of the outputs, and how inputs
         # and outputs are packed: None (one tensor), "list", "tuple" (outputs only), or a
         # tuple of dict keys.
@@ -129,8 +129,8 @@ class Model:
         self.node_outputs: list[tuple[KerasTensor, ...]] = []
         # This model's own calls on KerasTensors, when it is a layer of another model.
         self._calls: list = []
-        self.input_shape: tuple | None = None
-        self.output_shape: tuple | None = None
+        self._input_shape: tuple | None = None
+        self._output_shape: tuple | None = None
         self.built = False
         # Set by compile and fit: what to train with and what happened.
         self.compiled = False
@@ -166,6 +166,27 @@ class Model:
     @layers.setter
     def layers(self, _) -> None:
         raise AttributeError(self._reserved_layers)
+
+    # Read-only, as Keras's; a Sequential not yet built has none of them (AttributeError).
+    @property
+    def inputs(self) -> list[KerasTensor]:
+        """The model's Input tensors, in ``inputs`` order (a flat list)."""
+        return self._inputs
+
+    @property
+    def outputs(self) -> list[KerasTensor]:
+        """The model's output tensors, in ``outputs`` order (a flat list)."""
+        return self._outputs
+
+    @property
+    def input_shape(self):
+        """The inputs' shapes (batch axis first), packed as the model takes its inputs."""
+        return self._input_shape
+
+    @property
+    def output_shape(self):
+        """The outputs' shapes (batch axis first), packed as the model returns them."""
+        return self._output_shape
 
     # ------------------------------------------------------------------ the graph
     def _build_graph(self, inputs, outputs) -> None:
@@ -246,11 +267,11 @@ class Model:
                 f"Model: all layers of a model need unique names; {twice} name several layers."
             )
         self._layers, self.nodes = layers, nodes
-        self.inputs, self.outputs = model_inputs, out_list
+        self._inputs, self._outputs = model_inputs, out_list
         self._input_keys, self._output_keys = in_keys, out_keys
         self._output_values = [value_of[id(t)] for t in out_list]
-        self.input_shape = _pack(in_keys, [t.shape for t in in_list])
-        self.output_shape = _pack(out_keys, [t.shape for t in out_list])
+        self._input_shape = _pack(in_keys, [t.shape for t in in_list])
+        self._output_shape = _pack(out_keys, [t.shape for t in out_list])
         self.built = True
 
     def model_tensor(self, t: KerasTensor) -> KerasTensor:
@@ -263,7 +284,7 @@ class Model:
         dict (as the model was built); a model built on one Input or a list of them also
         takes a dict keyed by the Inputs' names, as Keras's."""
         if isinstance(x, dict) and self._input_keys in (None, "list"):
-            names = [t._history[0].name for t in self.inputs]
+            names = [t._history[0].name for t in self._inputs]
             if not names or not set(names) <= set(x):
                 takes = (
                     f"a dict keyed by its Inputs' names {names}"
@@ -279,12 +300,12 @@ class Model:
         if self._input_keys is None:
             return [x]
         if self._input_keys == "list":
-            if len(self.inputs) == 1 and not isinstance(x, (list, tuple)):
+            if len(self._inputs) == 1 and not isinstance(x, (list, tuple)):
                 return [x]  # one input given as a list: its array alone, as Keras takes it
-            if not isinstance(x, (list, tuple)) or len(x) != len(self.inputs):
+            if not isinstance(x, (list, tuple)) or len(x) != len(self._inputs):
                 raise ValueError(
-                    f"Model '{self.name}' expects {len(self.inputs)} input(s), as a list of "
-                    f"{len(self.inputs)} inputs; "
+                    f"Model '{self.name}' expects {len(self._inputs)} input(s), as a list of "
+                    f"{len(self._inputs)} inputs; "
                     f"received {type(x).__name__}"
                     + (f" of length {len(x)}" if isinstance(x, (list, tuple)) else "")
                     + "."
@@ -340,9 +361,9 @@ class Model:
         name of the layer that makes each output."""
         if isinstance(self._output_keys, tuple):
             return list(self._output_keys)
-        if not self.outputs:
+        if not self._outputs:
             return [self.layers[-1].name] if self.layers else []
-        return [t._history[0].name for t in self.outputs]
+        return [t._history[0].name for t in self._outputs]
 
     def _pack_inputs(self, arrays: list):
         """One array per input (in ``inputs`` order) as the model takes them."""
@@ -431,7 +452,7 @@ class Model:
         for inputs of ``input_shape``: the single place where an input is checked against
         the model. Raises ValueError naming the layer that cannot take it."""
         shapes = [tuple(s) for s in self._input_values(input_shape)]
-        declared = [t.shape for t in self.inputs] or [self.input_shape]
+        declared = [t.shape for t in self._inputs] or [self._input_shape]
         for i, (shape, want) in enumerate(zip(shapes, declared)):
             if want is not None and len(shape) != len(want):
                 word = "min_ndim" if len(shape) < len(want) else "ndim"
@@ -457,7 +478,7 @@ class Model:
     def compute_output_shape(self, input_shape: Sequence) -> tuple:
         """The model's output shape for inputs of ``input_shape`` (batch axis first);
         a ValueError naming the first layer that cannot take it."""
-        if not self.layers and not self.inputs:
+        if not self.layers and not self._inputs:
             raise ValueError(f"{type(self).__name__} '{self.name}' has no layers.")
         return self._model_output_shape(input_shape)
 
@@ -689,7 +710,7 @@ class Model:
         ends in 1 gains that axis (images without their channel axis, ``(n, 8, 8)`` for
         ``Input((8, 8, 1))``, as MNIST arrives); one axis long and ending in 1 loses it.
         Views, not copies; anything else is left for the shape check to refuse."""
-        declared = [t.shape for t in self.inputs] or [self.input_shape]
+        declared = [t.shape for t in self._inputs] or [self._input_shape]
         out = []
         for a, want in zip(arrays, declared):
             if want is not None and a.ndim == len(want) - 1 and want[-1] == 1:
@@ -714,7 +735,7 @@ class Model:
                 self._check_input_spec(shapes)
             self.value_shapes(self._pack_inputs(shapes))
         except ValueError as err:
-            declared = [t.shape for t in self.inputs] or [self.input_shape]
+            declared = [t.shape for t in self._inputs] or [self._input_shape]
             hint = ""
             if any(_one_sample(s, want) for s, want in zip(passed, declared)):
                 hint = (
@@ -737,7 +758,7 @@ class Model:
         """Keras's functional input spec: each input's shape against its Input's, but for
         the batch axis (None matches any size; a Sequential, like Keras's, takes other
         spatial sizes)."""
-        for i, (shape, tensor) in enumerate(zip(shapes, self.inputs)):
+        for i, (shape, tensor) in enumerate(zip(shapes, self._inputs)):
             want = (None, *tensor.shape[1:])
             if len(shape) != len(want) or any(w not in (None, g) for w, g in zip(want, shape)):
                 raise ValueError(
@@ -928,7 +949,7 @@ class Model:
         else:
             inputs = (x,) if isinstance(x, KerasTensor) else tuple(x)
         _check_tensors(self, inputs)
-        expected = len(self.inputs) or 1
+        expected = len(self._inputs) or 1
         if len(inputs) != expected:
             raise ValueError(
                 f"Model '{self.name}' expects {expected} input(s), but it was called on "
@@ -939,12 +960,12 @@ class Model:
     @property
     def output(self):
         """The model's own output tensor(s), as Keras's ``model.output``."""
-        return self._own_tensors("output", self.outputs, self._output_keys)
+        return self._own_tensors("output", self._outputs, self._output_keys)
 
     @property
     def input(self):
         """The model's own input tensor(s), as Keras's ``model.input``."""
-        return self._own_tensors("input", self.inputs, self._input_keys)
+        return self._own_tensors("input", self._inputs, self._input_keys)
 
     def _own_tensors(self, what: str, tensors: list, keys):
         if not tensors:

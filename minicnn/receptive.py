@@ -91,7 +91,7 @@ def receptive_field(model, layer, index) -> tuple[slice, ...]:
     k = model.node_of(layer, func)
     node = model.nodes[k]
     target = node.layer
-    shapes = model.value_shapes(model.input_shape)
+    shapes = model.value_shapes(model._input_shape)
     out_spatial = _known(shapes[node.outputs[0]], f"layer '{target.name}'s output", func)
     index = check_index(index, out_spatial, func, f"the spatial axes of layer '{target.name}'")
     fields = _walk(model, node.outputs[0], [{i} for i in index], func)
@@ -115,8 +115,8 @@ def _walk(model, value: int, sets: list, func: str, seen: dict | None = None) ->
     ``sets`` of value number ``value`` (None for an input that does not feed them),
     walking back from there through every branch, and into nested models' own graphs;
     ``seen`` (when given) gathers the sets read of every value on the way."""
-    n_inputs = len(model.inputs) or 1
-    shapes = model.value_shapes(model.input_shape)
+    n_inputs = len(model._inputs) or 1
+    shapes = model.value_shapes(model._input_shape)
     made_by = {v: (node, t) for node in model.nodes for t, v in enumerate(node.outputs)}
     fields = [None] * n_inputs
     pending = [(value, sets)]
@@ -206,12 +206,14 @@ def layer_geometry(model) -> list[tuple[tuple[int, ...], tuple[int, ...]] | None
 
 def _value_geometry(model) -> list:
     """The geometry of every value of ``model``: its inputs, then each node's outputs."""
-    if model.input_shape is not None:
-        shape = model.input_shape[0] if isinstance(model.input_shape, list) else model.input_shape
+    if model._input_shape is not None:
+        shape = (
+            model._input_shape[0] if isinstance(model._input_shape, list) else model._input_shape
+        )
         rank = max(len(shape) - 2, 0)
     else:
         rank = next((len(lay.window.size) for lay in model.layers if lay.window), 0)
-    values = [((1,) * rank, (1,) * rank)] * (len(model.inputs) or 1)
+    values = [((1,) * rank, (1,) * rank)] * (len(model._inputs) or 1)
     for node in model.nodes:
         inputs = [values[i] for i in node.inputs]
         same = all(g == inputs[0] for g in inputs)

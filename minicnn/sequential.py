@@ -56,6 +56,25 @@ class Sequential(Model):
     def default_name(cls) -> str:
         return "sequential"
 
+    # Keras's Sequential has these only once built (its inner functional model exists);
+    # before, ``hasattr(model, "inputs")`` is False, as there.
+    def _defined(self, value, what: str):
+        if not self.built:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined {what} yet.")
+        return value
+
+    inputs = property(lambda self: self._defined(self._inputs, "inputs"), doc=Model.inputs.__doc__)
+    outputs = property(
+        lambda self: self._defined(self._outputs, "outputs"), doc=Model.outputs.__doc__
+    )
+    input_shape = property(
+        lambda self: self._defined(self._input_shape, "input shape"), doc=Model.input_shape.__doc__
+    )
+    output_shape = property(
+        lambda self: self._defined(self._output_shape, "output shape"),
+        doc=Model.output_shape.__doc__,
+    )
+
     def _rebuilt(self) -> None:
         """Keras's Sequential makes an inner functional model each time it (re)builds,
         and that model takes the next automatic "functional" name; take it too, so that
@@ -84,22 +103,22 @@ class Sequential(Model):
         if isinstance(layer, Model) and not layer._single_io():
             raise ValueError(
                 f"Sequential '{self.name}': a model added as a layer must have one input and "
-                f"one output; model '{layer.name}' has {len(layer.inputs)} inputs and "
-                f"{len(layer.outputs)} outputs."
+                f"one output; model '{layer.name}' has {len(layer._inputs)} inputs and "
+                f"{len(layer._outputs)} outputs."
             )
         if isinstance(layer, InputLayer):
-            if self.input_shape is not None:
+            if self._input_shape is not None:
                 raise ValueError(
                     f"Sequential model '{self.name}' has already been configured to use input "
-                    f"shape {self.input_shape}. You cannot add a different Input layer to it."
+                    f"shape {self._input_shape}. You cannot add a different Input layer to it."
                 )
             if self.layers:
                 raise ValueError(
                     f"Sequential '{self.name}': an Input can only be the first element; "
                     f"received {layer.name!r} after other layers."
                 )
-            self.input_shape = (layer.batch_size_arg, *layer.input_shape_arg)
-            self.inputs = [layer.output]
+            self._input_shape = (layer.batch_size_arg, *layer.input_shape_arg)
+            self._inputs = [layer.output]
             return
         if any(existing is layer for existing in self.layers):
             raise ValueError(
@@ -112,18 +131,18 @@ class Sequential(Model):
             )
         # A model as the first layer declares its own input shape (Keras builds from it).
         if isinstance(layer, Model):
-            declared = None if layer.input_shape is None else layer.input_shape[1:]
+            declared = None if layer._input_shape is None else layer._input_shape[1:]
         else:
             declared = layer.input_shape_arg
-        if declared is not None and not self.layers and self.input_shape is None:
-            batch = layer.input_shape[0] if isinstance(layer, Model) else layer.batch_size_arg
-            self.input_shape = (batch, *declared)
-        if self.built or (not self.layers and self.input_shape is not None):
+        if declared is not None and not self.layers and self._input_shape is None:
+            batch = layer._input_shape[0] if isinstance(layer, Model) else layer.batch_size_arg
+            self._input_shape = (batch, *declared)
+        if self.built or (not self.layers and self._input_shape is not None):
             # Build the new layer on the current output shape before adding it, so a
             # layer that cannot take it leaves the model unchanged.
-            shape = self.output_shape if self.built else self.input_shape
+            shape = self._output_shape if self.built else self._input_shape
             self._build_layer(layer, shape)
-            self.output_shape = layer.output_shape
+            self._output_shape = layer.output_shape
             self.built = True
         self.layers.append(layer)
         self.nodes.append(Node(layer, (len(self.nodes),), (len(self.nodes) + 1,)))
@@ -136,12 +155,12 @@ class Sequential(Model):
         """Call ``layers`` on the model's symbolic output, so ``inputs``, ``outputs`` and
         each layer's ``output`` exist as in a functional model (Keras's Sequential builds
         one the same way)."""
-        if not self.inputs:
-            self.inputs = [InputLayer(batch_shape=self.input_shape).output]
-        tensor = self.outputs[0] if self.outputs else self.inputs[0]
+        if not self._inputs:
+            self._inputs = [InputLayer(batch_shape=self._input_shape).output]
+        tensor = self._outputs[0] if self._outputs else self._inputs[0]
         for layer in layers:
             tensor = layer(tensor)
-        self.outputs = [tensor]
+        self._outputs = [tensor]
 
     def _build_layer(self, layer: Layer, shape: tuple) -> None:
         if layer.shaped:
@@ -161,9 +180,9 @@ class Sequential(Model):
             raise ValueError(f"Sequential '{self.name}': there is no layer to pop.")
         layer = self.layers.pop()
         self.nodes.pop()
-        if self.outputs:
-            self.outputs = [self.layers[-1]._calls[-1].output] if self.layers else []
-        self.output_shape = self.layers[-1].output_shape if self.layers else self.input_shape
+        if self._outputs:
+            self._outputs = [self.layers[-1]._calls[-1].output] if self.layers else []
+        self._output_shape = self.layers[-1].output_shape if self.layers else self._input_shape
         self.built = bool(self.layers) and self.built
         if self.built:
             self._rebuilt()
@@ -172,7 +191,7 @@ class Sequential(Model):
     def build(self, input_shape: Sequence | None = None) -> None:
         """Build every layer for ``input_shape`` (batch axis first, usually None)."""
         if input_shape is None:
-            input_shape = self.input_shape
+            input_shape = self._input_shape
         if input_shape is None:
             raise ValueError(
                 f"Sequential '{self.name}': cannot build without an input shape; pass "
@@ -184,19 +203,19 @@ class Sequential(Model):
                 f"Received: {input_shape!r}"
             )
         shape = tuple(input_shape)
-        if self.inputs and shape != self.input_shape:
+        if self._inputs and shape != self._input_shape:
             raise ValueError(
                 f"Sequential model '{self.name}' has already been configured to use input "
-                f"shape {self.input_shape}. You cannot build it with input_shape {shape}"
+                f"shape {self._input_shape}. You cannot build it with input_shape {shape}"
             )
         # Check the whole stack first so a shape some layer rejects builds nothing.
         self.output_shapes(shape)
         for layer in self.layers:
             self._build_layer(layer, shape)
             shape = layer.output_shape
-        self.input_shape, self.output_shape = tuple(input_shape), shape
+        self._input_shape, self._output_shape = tuple(input_shape), shape
         self.built = True
-        if not self.outputs:
+        if not self._outputs:
             self._extend_symbolic(self.layers)
         self._rebuilt()
 
@@ -206,16 +225,16 @@ class Sequential(Model):
         its Input."""
         config = {
             "name": self.name,
-            "input_shape": None if self.input_shape is None else list(self.input_shape[1:]),
+            "input_shape": None if self._input_shape is None else list(self._input_shape[1:]),
             "layers": [
                 {"class_name": class_name(layer), "config": layer.get_config()}
                 for layer in self.layers
             ],
         }
-        if self.input_shape is not None and self.input_shape[0] is not None:
-            config["batch_size"] = self.input_shape[0]
-        if self.inputs:
-            config["input_name"] = self.inputs[0]._history[0].name
+        if self._input_shape is not None and self._input_shape[0] is not None:
+            config["batch_size"] = self._input_shape[0]
+        if self._inputs:
+            config["input_name"] = self._inputs[0]._history[0].name
         return config
 
     @classmethod

@@ -93,8 +93,8 @@ def sequential_like(model) -> bool:
     each node reading the one before it, and no layer called twice."""
     layers = [node.layer for node in model.nodes]
     return (
-        len(model.inputs) <= 1
-        and len(model.outputs) <= 1
+        len(model._inputs) <= 1
+        and len(model._outputs) <= 1
         and all(node.inputs == (k,) for k, node in enumerate(model.nodes))
         and len({id(layer) for layer in layers}) == len(layers)
     )

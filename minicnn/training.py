@@ -177,7 +177,7 @@ def _per_output(model, value, what: str) -> list:
 
 def _compile_outputs(model, loss, loss_weights):
     """The ``_OutputLosses`` (or None) of a model of several outputs."""
-    n = len(model.outputs)
+    n = len(model._outputs)
     if loss is None:
         per_loss = None
     elif isinstance(loss, (list, tuple, dict)):
@@ -202,7 +202,7 @@ def _metrics_of(model, metrics, what: str) -> list:
     """``metrics`` (or ``weighted_metrics``) as compile keeps them: a list of identifiers,
     or for a model of several outputs one list per output."""
     several = model._output_keys is not None
-    n = len(model.outputs) if several else 1
+    n = len(model._outputs) if several else 1
     if metrics is None:
         return [[] for _ in range(n)] if several else []
     if not isinstance(metrics, (list, tuple, dict)):
@@ -367,7 +367,7 @@ def compile_from_config(model, config: dict) -> None:
     def metric_lists(key):
         value = config.get(key)
         if value is None or value == []:  # none given (a config before weighted_metrics)
-            value = [[] for _ in model.outputs] if several else []
+            value = [[] for _ in model._outputs] if several else []
         if not isinstance(value, list) or (several and not all(isinstance(m, list) for m in value)):
             raise ValueError(
                 f"compile_from_config: '{key}' must be a list"
@@ -492,7 +492,7 @@ def _tracker(model, y_shape, output_shape) -> _Tracker:
     ``CompileMetrics.result`` names them; records which way each metric improves."""
     several = model._output_keys is not None
     # Keras names an output's logs after it only when there are several outputs.
-    named = several and len(model.outputs) > 1
+    named = several and len(model._outputs) > 1
     if several:
         prefixes = model.output_names if named else [None]
         per_output = list(zip(prefixes, y_shape, output_shape))

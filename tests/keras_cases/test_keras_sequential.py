@@ -213,3 +213,26 @@ def test_a_dict_for_a_model_without_named_inputs_says_so():
         model.predict({"a": np.ones((2, 3))}, verbose=0)
     model = Sequential([Input((3,), name="pixels"), layers.Dense(2)])
     assert model.predict({"pixels": np.ones((2, 3))}, verbose=0).shape == (2, 2)
+
+
+def test_hasattr():
+    # Keras's test_hasattr: an unbuilt Sequential has no input or output yet.
+    model = Sequential(name="unbuilt")
+    for attribute in ("input_shape", "output_shape", "inputs", "outputs"):
+        assert not hasattr(model, attribute)
+    with pytest.raises(
+        AttributeError, match="Sequential model 'unbuilt' has no defined inputs yet"
+    ):
+        model.inputs  # noqa: B018
+    model = Sequential([layers.Input((4,)), layers.Dense(8)])
+    for attribute in ("input_shape", "output_shape", "inputs", "outputs"):
+        assert hasattr(model, attribute)
+    assert model.input_shape == (None, 4) and model.output_shape == (None, 8)
+
+
+def test_an_input_alone_does_not_build():
+    # As Keras's _maybe_rebuild: an Input with no layer after it builds nothing yet.
+    model = Sequential([layers.Input((4,))])
+    assert not model.built and not hasattr(model, "input_shape")
+    model.add(layers.Dense(2))
+    assert model.input_shape == (None, 4) and len(model.inputs) == 1
