@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from .structure import Structure, describe
 from .validation import check_real, numeric_array
 
 f32 = np.float32
@@ -73,20 +74,21 @@ def scan(arr: np.ndarray, chunk: int, bad, name: str, method: str, what: str) ->
 
 class ArrayGroup:
     """Several arrays read together (a model's inputs, or the targets of its outputs):
-    indexing takes the same samples from each, ``batch`` packs them as a list or a dict."""
+    indexing takes the same samples from each, ``batch`` packs them as ``structure``
+    nests them (a flat list when None)."""
 
-    def __init__(self, arrays: list, keys):
-        self.arrays, self.keys = arrays, keys
+    def __init__(self, arrays: list, structure: Structure | None = None):
+        self.arrays, self.structure = arrays, structure
 
     def __len__(self) -> int:
         return len(self.arrays[0])
 
     def __getitem__(self, index) -> ArrayGroup:
-        return ArrayGroup([a[index] for a in self.arrays], self.keys)
+        return ArrayGroup([a[index] for a in self.arrays], self.structure)
 
     def batch(self, index=slice(None)):
         items = [as_batch(a, index) for a in self.arrays]
-        return items if self.keys == "list" else dict(zip(self.keys, items))
+        return items if self.structure is None else self.structure.pack(items)
 
 
 def take(x, index):
@@ -96,17 +98,18 @@ def take(x, index):
 
 def check_inputs(model, x, x_name: str, method: str):
     """``x`` as one array, or as ``ArrayGroup`` for a model of several inputs."""
-    if model._input_keys is None:
+    structure = model._input_structure
+    if structure.is_leaf:
         return as_array(x, x_name, method)
     values = model._input_values(x)
-    labels = range(len(values)) if model._input_keys == "list" else model._input_keys
-    arrays = [as_array(a, f"{x_name}[{k!r}]", method) for k, a in zip(labels, values)]
+    labels = [x_name + "".join(f"[{step!r}]" for step in path) for path in structure.paths()]
+    arrays = [as_array(a, label, method) for label, a in zip(labels, values)]
     if len({len(a) for a in arrays}) > 1:
         raise ValueError(
             f"{method}: data cardinality is ambiguous. Make sure all arrays contain the same "
             f"number of samples. '{x_name}' sizes: {[len(a) for a in arrays]}."
         )
-    return ArrayGroup(arrays, model._input_keys)
+    return ArrayGroup(arrays, structure)
 
 
 #: Samples read at a time when scanning data for non-finite values, where no batch size
@@ -126,7 +129,7 @@ def check_data(
     ``sample_weights``); the weights come back as one array, an ``ArrayGroup`` per
     output, or None."""
     x_name, y_name = names
-    several = model._output_keys is not None
+    several = not model._output_structure.is_leaf
     if several:
         ys = _targets(model, y, y_name, method)
         labels = [f"{y_name}[{name!r}]" for name in model.output_names]
@@ -141,7 +144,7 @@ def check_data(
     # shape checked (the message quotes what the user passed, not a first batch).
     passed = [a.shape for a in (x.arrays if isinstance(x, ArrayGroup) else [x])]
     if isinstance(x, ArrayGroup):
-        x = ArrayGroup(model.adjust_ranks(x.arrays), x.keys)
+        x = ArrayGroup(model.adjust_ranks(x.arrays), x.structure)
         arrays = x.arrays
     else:
         (x,) = arrays = model.adjust_ranks([x])
@@ -182,7 +185,7 @@ def check_data(
             )
     weights = sample_weights(model, ys, sample_weight, class_weight, method, names)
     if several:
-        return x, ArrayGroup(ys, "list"), out_shapes, weights
+        return x, ArrayGroup(ys), out_shapes, weights
     return x, ys[0], output_shape, weights
 
 
@@ -204,14 +207,14 @@ def sample_weights(model, ys: list, sample_weight, class_weight, method: str, na
         else "sample_weight" + x_name[1:]
     )
     if class_weight is not None:
-        if model._output_keys is not None:
+        if not model._output_structure.is_leaf:
             raise ValueError(
                 f"{method}: `class_weight` is only supported for Models with a single output."
             )
         return _class_weights(ys[0], class_weight, method)
     if sample_weight is None:
         return None
-    several = model._output_keys is not None
+    several = not model._output_structure.is_leaf
     if several and isinstance(sample_weight, (list, tuple, dict)):
         outputs = model.output_names
         if isinstance(sample_weight, dict):
@@ -232,9 +235,9 @@ def sample_weights(model, ys: list, sample_weight, class_weight, method: str, na
             np.ones(n, np.float32) if w is None else _weight_array(w, y, f"{label}[{o!r}]", method)
             for w, y, o in zip(per_output, ys, outputs)
         ]
-        return ArrayGroup(arrays, "list")
+        return ArrayGroup(arrays)
     w = _weight_array(sample_weight, ys[0], label, method)
-    return ArrayGroup([w] * len(ys), "list") if several else w
+    return ArrayGroup([w] * len(ys)) if several else w
 
 
 def _weight_array(value, y: np.ndarray, name: str, method: str) -> np.ndarray:
@@ -300,6 +303,20 @@ def _targets(model, y, y_name: str, method: str) -> list:
     outputs that have a loss (an array for one, a list or a dict for several); the others
     get zeros that nothing reads, and may have no metrics."""
     outputs = model.output_names
+    structure = model._output_structure
+    if not structure.is_flat:
+        # Nested outputs: targets nest the same way (a list and a tuple stand for each
+        # other), or come as a flat list of one array per output, as Keras reconciles them.
+        if structure.matches(y):
+            y = structure.flatten(y)
+        elif not (isinstance(y, (list, tuple)) and len(y) == structure.size):
+            raise ValueError(
+                f"{method}: model '{model.name}' has nested outputs {structure.describe()}, so "
+                f"`{y_name}` must nest the same way (or be a flat list of {structure.size} "
+                f"arrays). Received: {describe(y)}"
+            )
+        labels = [y_name + "".join(f"[{s!r}]" for s in path) for path in structure.paths()]
+        return [as_array(v, label, method) for v, label in zip(y, labels)]
     losses = model.compiled_loss.losses if model.compiled_loss is not None else []
     labelled = [name for name, loss in zip(outputs, losses) if loss is not None]
     if 0 < len(labelled) < len(outputs):

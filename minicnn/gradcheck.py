@@ -191,7 +191,7 @@ def _target(model_or_layer, x, training: bool, seed: int) -> tuple:
 
         def apply(weights, arrays):
             ys = model.apply(weights, model._pack_inputs(arrays), training=training, seed=seed)
-            if model._output_keys is None:
+            if model._output_structure.is_leaf:
                 return ys
             return anp.concatenate([anp.reshape(y, (-1,)) for y in model._unpack_outputs(ys)])
 

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from .layer import InputLayer, KerasTensor, class_name, is_model
+from .structure import LEAF, Structure, flatten_any
 
 TENSOR = "__keras_tensor__"
 LAYER_KEYS = {"class_name", "config", "name", "inbound_nodes"}
@@ -69,8 +70,8 @@ def graph_config(model) -> dict:
         "name": model.name,
         "trainable": model.trainable,
         "layers": layers,
-        "input_layers": _pack_refs(model._input_keys, [ref(t, True) for t in model._inputs]),
-        "output_layers": _pack_refs(model._output_keys, [ref(t, True) for t in model._outputs]),
+        "input_layers": model._input_structure.pack([ref(t, True) for t in model._inputs]),
+        "output_layers": model._output_structure.pack([ref(t, True) for t in model._outputs]),
     }
 
 
@@ -80,16 +81,6 @@ def _counts_own_node(layer) -> bool:
     ``get_config`` counts a node of its own that Keras 3's models no longer make, and
     ``functional_from_config`` subtracts it again; ``inbound_nodes`` count from 0."""
     return is_model(layer) and layer.keras_class == "Functional"
-
-
-def _pack_refs(keys, refs: list):
-    if keys is None:
-        return refs[0]
-    if keys == "list":
-        return refs
-    if keys == "tuple":
-        return tuple(refs)  # as Keras's in-memory config; a file writes it as a list
-    return dict(zip(keys, refs))
 
 
 # --------------------------------------------------------------------------- reading
@@ -237,14 +228,16 @@ def _call_argument(node, layer, where: str):
             f"list of tensors for a merge). Received: {args!r:.80}"
         )
     arg = args[0]
-    keys = getattr(layer, "_input_keys", None)
-    if isinstance(keys, tuple):
-        if not isinstance(arg, dict) or set(arg) != set(keys):
+    structure = getattr(layer, "_input_structure", LEAF)
+    if structure.kind == "dict" or not structure.is_flat:
+        # A nested model of a dict (or a nesting) of inputs: its argument nests the same.
+        is_tensor = lambda t: isinstance(t, dict) and "class_name" in t  # noqa: E731
+        if not structure.matches(arg) or not all(is_tensor(t) for t in structure.flatten(arg)):
             raise ValueError(
-                f"{where}: model '{layer.name}' is called on a dict of tensors with keys "
-                f"{list(keys)}. Received: {arg!r:.80}"
+                f"{where}: model '{layer.name}' is called on {structure.describe()} of "
+                f"tensors. Received: {arg!r:.80}"
             )
-        return {k: _tensor_ref(arg[k], layer, where) for k in keys}
+        return structure.pack([_tensor_ref(t, layer, where) for t in structure.flatten(arg)])
     if layer._takes_list:
         if not isinstance(arg, list) or not arg:
             raise ValueError(
@@ -265,7 +258,15 @@ def _tensor_ref(t, layer, where: str) -> tuple[str, int, int]:
             f"({{'class_name': '{TENSOR}', 'config': {{'keras_history': [layer, node, "
             f"tensor]}}}}). Received: {t!r:.80}"
         )
-    return tuple(history)
+    return Ref(*history)
+
+
+class Ref(NamedTuple):
+    """A tensor reference read from a config: ``[layer name, node index, tensor index]``."""
+
+    layer: str
+    node: int
+    index: int
 
 
 def _is_ref(value) -> bool:
@@ -335,17 +336,14 @@ def _replay(graph: Graph, start: Callable, call: Callable) -> dict:
 
 
 def _refs(arg) -> list:
-    """The references in a call's argument (one, a list or a dict of them)."""
-    if isinstance(arg, dict):
-        return list(arg.values())
-    return arg if isinstance(arg, list) else [arg]
+    """The references in a call's argument (one, or a nest of them)."""
+    return flatten_any(arg, lambda v: isinstance(v, Ref))
 
 
 def _map_refs(arg, value: Callable):
     """A call's argument with each reference replaced by ``value(reference)``."""
-    if isinstance(arg, dict):
-        return {k: value(r) for k, r in arg.items()}
-    return [value(r) for r in arg] if isinstance(arg, list) else value(arg)
+    structure = Structure.of(arg, lambda v: isinstance(v, Ref))
+    return structure.pack([value(r) for r in structure.flatten(arg)])
 
 
 def _made_value(made: dict, ref):
@@ -374,15 +372,12 @@ def _unpack_refs(graph: Graph, packed, made: dict):
             )
         return made[(ref[0], node)][ref[2]]
 
-    if _is_ref(packed):
-        return value(packed)
-    if isinstance(packed, tuple) and packed:
-        return tuple(value(r) for r in packed)
-    if isinstance(packed, list) and packed:
-        return [value(r) for r in packed]
-    if isinstance(packed, dict) and packed and all(isinstance(k, str) for k in packed):
-        return {k: value(r) for k, r in packed.items()}
-    raise ValueError(
-        f"{where}: 'input_layers' and 'output_layers' must each be a tensor reference, a "
-        f"list or a dict of them. Received: {packed!r:.80}"
-    )
+    try:
+        structure = Structure.of(packed, _is_ref, "input_layers/output_layers")
+    except ValueError:
+        raise ValueError(
+            f"{where}: 'input_layers' and 'output_layers' must each be a tensor reference, or "
+            "a list, tuple or dict of them (nested as the model's inputs and outputs). "
+            f"Received: {packed!r:.80}"
+        ) from None
+    return structure.pack([value(r) for r in structure.flatten(packed)])

@@ -308,7 +308,7 @@ def _model_from_keras_config(config, where: str, stored: int):
         with random_state_kept():
             model = build_sequential(spec, where)
         model.trainable = trainable
-    outputs = len(model._outputs) if model._output_keys is not None else None
+    outputs = None if model._output_structure.is_leaf else len(model._outputs)
     return model, keras_schema.import_compile(compiled, outputs, where)
 
 

@@ -315,7 +315,11 @@ class Loss(Configurable):
         all of a sample's values (a feature map's cells too, where Keras 3 broadcasts the
         weights against the last axis instead and fails)."""
         y_true = np.asarray(y_true, dtype=np.float32)
-        values = self.call(y_true, y_pred)
+        return self.reduce(self.call(y_true, y_pred), sample_weight)
+
+    def reduce(self, values, sample_weight=None):
+        """``values`` (unreduced, per sample or per element) weighted by ``sample_weight``
+        and reduced by ``reduction``: the second half of ``__call__``."""
         weights = None
         if sample_weight is not None:
             weights = _weights_like(sample_weight, np.shape(values), self.name)

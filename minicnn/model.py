@@ -36,6 +36,7 @@ from .graph_config import graph_config, parse_graph
 from .layer import _check_tensors, is_model, is_symbolic
 from .layers import InputLayer, KerasTensor, Layer
 from .receptive import receptive_field
+from .structure import LEAF, Structure, describe, flatten_any
 from .summary import print_summary
 from .utils import draw_seed, unique_name
 from .utils import rng as global_rng
@@ -124,7 +125,7 @@ class Model:
         # and outputs are packed: None (one tensor), "list", "tuple" (outputs only), or a
         # tuple of dict keys.
         self._output_values: list[int] = []
-        self._input_keys = self._output_keys = None
+        self._input_structure = self._output_structure = LEAF
         # Per node, the tensors its call made (one, or a nested model's several).
         self.node_outputs: list[tuple[KerasTensor, ...]] = []
         # This model's own calls on KerasTensors, when it is a layer of another model.
@@ -180,23 +181,23 @@ class Model:
 
     @property
     def input_shape(self):
-        """The inputs' shapes (batch axis first), packed as the model takes its inputs."""
-        return self._input_shape
+        """The input's shape (batch axis first), or a list of the inputs' shapes in
+        ``inputs`` order (flat, however the inputs nest: Keras's ``input_shape``)."""
+        return _flat_shapes(self._input_structure, self._input_shape)
 
     @property
     def output_shape(self):
-        """The outputs' shapes (batch axis first), packed as the model returns them."""
-        return self._output_shape
+        """The output's shape (batch axis first), or a list of the outputs' shapes in
+        ``outputs`` order (flat, however the outputs nest: Keras's ``output_shape``)."""
+        return _flat_shapes(self._output_structure, self._output_shape)
 
     # ------------------------------------------------------------------ the graph
     def _build_graph(self, inputs, outputs) -> None:
         """Nodes, layers and value numbers from the tensors' call records, in Keras's
         order (``Functional``'s ``map_graph``): nodes by decreasing depth from the outputs,
         each layer where its first node falls; a shared layer once."""
-        in_keys, in_list = _flatten("inputs", inputs)
-        out_keys, out_list = _flatten("outputs", outputs)
-        if isinstance(outputs, tuple):
-            out_keys = "tuple"  # outputs given as a tuple come back as one, as in Keras
+        in_struct, in_list = _flatten("inputs", inputs)
+        out_struct, out_list = _flatten("outputs", outputs)
         if len({id(t) for t in in_list}) != len(in_list):
             raise ValueError("Model: the same Input tensor appears twice in `inputs`.")
         # Keras's slicing: an input that a layer made (not an Input) cuts the graph there
@@ -207,8 +208,8 @@ class Model:
             if not isinstance(t._history[0], InputLayer)
         }
         order, seen = [], set()
-        for i, tensor in enumerate(out_list):
-            path = f"{i}" if out_keys in (None, "list", "tuple") else repr(out_keys[i])
+        for path, tensor in zip(out_struct.paths(), out_list):
+            path = "/".join(str(step) for step in path) or "0"
             # Depth-first from each output, producers before their consumers (post-order);
             # a stack rather than recursion, so deep models do not meet Python's limit.
             stack = [(tensor, False)]
@@ -268,10 +269,10 @@ class Model:
             )
         self._layers, self.nodes = layers, nodes
         self._inputs, self._outputs = model_inputs, out_list
-        self._input_keys, self._output_keys = in_keys, out_keys
+        self._input_structure, self._output_structure = in_struct, out_struct
         self._output_values = [value_of[id(t)] for t in out_list]
-        self._input_shape = _pack(in_keys, [t.shape for t in in_list])
-        self._output_shape = _pack(out_keys, [t.shape for t in out_list])
+        self._input_shape = _pack(in_struct, [t.shape for t in in_list])
+        self._output_shape = _pack(out_struct, [t.shape for t in out_list])
         self.built = True
 
     def model_tensor(self, t: KerasTensor) -> KerasTensor:
@@ -280,10 +281,11 @@ class Model:
         return self._cut.get(id(t), t)
 
     def _input_values(self, x) -> list:
-        """The model's inputs as a list in ``inputs`` order, from one array, a list or a
-        dict (as the model was built); a model built on one Input or a list of them also
-        takes a dict keyed by the Inputs' names, as Keras's."""
-        if isinstance(x, dict) and self._input_keys in (None, "list"):
+        """The model's inputs as a list in ``inputs`` order, from one array, or a list,
+        tuple or dict (nested as the model was built); a model built on one Input or a
+        flat list of them also takes a dict keyed by the Inputs' names, as Keras's."""
+        structure = self._input_structure
+        if isinstance(x, dict) and structure.kind != "dict" and structure.is_flat:
             names = [t._history[0].name for t in self._inputs]
             if not names or not set(names) <= set(x):
                 takes = (
@@ -297,29 +299,50 @@ class Model:
                 )
             self._warn_extra_keys(x, names)
             return [x[n] for n in names]
-        if self._input_keys is None:
+        if structure.is_leaf:
             return [x]
-        if self._input_keys == "list":
-            if len(self._inputs) == 1 and not isinstance(x, (list, tuple)):
+        n = len(self._inputs)
+        if structure.kind in ("list", "tuple") and structure.is_flat:
+            if n == 1 and not isinstance(x, (list, tuple)):
                 return [x]  # one input given as a list: its array alone, as Keras takes it
-            if not isinstance(x, (list, tuple)) or len(x) != len(self._inputs):
+            if not isinstance(x, (list, tuple)) or len(x) != n:
                 raise ValueError(
-                    f"Model '{self.name}' expects {len(self._inputs)} input(s), as a list of "
-                    f"{len(self._inputs)} inputs; "
+                    f"Model '{self.name}' expects {n} input(s), as a list of {n} inputs; "
                     f"received {type(x).__name__}"
                     + (f" of length {len(x)}" if isinstance(x, (list, tuple)) else "")
                     + "."
                 )
             return list(x)
-        if not isinstance(x, dict) or not set(self._input_keys) <= set(x):
+        if structure.kind == "dict" and structure.is_flat:
+            if not isinstance(x, dict) or not set(structure.keys) <= set(x):
+                raise ValueError(
+                    "The structure of `inputs` doesn't match the expected structure: model "
+                    f"'{self.name}' expects a dict with keys {list(structure.keys)} (named "
+                    f"input(s) with keys {list(structure.keys)}); received "
+                    f"{list(x) if isinstance(x, dict) else type(x).__name__}."
+                )
+            self._warn_extra_keys(x, structure.keys)
+            return [x[k] for k in structure.keys]
+        # Nested inputs: as Keras's _standardize_inputs, another nesting of as many arrays
+        # is taken in flattened order, with Keras's warning.
+        if structure.matches(x):
+            return structure.flatten(x)
+        try:
+            flat = flatten_any(x, lambda v: not isinstance(v, (list, tuple, dict)))
+        except ValueError:
+            flat = []
+        expected = structure.describe()
+        if len(flat) != n:
             raise ValueError(
                 "The structure of `inputs` doesn't match the expected structure: model "
-                f"'{self.name}' expects a dict with keys {list(self._input_keys)} (named "
-                f"input(s) with keys {list(self._input_keys)}); received "
-                f"{list(x) if isinstance(x, dict) else type(x).__name__}."
+                f"'{self.name}' takes {n} arrays as {expected}; received {describe(x)}."
             )
-        self._warn_extra_keys(x, self._input_keys)
-        return [x[k] for k in self._input_keys]
+        warnings.warn(
+            "The structure of `inputs` doesn't match the expected structure.\nExpected: "
+            f"{expected}\nReceived: inputs={describe(x)}",
+            stacklevel=4,
+        )
+        return flat
 
     def _warn_extra_keys(self, x: dict, expected) -> None:
         """Keras's warning for a dict of inputs with keys the model does not take (they
@@ -357,26 +380,27 @@ class Model:
 
     @property
     def output_names(self) -> list[str]:
-        """Each output's name, as Keras gives them: the dict keys of dict outputs, else the
-        name of the layer that makes each output."""
-        if isinstance(self._output_keys, tuple):
-            return list(self._output_keys)
+        """Each output's name, in ``outputs`` order: the keys of a flat dict of outputs
+        (sorted, as Keras orders them; Keras's logs name such outputs by key), else the
+        name of the layer that makes each output (Keras's ``output_names``)."""
+        if self._output_structure.kind == "dict" and self._output_structure.is_flat:
+            return list(self._output_structure.keys)
         if not self._outputs:
             return [self.layers[-1].name] if self.layers else []
         return [t._history[0].name for t in self._outputs]
 
     def _pack_inputs(self, arrays: list):
         """One array per input (in ``inputs`` order) as the model takes them."""
-        return _pack(self._input_keys, arrays)
+        return _pack(self._input_structure, arrays)
 
     def _unpack_outputs(self, outputs) -> list:
         """The model's outputs (as ``apply`` returns them) as a list."""
-        return _unpack(self._output_keys, outputs)
+        return _unpack(self._output_structure, outputs)
 
     def _single_io(self) -> bool:
         """One input array and one output array (a Sequential, or a functional model of
         one Input and one output tensor)."""
-        return self._input_keys is None and self._output_keys is None
+        return self._input_structure.is_leaf and self._output_structure.is_leaf
 
     # ------------------------------------------------------------------ layers
     @property
@@ -623,7 +647,7 @@ class Model:
     def _outputs_of(self, values):
         if not self._output_values:  # a Sequential: its last node
             return values[-1]
-        return _pack(self._output_keys, [values[i] for i in self._output_values])
+        return _pack(self._output_structure, [values[i] for i in self._output_values])
 
     def stateless_call(self, weights: Sequence, x, training: bool = False, seed=None, rng=None):
         """``(outputs, new_weights)``: the model's output and the flat weight list with the
@@ -682,7 +706,7 @@ class Model:
             passed = [a.shape for a in arrays]
             arrays = self.adjust_ranks(arrays)
             self.check_input_shapes([a.shape for a in arrays], method, passed=passed)
-            return _pack(self._input_keys, arrays)
+            return _pack(self._input_structure, arrays)
         if isinstance(x, dict):
             (x,) = self._input_values(x)
         elif (
@@ -823,12 +847,9 @@ class Model:
         x = self.prepare_input(x, cast=False)
         inputs = self._input_values(x)
         n = len(inputs[0])
-        shapes = self._input_values(_pack(self._input_keys, [(n, *a.shape[1:]) for a in inputs]))
-        out_shapes = self._model_output_shape(_pack(self._input_keys, shapes))
-        flat_shapes = (
-            [out_shapes] if self._output_keys is None else _unpack(self._output_keys, out_shapes)
-        )
-        outs = [np.empty(shape, dtype=np.float32) for shape in flat_shapes]
+        shapes = [(n, *a.shape[1:]) for a in inputs]
+        out_shapes = self._model_output_shape(_pack(self._input_structure, shapes))
+        outs = [np.empty(s, dtype=np.float32) for s in _unpack(self._output_structure, out_shapes)]
         weights = self.weight_arrays()
         steps = batches(n, batch_size)
         self.stop_predicting = False
@@ -837,11 +858,9 @@ class Model:
         with progress_bar(len(steps), verbose, delay=PROGRESS_DELAY) as bar:
             for k, step in enumerate(steps):
                 hooks.on_predict_batch_begin(k)
-                batch = _pack(self._input_keys, [as_batch(a, step) for a in inputs])
+                batch = _pack(self._input_structure, [as_batch(a, step) for a in inputs])
                 ys = self.apply(weights, batch)
-                for out, y in zip(
-                    outs, [ys] if self._output_keys is None else _unpack(self._output_keys, ys)
-                ):
+                for out, y in zip(outs, _unpack(self._output_structure, ys)):
                     out[step] = y
                 done = step.stop
                 hooks.on_predict_batch_end(k, {"outputs": ys})
@@ -851,7 +870,7 @@ class Model:
         hooks.on_predict_end()
         # A callback that stopped early leaves the predictions made so far, as in Keras.
         outs = [out[:done] for out in outs]
-        return outs[0] if self._output_keys is None else _pack(self._output_keys, outs)
+        return _pack(self._output_structure, outs)
 
     def _predict_batches(self, feed, verbose, hooks):
         """``predict`` over a generator's or PyDataset's batches, joined along the batch
@@ -868,7 +887,7 @@ class Model:
                 hooks.on_predict_batch_begin(k)
                 batch = self.prepare_input(batch)  # builds an unbuilt Sequential first
                 ys = self.apply(self.weight_arrays(), batch)
-                flat = [ys] if self._output_keys is None else _unpack(self._output_keys, ys)
+                flat = _unpack(self._output_structure, ys)
                 outs.append([np.asarray(y, np.float32) for y in flat])
                 hooks.on_predict_batch_end(k, {"outputs": ys})
                 bar.update()
@@ -878,7 +897,7 @@ class Model:
         if not outs:
             raise ValueError(f"predict: the {feed.what} yielded no batches.")
         joined = [np.concatenate(parts) for parts in zip(*outs)]
-        return joined[0] if self._output_keys is None else _pack(self._output_keys, joined)
+        return _pack(self._output_structure, joined)
 
     def __call__(self, x, training: bool | None = None):
         """The model on a whole batch at once (no batching), as float32 arrays (``training``
@@ -903,11 +922,8 @@ class Model:
             self.assign_weights([np.asarray(w, dtype=np.float32) for w in weights])
         else:
             ys = self.apply(self.weight_arrays(), x, training, seed)
-        if self._output_keys is None:
-            return np.asarray(ys, dtype=np.float32)
-        return _pack(
-            self._output_keys, [np.asarray(y, np.float32) for y in _unpack(self._output_keys, ys)]
-        )
+        flat = [np.asarray(y, np.float32) for y in _unpack(self._output_structure, ys)]
+        return _pack(self._output_structure, flat)
 
     # ------------------------------------------------------------------ as a layer
     #: The model's inner geometry is not one mapping: receptive fields stop here.
@@ -916,17 +932,17 @@ class Model:
 
     @property
     def _takes_list(self) -> bool:
-        """As a layer: called on a list of tensors (a model of several inputs)."""
-        return self._input_keys == "list"
+        """As a layer: called on a flat list of tensors (a model of several inputs)."""
+        return self._input_structure.kind == "list" and self._input_structure.is_flat
 
     def _pack_sources(self, items: list):
-        return _pack(self._input_keys, list(items))
+        return _pack(self._input_structure, list(items))
 
     def _pack_outputs(self, items: list):
-        return _pack(self._output_keys, list(items))
+        return _pack(self._output_structure, list(items))
 
     def _flat_outputs(self, output) -> list:
-        return _unpack(self._output_keys, output)
+        return _unpack(self._output_structure, output)
 
     # The one symbolic-call mechanism, Layer's, with this model's input and output layout.
     _call_symbolic = Layer._call_symbolic
@@ -935,15 +951,21 @@ class Model:
         """As a layer of an outer model (Keras's nested models): the tensors ``x`` (one, a
         list or a dict, as this model takes its inputs) in input order, and their shapes
         packed the same way; the call's outputs are packed as the model's outputs."""
-        if isinstance(self._input_keys, tuple):
-            if not isinstance(x, dict) or not set(self._input_keys) <= set(x):
-                raise ValueError(
-                    f"Model '{self.name}' takes a dict of inputs with keys "
-                    f"{list(self._input_keys)}; it was called on "
-                    f"{list(x) if isinstance(x, dict) else type(x).__name__}."
+        structure = self._input_structure
+        if structure.kind == "dict" or not structure.is_flat:
+            if not structure.matches(x):
+                takes = (
+                    f"a dict of inputs with keys {list(structure.keys)}"
+                    if structure.kind == "dict"
+                    else "its inputs"
                 )
-            self._warn_extra_keys(x, self._input_keys)
-            inputs = tuple(x[k] for k in self._input_keys)
+                raise ValueError(
+                    f"Model '{self.name}' takes {takes} as {structure.describe()}; it was "
+                    f"called on {describe(x)}."
+                )
+            if structure.kind == "dict":
+                self._warn_extra_keys(x, structure.keys)
+            inputs = tuple(structure.flatten(x))
         elif isinstance(x, dict):
             inputs = tuple(self._input_values(x))  # keyed by the Inputs' names, as Keras
         else:
@@ -960,20 +982,20 @@ class Model:
     @property
     def output(self):
         """The model's own output tensor(s), as Keras's ``model.output``."""
-        return self._own_tensors("output", self._outputs, self._output_keys)
+        return self._own_tensors("output", self._outputs, self._output_structure)
 
     @property
     def input(self):
         """The model's own input tensor(s), as Keras's ``model.input``."""
-        return self._own_tensors("input", self._inputs, self._input_keys)
+        return self._own_tensors("input", self._inputs, self._input_structure)
 
-    def _own_tensors(self, what: str, tensors: list, keys):
+    def _own_tensors(self, what: str, tensors: list, structure: Structure):
         if not tensors:
             raise AttributeError(
                 f"{type(self).__name__} '{self.name}' has no {what} tensor yet (it has not "
                 "been built on an input shape)."
             )
-        return _pack(keys, list(tensors))
+        return _pack(structure, list(tensors))
 
     def get_output_at(self, node_index: int):
         return self._calls[node_index].output
@@ -1056,41 +1078,37 @@ def contains(model: Model, target: Model) -> bool:
 
 
 def _flatten(what: str, tensors) -> tuple:
-    """``(keys, list)`` for a KerasTensor (keys None), a list ("list") or a dict (its
-    keys); anything else is a TypeError naming the argument."""
-    if isinstance(tensors, KerasTensor):
-        return None, [tensors]
-    if isinstance(tensors, dict):
-        keys, items = tuple(tensors), list(tensors.values())
-    elif isinstance(tensors, (list, tuple)):
-        keys, items = "list", list(tensors)
-    else:
-        keys, items = None, [tensors]
-    bad = [t for t in items if not isinstance(t, KerasTensor)]
-    if bad or not items:
+    """``(structure, list)`` for a KerasTensor or a nest of them (lists, tuples,
+    namedtuples, dicts: Keras's nested inputs and outputs), leaves in Keras's order;
+    anything else is a ValueError naming the argument."""
+    try:
+        structure = Structure.of(tensors, lambda v: not isinstance(v, (list, tuple, dict)), what)
+    except ValueError:
+        structure = None
+    items = [] if structure is None else structure.flatten(tensors)
+    if structure is None or not all(isinstance(t, KerasTensor) for t in items):
         raise ValueError(
             f"All `{what}` values must be KerasTensors (from `Input()` and from layers "
-            f"called on them), given as one, or a non-empty list or dict of them. "
-            f"Received: {what}={tensors!r:.120}"
+            f"called on them), given as one, or a non-empty list, tuple or dict of them "
+            f"(nested as you like). Received: {what}={tensors!r:.120}"
         )
-    return keys, items
+    return structure, items
 
 
-def _pack(keys, items: list):
-    """The inverse of ``_flatten`` for values: one item, a list, or a dict."""
-    if keys is None:
-        return items[0]
-    if keys == "list":
-        return list(items)
-    if keys == "tuple":
-        return tuple(items)
-    return dict(zip(keys, items))
+def _flat_shapes(structure: Structure, packed):
+    """Keras's ``input_shape``/``output_shape``: one shape, or a flat list of them."""
+    shapes = _unpack(structure, packed)
+    return shapes[0] if len(shapes) == 1 else shapes
 
 
-def _unpack(keys, packed) -> list:
-    if keys is None:
-        return [packed]
-    return list(packed) if keys in ("list", "tuple") else [packed[k] for k in keys]
+def _pack(structure: Structure, items: list):
+    """The inverse of ``_flatten`` for values: ``items`` nested as ``structure``."""
+    return structure.pack(items)
+
+
+def _unpack(structure: Structure, packed) -> list:
+    """The leaves of ``packed``, a value of ``structure`` (a model's own outputs)."""
+    return [packed] if structure.is_leaf else structure.flatten(packed)
 
 
 __all__ = ["Model"]

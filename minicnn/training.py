@@ -26,6 +26,7 @@ Data are read one batch at a time (cast to float32 per batch), so memory grows w
 from __future__ import annotations
 
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 from autograd import value_and_grad
@@ -43,6 +44,7 @@ from .callbacks import (
 )
 from .data import SCAN_CHUNK, ArrayGroup, check_data, hold_out
 from .feeds import ArrayFeed, PyDataset, SourceFeed, check_unsupported, is_batch_source
+from .structure import LEAF, Structure, flatten_any
 from .utils import draw_seed, rng
 from .validation import check_batch_size, check_bool, check_int, check_real, check_verbose
 
@@ -124,7 +126,7 @@ def compile(
             f"`steps_per_execution` must be 1. Received: steps_per_execution={steps_per_execution}"
         )
     optimizer_obj = optimizers.get(optimizer)
-    if model._output_keys is not None:
+    if not model._output_structure.is_leaf:
         loss_obj = _compile_outputs(model, loss, loss_weights)
     else:
         if isinstance(loss, (list, tuple, dict)):
@@ -176,32 +178,159 @@ def _per_output(model, value, what: str) -> list:
 
 
 def _compile_outputs(model, loss, loss_weights):
-    """The ``_OutputLosses`` (or None) of a model of several outputs."""
-    n = len(model._outputs)
+    """The ``_OutputLosses`` (or None) of a model of several outputs, or of nested ones."""
     if loss is None:
-        per_loss = None
-    elif isinstance(loss, (list, tuple, dict)):
-        per_loss = [
-            None if v is None else losses.resolve(_one_loss(v, name))
-            for v, name in zip(_per_output(model, loss, "loss"), model.output_names)
-        ]
-        if all(v is None for v in per_loss):
+        return None
+    structure = model._output_structure
+    if _per_output_form(structure, loss):
+        # One entry per output (by name for a dict): Keras's common form, checked here with
+        # the messages that name the outputs, then nested as the outputs are.
+        loss = _per_output(model, loss, "loss")
+        if all(v is None for v in loss):
             raise ValueError(f"compile: `loss` gives no loss for any output. Received: {loss!r}")
-    else:
-        per_loss = [losses.resolve(loss) for _ in range(n)]  # one loss for every output, as Keras
-    weights = [1.0] * n
-    if loss_weights is not None:
-        weights = [
-            1.0 if w is None else check_real(w, "compile", "loss_weights", 0.0)
-            for w in _per_output(model, loss_weights, "loss_weights")
-        ]
-    return None if per_loss is None else _OutputLosses(per_loss, weights, model)
+        loss = structure.pack(loss)
+    elif not _nested(loss):
+        loss = structure.pack([loss] * structure.size)  # one loss for every output, as Keras
+    # Weights per output when the losses are per output; otherwise as the losses nest, or
+    # as many numbers as losses (see _pair_weights).
+    one_each = len(flatten_any(loss, lambda v: not _nested(v))) == structure.size
+    if _per_output_form(structure, loss_weights) and (one_each or isinstance(loss_weights, dict)):
+        loss_weights = structure.pack(_per_output(model, loss_weights, "loss_weights"))
+    weights = _pair_weights(loss, loss_weights)
+    terms = _LossTerms(model)
+    terms.build(structure, 0, loss, weights, ())
+    return _OutputLosses(terms.terms, model)
+
+
+def _nested(value) -> bool:
+    return isinstance(value, (list, tuple, dict))
+
+
+def _per_output_form(structure: Structure, value) -> bool:
+    """Whether ``value`` (losses or loss weights) gives one entry per output: a dict by
+    output name where the outputs are not a dict, or for outputs that do not nest, a dict
+    or a list (or tuple) of entries that are not containers."""
+    if isinstance(value, dict):
+        return structure.kind != "dict" or structure.is_flat
+    return structure.is_flat and isinstance(value, (list, tuple)) and not any(map(_nested, value))
+
+
+def _pair_weights(loss, loss_weights):
+    """``loss_weights`` nested as ``loss`` (None where none is given): the same nesting,
+    or as many numbers as there are losses, taken in order (Keras's rule)."""
+    leaf = lambda v: not _nested(v)  # noqa: E731
+    loss_structure = Structure.of(loss, leaf, "loss")
+    if loss_weights is None:
+        return loss_structure.pack([None] * loss_structure.size)
+    flat = flatten_any(loss_weights, leaf)
+    if len(flat) != loss_structure.size:
+        raise ValueError(
+            f"compile: `loss_weights` must match the number of losses, got "
+            f"{loss_structure.size} losses and {len(flat)} weights. Received: "
+            f"loss_weights={loss_weights!r:.120}"
+        )
+    flat = [None if w is None else check_real(w, "compile", "loss_weights", 0.0) for w in flat]
+    return loss_structure.pack(flat)
+
+
+class _Term(NamedTuple):
+    """One loss of a model of several outputs: it reads the outputs numbered ``leaves``
+    (in ``outputs`` order), nested as ``structure`` (one output: a leaf)."""
+
+    leaves: tuple
+    structure: Structure
+    loss: object
+    weight: float | None
+    name: str
+
+
+class _LossTerms:
+    """Keras's ``CompileLoss`` resolution of a (nested) ``loss`` against the model's
+    (nested) outputs: a loss that is not a container applies to the whole sub-structure
+    it stands for; a list or tuple of one loss per output there is taken per output; a
+    list or tuple where the outputs are not one of that type applies each of its entries
+    to the whole sub-structure; otherwise the loss nests as the outputs, entry by entry
+    (None: no loss there). Each loss is named by its path, as Keras names its log."""
+
+    def __init__(self, model):
+        self.model, self.terms = model, []
+        self.layer_names = [model.model_tensor(t)._history[0].name for t in model._outputs]
+
+    def build(self, out: Structure, start: int, loss, weight, path: tuple) -> None:
+        if not _nested(loss):
+            if loss is not None:
+                self.terms.append(self._term(out, start, loss, weight, path))
+            return
+        if isinstance(loss, (list, tuple)) and not out.is_leaf and len(loss) == out.size:
+            if not any(map(_nested, loss)):  # one loss per output, in flattened order
+                for k, (sub, p) in enumerate(zip(loss, out.paths())):
+                    self.build(LEAF, start + k, sub, weight[k], path + p)
+                return
+        if isinstance(loss, (list, tuple)) and not _same_kind(out, loss):
+            given = [(sub, w) for sub, w in zip(loss, weight) if sub is not None]
+            if out.is_leaf and len(given) > 1:
+                raise ValueError(
+                    f"compile: output '{self._name(out, start, path)}' is given "
+                    f"{len(given)} losses; expected one (a list of one is taken too). "
+                    f"Received: {loss!r:.120}"
+                )
+            for sub, w in given:  # each applies to the whole sub-structure
+                self.build(out, start, sub, w, path)
+            return
+        steps = list(loss) if isinstance(loss, dict) else range(len(loss))
+        own = list(out.keys) if out.kind == "dict" else list(range(len(out.children)))
+        offsets = [start]
+        for child in out.children:
+            offsets.append(offsets[-1] + child.size)
+        for step in steps:
+            sub = loss[step]
+            if sub is None:
+                continue
+            if step not in own:
+                raise ValueError(
+                    f"compile: the path {path + (step,)} in the `loss` argument can't be found "
+                    f"in the model's outputs {self.model._output_structure.describe()} "
+                    f"(model '{self.model.name}')."
+                )
+            k = own.index(step)
+            self.build(out.children[k], offsets[k], sub, weight[step], path + (step,))
+
+    def _term(self, out: Structure, start: int, loss, weight, path: tuple) -> _Term:
+        resolved = losses.resolve(loss)
+        name = self._name(out, start, path)
+        if not out.is_leaf and not isinstance(resolved, losses.LossFunctionWrapper):
+            raise ValueError(
+                f"compile: loss '{resolved.name}' is given for {out.describe()} (the outputs "
+                f"at '{name}'), but a built-in loss compares one output with its targets; "
+                "give it per output, or give a function of (y_true, y_pred) structures."
+            )
+        return _Term(tuple(range(start, start + out.size)), out, resolved, weight, name)
+
+    def _name(self, out: Structure, start: int, path: tuple) -> str:
+        """Keras's name of the loss at ``path``: the path joined by "/", where an index
+        naming one output becomes the output's layer name; the whole outputs are named
+        by their keys (a dict) or layer names, joined by "_"."""
+        if out.is_leaf and (not path or isinstance(path[-1], int)):
+            path = (*path[:-1], self.layer_names[start]) if path else (self.layer_names[start],)
+        if path:
+            return "/".join(str(step) for step in path)
+        if out.kind == "dict":
+            return "_".join(out.keys)
+        return "_".join(self.layer_names[start : start + out.size])
+
+
+def _same_kind(out: Structure, loss) -> bool:
+    """Whether outputs of structure ``out`` are instances of ``type(loss)`` (Keras's test
+    for a list or tuple of losses that nests as the outputs)."""
+    if out.kind == "namedtuple":
+        return isinstance(loss, out.cls) or type(loss) is tuple
+    return (out.kind, type(loss)) in (("list", list), ("tuple", tuple))
 
 
 def _metrics_of(model, metrics, what: str) -> list:
     """``metrics`` (or ``weighted_metrics``) as compile keeps them: a list of identifiers,
     or for a model of several outputs one list per output."""
-    several = model._output_keys is not None
+    several = not model._output_structure.is_leaf
     n = len(model._outputs) if several else 1
     if metrics is None:
         return [[] for _ in range(n)] if several else []
@@ -241,26 +370,41 @@ def _one_loss(entry, output: str):
 
 
 class _OutputLosses:
-    """The losses of a model of several outputs (None for an output trained without one,
-    as Keras allows): the loss trained on is their sum weighted by ``loss_weights``; with
-    two or more, each output's own loss is logged too (Keras 3's rule)."""
+    """The losses of a model of several (or nested) outputs, one ``_Term`` each (an output
+    may have none, as Keras allows): the loss trained on is their sum weighted by
+    ``loss_weights``; with two or more, each one is logged too (Keras 3's rule).
+    ``losses`` and ``weights`` give each output's own loss (None where no loss reads it
+    alone) and weight, for the target checks and the compile config."""
 
-    def __init__(self, per_output, weights, model):
-        self.losses, self.weights = per_output, weights
-        kept = [i for i, loss in enumerate(per_output) if loss is not None]
-        self.names = [model.output_names[i] for i in kept]
-        self._kept_weights = [weights[i] for i in kept]  # those of the outputs with a loss
+    def __init__(self, terms: list, model):
+        self.terms = terms
+        n = len(model._outputs)
+        self.losses, self.weights = [None] * n, [1.0] * n
+        for term in terms:
+            if term.structure.is_leaf and self.losses[term.leaves[0]] is None:
+                self.losses[term.leaves[0]] = term.loss
+                self.weights[term.leaves[0]] = 1.0 if term.weight is None else term.weight
+        self.names = [term.name for term in terms]
+        self._kept_weights = [1.0 if t.weight is None else t.weight for t in terms]
         self.unpack = model._unpack_outputs
 
     def parts(self, ys, y_pred, sample_weight=None) -> list:
-        """The loss (traceable by autograd) of each output that has one, in output order;
-        ``sample_weight`` is None or one weight array per output."""
-        weights = [None] * len(self.losses) if sample_weight is None else sample_weight
-        return [
-            _weighted(loss, y, p, w)
-            for loss, y, p, w in zip(self.losses, ys, self.unpack(y_pred), weights)
-            if loss is not None
-        ]
+        """Each loss's value (traceable by autograd), in ``terms`` order; ``ys`` and
+        ``sample_weight`` (None, or one weight array per output) list the outputs'."""
+        preds = self.unpack(y_pred)
+        out = []
+        for term in self.terms:
+            w = None if sample_weight is None else sample_weight[term.leaves[0]]
+            if term.structure.is_leaf:
+                (i,) = term.leaves
+                out.append(_weighted(term.loss, ys[i], preds[i], w))
+                continue
+            # A function of whole structures (Keras's "struct" losses), reduced as the
+            # loss's other values are.
+            y_t = term.structure.pack([np.asarray(ys[i], np.float32) for i in term.leaves])
+            y_p = term.structure.pack([preds[i] for i in term.leaves])
+            out.append(term.loss.reduce(term.loss.wrapped(y_t, y_p), w))
+        return out
 
     def total(self, parts):
         out = 0.0
@@ -316,7 +460,7 @@ def get_compile_config(model) -> dict | None:
     """
     if not model.compiled:
         return None
-    several = model._output_keys is not None
+    several = not model._output_structure.is_leaf
 
     def serialized(metric_lists):
         if several:
@@ -355,7 +499,7 @@ def get_compile_config(model) -> dict | None:
 def compile_from_config(model, config: dict) -> None:
     """Compile ``model`` from ``get_compile_config``'s output (with ``loss_weights``, and
     a loss and a metric list per output, for a model of several outputs)."""
-    several = model._output_keys is not None
+    several = not model._output_structure.is_leaf
     keys = {"optimizer", "loss", "metrics"} | ({"loss_weights"} if several else set())
     optional = {"weighted_metrics", "loss_weights"}
     if not isinstance(config, dict) or not keys <= set(config) <= keys | optional:
@@ -476,7 +620,7 @@ class _Tracker:
 
 def _as_list(model, y_pred):
     """A model's prediction as a list of outputs when it has several, else as it is."""
-    return y_pred if model._output_keys is None else model._unpack_outputs(y_pred)
+    return y_pred if model._output_structure.is_leaf else model._unpack_outputs(y_pred)
 
 
 def _per_sample_shapes(y, output_shape) -> tuple:
@@ -490,7 +634,7 @@ def _tracker(model, y_shape, output_shape) -> _Tracker:
     """A fresh tracker for ``model``'s compiled metrics and weighted metrics, resolved
     against the shapes (per output for a model of several outputs), named as Keras's
     ``CompileMetrics.result`` names them; records which way each metric improves."""
-    several = model._output_keys is not None
+    several = not model._output_structure.is_leaf
     # Keras names an output's logs after it only when there are several outputs.
     named = several and len(model._outputs) > 1
     if several:

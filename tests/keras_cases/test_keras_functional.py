@@ -10,7 +10,7 @@ import pytest
 
 from minicnn import layers
 from minicnn.layers import Input, KerasTensor
-from minicnn.models import Model, Sequential
+from minicnn.models import Model, load_model, model_from_json
 
 RNG = np.random.default_rng(0)
 
@@ -364,13 +364,71 @@ def test_invalid_config_deserialization_missing_node():
         Model.from_config(config)
 
 
-def test_nested_dict_inputs_and_outputs():
-    # test_deeply_nested_model's one level: minicnn takes a flat dict (or list) of inputs.
-    i1, i2 = Input((1,)), Input((2,))
-    model = Model({"1": i1, "2": i2}, {"1": layers.Dense(1)(i1), "2": layers.Dense(2)(i2)})
-    out = model({"1": np.ones((2, 1)), "2": np.ones((2, 2))})
-    assert set(out) == {"1", "2"} and out["2"].shape == (2, 2)
-    assert Sequential([Input((3,)), layers.Dense(2)]).output_shape == (None, 2)
+def test_deeply_nested_model(tmp_path):
+    i1, i2, i3 = Input((1,)), Input((2,)), Input((3,))
+    o1, o2, o3 = layers.Dense(1)(i1), layers.Dense(2)(i2), layers.Dense(3)(i3)
+    model = Model({"1": i1, "others": {"2": i2, "3": i3}}, {"1": o1, "others": {"2": o2, "3": o3}})
+    data = {"1": np.ones((2, 1)), "others": {"2": np.ones((2, 2)), "3": np.ones((2, 3))}}
+    out_eager = model(data)
+    out_symbolic = model(
+        {
+            "1": Input((1,), batch_size=2),
+            "others": {"2": Input((2,), batch_size=2), "3": Input((3,), batch_size=2)},
+        }
+    )
+    for out in (out_eager, out_symbolic):
+        assert isinstance(out, dict) and set(out) == {"1", "others"}
+        assert out["1"].shape == (2, 1)
+        assert isinstance(out["others"], dict) and set(out["others"]) == {"2", "3"}
+        assert out["others"]["2"].shape == (2, 2) and out["others"]["3"].shape == (2, 3)
+    # Each output is its own Dense of its own input, whatever order the dicts flatten in.
+    for key, got in (("1", out_eager["1"]), ("2", out_eager["others"]["2"])):
+        dense = {"1": o1, "2": o2}[key]._history[0]
+        kernel, bias = dense.get_weights()
+        want = np.ones((2, kernel.shape[0])) @ kernel + bias
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+    # Serialization boundaries: the nesting survives a .keras file.
+    path = tmp_path / "deeply_nested.keras"
+    model.save(path)
+    loaded = load_model(path)
+    new_out = loaded(data)
+    np.testing.assert_allclose(out_eager["1"], new_out["1"])
+    np.testing.assert_allclose(out_eager["others"]["2"], new_out["others"]["2"])
+    np.testing.assert_allclose(out_eager["others"]["3"], new_out["others"]["3"])
+    assert loaded.get_config()["output_layers"] == model.get_config()["output_layers"]
+
+
+def test_restored_nested_input():
+    input_a = Input(shape=(3,), batch_size=2, name="input_a")
+    outputs = layers.Dense(4)(layers.Dense(5)(input_a))
+    model = Model([[input_a]], outputs)
+    json_config = model.to_json()
+    assert model_from_json(json_config).to_json() == json_config
+    assert model.get_config()["input_layers"] == [[["input_a", 0, 0]]]
+    assert model.input_shape == (2, 3)  # Keras's input_shape: flat, one shape for one input
+    x = RNG.random((2, 3))
+    want = model([[x]])
+    # As Keras: another nesting of as many arrays is read in order, with Keras's warning.
+    with pytest.warns(UserWarning, match="doesn't match the expected structure"):
+        np.testing.assert_array_equal(model(x), want)
+    with pytest.raises(ValueError, match="takes 1 arrays as \\[\\[\\*\\]\\]"):
+        model([[x, x]])
+
+
+def test_dicts_flatten_in_sorted_key_order():
+    # keras.tree flattens a dict by sorted key (not as written): inputs, outputs, layers
+    # and weights follow that order, as Keras 3's do (checked against Keras 3.15).
+    b, a = Input((2,), name="b"), Input((3,), name="a")
+    o1, o2 = layers.Dense(1, name="o1")(a), layers.Dense(1, name="o2")(b)
+    model = Model({"b": b, "a": a}, {"z": o1, "y": o2})
+    assert [t._history[0].name for t in model.inputs] == ["a", "b"]
+    assert model.output_names == ["y", "z"]
+    assert [layer.name for layer in model.layers] == ["b", "a", "o2", "o1"]
+    assert [w.shape for w in model.get_weights()] == [(2, 1), (1,), (3, 1), (1,)]
+    assert model.input_shape == [(None, 3), (None, 2)]
+    out = model({"a": np.ones((1, 3)), "b": np.zeros((1, 2))})
+    assert list(out) == ["y", "z"]  # packed back by sorted key, as Keras returns it
 
 
 def test_input_dict_with_extra_field():
