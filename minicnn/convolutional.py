@@ -50,6 +50,14 @@ class BaseConv(KernelLayer):
     bias ``(filters,)``; output ``activation(conv(x, kernel) + bias)``.
     """
 
+    keras_none_config = (
+        "kernel_regularizer",
+        "bias_regularizer",
+        "activity_regularizer",
+        "kernel_constraint",
+        "bias_constraint",
+    )
+
     rank = 2
 
     def __init__(
@@ -391,6 +399,14 @@ class BaseConvTranspose(KernelLayer):
     ``(n-1)*s + k - 2*(k//2 if same else 0) + output_padding`` with it (dilated ``k``).
     """
 
+    keras_none_config = (
+        "kernel_regularizer",
+        "bias_regularizer",
+        "activity_regularizer",
+        "kernel_constraint",
+        "bias_constraint",
+    )
+
     rank = 2
     spatial_mapping = "custom"
 
@@ -537,6 +553,14 @@ class BaseDepthwiseConv(KernelLayer):
     Unlike ``Conv``, strides and dilation may both exceed 1 (as in Keras).
     """
 
+    keras_none_config = (
+        "depthwise_regularizer",
+        "bias_regularizer",
+        "activity_regularizer",
+        "depthwise_constraint",
+        "bias_constraint",
+    )
+
     rank = 2
     kernels = ("depthwise",)
 
@@ -659,6 +683,16 @@ class BaseSeparableConv(BaseDepthwiseConv):
     ``pointwise_kernel`` ``(1, ..., 1, in_ch * depth_multiplier, filters)``, ``bias``
     ``(filters,)``.
     """
+
+    keras_none_config = (
+        "depthwise_regularizer",
+        "pointwise_regularizer",
+        "bias_regularizer",
+        "activity_regularizer",
+        "depthwise_constraint",
+        "pointwise_constraint",
+        "bias_constraint",
+    )
 
     kernels = ("depthwise", "pointwise")
 

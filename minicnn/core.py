@@ -60,6 +60,14 @@ class Dense(KernelLayer):
     ((2, 3), True)
     """
 
+    keras_none_config = (
+        "kernel_regularizer",
+        "bias_regularizer",
+        "kernel_constraint",
+        "bias_constraint",
+        "quantization_config",
+    )
+
     spatial_mapping = "pointwise"
 
     def __init__(
@@ -494,6 +502,8 @@ class PReLU(Layer):
     >>> PReLU()(x).tolist()  # alpha starts at 0
     [[0.0, 0.0, 3.0]]
     """
+
+    keras_none_config = ("alpha_regularizer", "alpha_constraint")
 
     spatial_mapping = "pointwise"
 

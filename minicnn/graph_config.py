@@ -61,7 +61,7 @@ def graph_config(model) -> dict:
         layers.append(
             {
                 "class_name": class_name(layer),
-                "config": layer.get_config(),
+                "config": plain_layer_config(layer),
                 "name": layer.name,
                 "inbound_nodes": nodes,
             }
@@ -73,6 +73,11 @@ def graph_config(model) -> dict:
         "input_layers": model._input_structure.pack([ref(t, True) for t in model._inputs]),
         "output_layers": model._output_structure.pack([ref(t, True) for t in model._outputs]),
     }
+
+
+def plain_layer_config(layer) -> dict:
+    """A layer's config in minicnn's plain form (a nested model's ``plain_config``)."""
+    return layer.plain_config() if is_model(layer) else layer.get_config()
 
 
 def _counts_own_node(layer) -> bool:

@@ -342,7 +342,7 @@ def save_legacy_h5(model, path: str, overwrite: bool) -> None:
     model_config = {"class_name": entry["class_name"], "config": _legacy_layers(entry["config"])}
     root = hdf5.Group(attrs={"backend": "minicnn", "keras_version": KERAS_VERSION})
     root.attrs["model_config"] = json.dumps(model_config)
-    if entry["compile_config"] is not None:
+    if entry["compile_config"]:  # {} when the model is not compiled
         training = dict(entry["compile_config"])
         optimizer = training.pop("optimizer")
         training["optimizer_config"] = {

@@ -18,6 +18,7 @@ defaults and refuse anything else with a message naming the option.
 from __future__ import annotations
 
 from .layer import InputLayer, is_model
+from .structure import flatten_any
 from .validation import float32_policy
 
 TENSOR = "__keras_tensor__"
@@ -83,26 +84,52 @@ def export_layer_config(layer) -> dict:
     return {**head, "dtype": float32_policy(), **config}
 
 
+#: Keras's layers built in their constructor (``Layer._build_at_init``, for layers with no
+#: ``build`` of their own, or ``Reshape``'s ``self.built = True``), which Keras therefore
+#: writes without a ``build_config``.
+BUILT_AT_INIT = frozenset(
+    {
+        "Activation",
+        "AveragePooling1D",
+        "AveragePooling2D",
+        "Dropout",
+        "ELU",
+        "GlobalAveragePooling1D",
+        "GlobalAveragePooling2D",
+        "GlobalMaxPooling1D",
+        "GlobalMaxPooling2D",
+        "Identity",
+        "LeakyReLU",
+        "MaxPooling1D",
+        "MaxPooling2D",
+        "ReLU",
+        "Reshape",
+        "Softmax",
+        "SpatialDropout1D",
+        "SpatialDropout2D",
+    }
+)
+
+
 def export_layer(layer, class_name: str) -> dict:
-    if is_model(layer):  # its own config, uncompiled
-        entry = export_model(layer)
-        del entry["compile_config"]
-        return entry
+    if is_model(layer):  # its own config, with its compile config (Keras's {} if none)
+        return export_model(layer)
     entry = {
         "module": MODULES["layers"],
         "class_name": class_name,
         "config": export_layer_config(layer),
         "registered_name": None,
     }
-    if layer.shaped and not isinstance(layer, InputLayer):
+    if layer.shaped and not isinstance(layer, InputLayer) and class_name not in BUILT_AT_INIT:
         entry["build_config"] = {"input_shape": list(layer.input_shape)}
     return entry
 
 
 def export_model(model) -> dict:
     """``model`` (Sequential or functional, of minicnn layers) as the ``config.json`` Keras
-    3.15 writes, with its ``compile_config`` (None when not compiled)."""
-    config = model.get_config()
+    3.15 writes, with its ``compile_config`` ({} when not compiled); its ``"config"``
+    is what the model's ``get_config()`` returns, as Keras's."""
+    config = model.plain_config()
     batch_shape = None if model._input_shape is None else list(model._input_shape)
     layers = [
         export_layer(layer, e["class_name"]) for layer, e in zip(model.layers, config["layers"])
@@ -125,8 +152,16 @@ def export_model(model) -> dict:
         entry["registered_name"] = None
         entry["build_config"] = {"input_shape": batch_shape}
     else:
-        for layer_entry, e in zip(layers, config["layers"]):
-            layer_entry.update(name=e["name"], inbound_nodes=e["inbound_nodes"])
+        for layer, layer_entry, e in zip(model.layers, layers, config["layers"]):
+            nodes = e["inbound_nodes"]
+            if is_model(layer):
+                # Keras 3.15 records the masks a nested model was called with (None for
+                # each input, nested as the model takes its inputs), except in a call
+                # that fixed its training mode.
+                structure = layer._input_structure
+                mask = {"mask": structure.pack([None] * structure.size)}
+                nodes = [n if n["kwargs"] else {**n, "kwargs": mask} for n in nodes]
+            layer_entry.update(name=e["name"], inbound_nodes=nodes)
         body = {**config, "layers": layers}
         entry = {"module": FUNCTIONAL_MODULE, "class_name": "Functional", "config": body}
         entry["registered_name"] = "Functional"
@@ -136,9 +171,10 @@ def export_model(model) -> dict:
 
 
 def export_compile(compiled: dict | None) -> dict | None:
-    """minicnn's compile config as Keras's ``compile_config``."""
+    """minicnn's compile config as Keras's ``compile_config`` (``{}`` when not compiled,
+    as Keras's ``get_compile_config`` answers)."""
     if compiled is None:
-        return None
+        return {}
 
     def obj(value, family):
         return serialized(value, family) if isinstance(value, dict) else value
@@ -177,6 +213,24 @@ def import_model(config, where: str):
     compiled = config.get("compile_config")
     entry = plain(config, where)
     return entry["class_name"], entry["config"], compiled
+
+
+def minicnn_form(body, class_name: str, where: str):
+    """A model config as minicnn's parsers read it: Keras's (``get_config()`` of a Keras
+    or minicnn model: layers with their module, a Sequential's InputLayer and dtype) is
+    checked and converted; minicnn's own (``plain_config()``, the form of files written
+    before get_config followed Keras) is returned as it is."""
+    if not isinstance(body, dict) or not _keras_form(body, class_name):
+        return body
+    return plain({"class_name": class_name, "config": body}, where)["config"]
+
+
+def _keras_form(body: dict, class_name: str) -> bool:
+    layers = body.get("layers")
+    listed = isinstance(layers, list) and any(isinstance(e, dict) and "module" in e for e in layers)
+    if class_name == "Sequential":
+        return listed or "dtype" in body or "build_input_shape" in body
+    return listed
 
 
 def _sequential(body: dict, where: str) -> dict:
@@ -335,8 +389,8 @@ def _node(node):
 
 
 def _no_mask(value) -> bool:
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, list):
-        return all(v is None for v in value)
-    return value is None
+    """Whether ``value`` is None, or a (nested) list or dict of only None."""
+    try:
+        return all(v is None for v in flatten_any(value, lambda v: not isinstance(v, (list, dict))))
+    except ValueError:  # an empty list or dict, or one with keys that are not strings
+        return False

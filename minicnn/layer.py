@@ -566,10 +566,16 @@ class Layer(Configurable):
         return [output]
 
     # ---- config
+    #: Config keys Keras writes for this class whose value is always None in minicnn.
+    keras_none_config: tuple[str, ...] = ()
+
     def get_config(self) -> dict:
         """Constructor arguments, Keras-style (with Keras's dtype policy entry);
         ``type(layer).from_config`` rebuilds it."""
         config = {"name": self.name, "trainable": self.trainable, "dtype": float32_policy()}
+        # The regularizers, constraints... Keras's config lists (always None here: minicnn
+        # refuses any other value), so a config reads as Keras's get_config writes it.
+        config.update(dict.fromkeys(self.keras_none_config))
         if self.input_shape_arg is not None:
             config["input_shape"] = list(self.input_shape_arg)
         if self.batch_size_arg is not None:

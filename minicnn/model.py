@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import config_io, keras_files, saving, training
+from . import config_io, keras_files, keras_schema, saving, training
 from .callbacks import PROGRESS_DELAY, CallbackList, check_callbacks, progress_bar
 from .data import as_batch, as_input, batches
 from .explain import explain
@@ -1026,16 +1026,24 @@ class Model:
     keras_class = "Functional"
 
     def get_config(self) -> dict:
-        """The architecture as plain data, in Keras 3's functional schema (layers with
-        their ``inbound_nodes``, ``input_layers``, ``output_layers``); ``from_config``
-        rebuilds it and ``save`` writes it."""
+        """The architecture as plain data, as Keras 3's ``get_config`` writes it (each
+        layer with its module, class, config, ``inbound_nodes``; ``input_layers`` and
+        ``output_layers`` nested as the model's inputs and outputs); ``from_config``
+        (minicnn's or Keras's) rebuilds it."""
+        return keras_schema.export_model(self)["config"]
+
+    def plain_config(self) -> dict:
+        """The same graph in minicnn's plain form: each layer as ``{"class_name",
+        "config", "name", "inbound_nodes"}`` with minicnn's layer configs."""
         return graph_config(self)
 
     @classmethod
     def from_config(cls, config: dict):
-        """A new functional model (fresh weights) from ``get_config()``'s output; every
-        field is checked and only minicnn's own layer classes are built."""
+        """A new functional model (fresh weights) from ``get_config()``'s output (Keras's
+        or minicnn's, either form); every field is checked and only minicnn's own layer
+        classes are built."""
         where = f"{cls.__name__}.from_config"
+        config = keras_schema.minicnn_form(config, "Functional", where)
         return parse_graph(config, saving.layer_from_config, where, config_io.MAX_LAYERS).build(cls)
 
     def __repr__(self) -> str:

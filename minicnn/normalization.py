@@ -68,6 +68,13 @@ class BatchNormalization(Layer):
     ('gamma', 'beta', 'moving_mean', 'moving_variance')
     """
 
+    keras_none_config = (
+        "beta_regularizer",
+        "gamma_regularizer",
+        "beta_constraint",
+        "gamma_constraint",
+    )
+
     spatial_mapping = "pointwise"
 
     def __init__(
@@ -198,4 +205,9 @@ class BatchNormalization(Layer):
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
             "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
+            # Keras's renormalisation options, at the only values minicnn accepts.
+            "renorm": False,
+            "renorm_clipping": None,
+            "renorm_momentum": self.renorm_momentum,
+            "synchronized": False,
         }

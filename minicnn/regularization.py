@@ -150,9 +150,10 @@ class _SpatialDropout(Dropout):
 
     def get_config(self):
         # Keras's SpatialDropout configs have neither noise_shape nor trainable (and its
-        # constructor refuses trainable).
+        # constructor refuses trainable), and name the dtype by a plain string.
         config = super().get_config()
         del config["noise_shape"], config["trainable"]
+        config["dtype"] = "float32"
         return config
 
 

@@ -170,7 +170,7 @@ def _config_json(model) -> bytes:
     compiled = model.get_compile_config()
     config = {
         "class_name": model.keras_class,
-        "config": model.get_config(),
+        "config": model.plain_config(),
         "compile_config": compiled,
         "optimizer_state": None
         if compiled is None

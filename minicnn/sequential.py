@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from . import keras_schema
 from .config_io import build_sequential, parse_sequential
+from .graph_config import plain_layer_config
 from .layer import class_name
 from .layers import InputLayer, KerasTensor, Layer
 from .model import Model, Node, contains
@@ -219,15 +221,15 @@ class Sequential(Model):
             self._extend_symbolic(self.layers)
         self._rebuilt()
 
-    def get_config(self) -> dict:
-        """``{"name", "input_shape", "layers": [{"class_name", "config"}, ...]}``, with
-        ``"batch_size"`` when an ``Input`` fixed it and ``"input_name"`` once the model has
-        its Input."""
+    def plain_config(self) -> dict:
+        """minicnn's plain form of the architecture: ``{"name", "input_shape", "layers":
+        [{"class_name", "config"}, ...]}``, with ``"batch_size"`` when an ``Input`` fixed it
+        and ``"input_name"`` once the model has its Input (``get_config`` is Keras's form)."""
         config = {
             "name": self.name,
             "input_shape": None if self._input_shape is None else list(self._input_shape[1:]),
             "layers": [
-                {"class_name": class_name(layer), "config": layer.get_config()}
+                {"class_name": class_name(layer), "config": plain_layer_config(layer)}
                 for layer in self.layers
             ],
         }
@@ -239,9 +241,11 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config: dict) -> Sequential:
-        """A new model from ``get_config()``'s output (layers rebuilt by class name, built
-        when the input shape is known)."""
+        """A new model from ``get_config()``'s output, Keras's form (as Keras's and
+        minicnn's ``get_config`` write it) or minicnn's plain one (``plain_config``);
+        layers rebuilt by class name, built when the input shape is known."""
         where = f"{cls.__name__}.from_config"
+        config = keras_schema.minicnn_form(config, "Sequential", where)
         if (
             not isinstance(config, dict)
             or not isinstance(config.get("layers"), list)

@@ -4,6 +4,8 @@ messages are Keras 3.15.1's (observed); values are checked against numpy written
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -454,7 +456,7 @@ def test_training_a_loaded_functional_model_resumes_exactly(tmp_path):
 
 
 def good_config():
-    return branchy().get_config()
+    return branchy().plain_config()  # minicnn's form; Keras's is checked below
 
 
 def mutate(path, value):
@@ -527,6 +529,26 @@ def layer_named(config, name):
 def test_from_config_rejects_what_is_not_a_valid_graph(change, message):
     with pytest.raises(ValueError, match=message):
         Model.from_config(change(good_config()))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c["layers"][1].update(extra=1) or c, "object 'Conv2D' has unexpected keys"),
+        (lambda c: c["layers"][1].update(class_name="Lambda") or c, "a `Lambda` layer"),
+        (lambda c: c["layers"][1].update(module="evil.module") or c, "outside Keras's namespace"),
+        (
+            lambda c: layer_named(c, "add")["inbound_nodes"][0].update(kwargs={"mask": 1}) or c,
+            "take no call arguments",
+        ),
+    ],
+)
+def test_from_config_checks_keras_form_too(change, message):
+    config = branchy().get_config()
+    assert config["layers"][1]["module"] == "keras.layers"  # Keras's form
+    Model.from_config(copy.deepcopy(config))
+    with pytest.raises(ValueError, match=message):
+        Model.from_config(change(config))
 
 
 def test_a_loaded_file_whose_layers_are_out_of_graph_order_is_refused(tmp_path):

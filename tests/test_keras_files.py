@@ -361,9 +361,11 @@ def test_models_nest_only_so_deep(tmp_path):
     model = Sequential([Input((2,)), Dense(2)])
     for _ in range(20):
         model = Sequential([Input((2,)), model])
-    config = model.get_config()
-    with pytest.raises(ValueError, match="nest deeper than"):
-        Sequential.from_config(config)
+    # Keras's form (get_config) is bounded while it is read, minicnn's while it is built.
+    with pytest.raises(ValueError, match="config nests deeper than 64 levels"):
+        Sequential.from_config(model.get_config())
+    with pytest.raises(ValueError, match="models nest deeper than 16 levels"):
+        Sequential.from_config(model.plain_config())
 
 
 def test_config_json_over_the_limit_is_refused(tmp_path, monkeypatch):
@@ -418,3 +420,24 @@ def test_a_config_asking_for_more_weights_than_the_file_holds_is_refused(tmp_pat
 
     write_zip(tmp_path / "m.keras", edited_config(edit))
     refused(tmp_path / "m.keras", "weight values but the file stores")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_get_config_is_the_config_keras_wrote(name):
+    # The "config" of a Keras-written .keras file is Keras's get_config() of the model;
+    # minicnn's get_config of the loaded model is the same data (Keras's file adds only
+    # shared_object_id, its bookkeeping for one dtype policy object shared by layers).
+    path = FIXTURES / f"{name}.keras"
+    body = json.loads(zipfile.ZipFile(path).read("config.json"))["config"]
+    model = load_model(path, compile=False)
+    assert json.loads(json.dumps(model.get_config())) == without_shared_ids(body)
+    copy = type(model).from_config(model.get_config())
+    assert copy.get_config() == model.get_config()
+
+
+def without_shared_ids(value):
+    if isinstance(value, dict):
+        return {k: without_shared_ids(v) for k, v in value.items() if k != "shared_object_id"}
+    if isinstance(value, list):
+        return [without_shared_ids(v) for v in value]
+    return value

@@ -236,3 +236,59 @@ def test_an_input_alone_does_not_build():
     assert not model.built and not hasattr(model, "input_shape")
     model.add(layers.Dense(2))
     assert model.input_shape == (None, 4) and len(model.inputs) == 1
+
+
+def test_get_config_is_keras_s_own():
+    # Keras 3.15's Sequential([Dense(2, name="d2")], name="s2").get_config(), unbuilt: no
+    # InputLayer, no build_input_shape, the layer without a build_config.
+    policy = {
+        "class_name": "DTypePolicy",
+        "config": {"name": "float32"},
+        "module": "keras",
+        "registered_name": None,
+    }
+
+    def initializer(name, config):
+        return {
+            "class_name": name,
+            "config": config,
+            "module": "keras.initializers",
+            "registered_name": None,
+        }
+
+    dense = {
+        "activation": "linear",
+        "bias_constraint": None,
+        "bias_initializer": initializer("Zeros", {}),
+        "bias_regularizer": None,
+        "dtype": policy,
+        "kernel_constraint": None,
+        "kernel_initializer": initializer(
+            "GlorotUniform", {"input_axes": None, "output_axes": None, "seed": None}
+        ),
+        "kernel_regularizer": None,
+        "name": "d2",
+        "quantization_config": None,
+        "trainable": True,
+        "units": 2,
+        "use_bias": True,
+    }
+    want = {
+        "dtype": policy,
+        "layers": [
+            {
+                "class_name": "Dense",
+                "config": dense,
+                "module": "keras.layers",
+                "registered_name": None,
+            }
+        ],
+        "name": "s2",
+        "trainable": True,
+    }
+    model = Sequential([layers.Dense(2, name="d2")], name="s2")
+    assert model.get_config() == want
+    copy = Sequential.from_config(want)  # Keras's form read back
+    assert not copy.built and copy.get_config() == want
+    # minicnn's plain form (older .minicnn files) is still read.
+    assert Sequential.from_config(model.plain_config()).get_config() == want
