@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import config_io, keras_files, keras_schema, saving, training
+from . import compile_utils, config_io, keras_files, keras_schema, saving, training
 from .callbacks import PROGRESS_DELAY, CallbackList, check_callbacks, progress_bar
 from .data import as_batch, as_input, batches
 from .explain import explain
@@ -91,14 +91,14 @@ class Model:
     """
 
     # Written once in their modules, bound here as methods.
-    compile = training.compile
+    compile = compile_utils.compile
     fit = training.fit
     evaluate = training.evaluate
     train_on_batch = training.train_on_batch
     test_on_batch = training.test_on_batch
     predict_on_batch = training.predict_on_batch
-    get_compile_config = training.get_compile_config
-    compile_from_config = training.compile_from_config
+    get_compile_config = compile_utils.get_compile_config
+    compile_from_config = compile_utils.compile_from_config
     save = saving.save_model
     to_json = keras_files.to_json
     save_weights = saving.save_weights
