@@ -42,6 +42,16 @@ def _window_arguments(
         )
 
 
+#: The regularizer and constraint entries Keras's convolution configs hold (None here).
+CONV_NONE_CONFIG = (
+    "kernel_regularizer",
+    "bias_regularizer",
+    "activity_regularizer",
+    "kernel_constraint",
+    "bias_constraint",
+)
+
+
 class BaseConv(KernelLayer):
     """N-d convolution layer (``Conv1D``, ``Conv2D``, ``Conv3D`` fix ``rank``); Keras's
     ``BaseConv``.
@@ -50,13 +60,7 @@ class BaseConv(KernelLayer):
     bias ``(filters,)``; output ``activation(conv(x, kernel) + bias)``.
     """
 
-    keras_none_config = (
-        "kernel_regularizer",
-        "bias_regularizer",
-        "activity_regularizer",
-        "kernel_constraint",
-        "bias_constraint",
-    )
+    keras_none_config = CONV_NONE_CONFIG
 
     rank = 2
 
@@ -399,13 +403,7 @@ class BaseConvTranspose(KernelLayer):
     ``(n-1)*s + k - 2*(k//2 if same else 0) + output_padding`` with it (dilated ``k``).
     """
 
-    keras_none_config = (
-        "kernel_regularizer",
-        "bias_regularizer",
-        "activity_regularizer",
-        "kernel_constraint",
-        "bias_constraint",
-    )
+    keras_none_config = CONV_NONE_CONFIG
 
     rank = 2
     spatial_mapping = "custom"
