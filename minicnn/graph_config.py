@@ -244,7 +244,7 @@ def _call_argument(node, layer, where: str):
             )
         return structure.pack([_tensor_ref(t, layer, where) for t in structure.flatten(arg)])
     if layer._takes_list:
-        if not isinstance(arg, list) or not arg:
+        if not isinstance(arg, (list, tuple)) or not arg:  # a tuple in memory, a list in JSON
             raise ValueError(
                 f"{where}: layer '{layer.name}' is called on a list of tensors. "
                 f"Received: {arg!r:.80}"

@@ -391,6 +391,7 @@ def _node(node):
 def _no_mask(value) -> bool:
     """Whether ``value`` is None, or a (nested) list or dict of only None."""
     try:
-        return all(v is None for v in flatten_any(value, lambda v: not isinstance(v, (list, dict))))
+        leaf = lambda v: not isinstance(v, (list, tuple, dict))  # noqa: E731
+        return all(v is None for v in flatten_any(value, leaf))
     except ValueError:  # an empty list or dict, or one with keys that are not strings
         return False

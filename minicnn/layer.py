@@ -133,13 +133,13 @@ def _check_tensors(layer, inputs) -> None:
 
 
 def is_symbolic(x) -> bool:
-    """A KerasTensor, or a list/tuple holding one (a merge layer's inputs), or a dict
-    holding one (the inputs of a nested model that takes a dict)."""
+    """A KerasTensor, or lists, tuples or dicts holding one at any depth (a merge layer's
+    inputs, or the nested inputs of a model called as a layer)."""
     if isinstance(x, KerasTensor):
         return True
     if isinstance(x, dict):
         x = list(x.values())
-    return isinstance(x, (list, tuple)) and any(isinstance(t, KerasTensor) for t in x)
+    return isinstance(x, (list, tuple)) and any(map(is_symbolic, x))
 
 
 class WeightSpec(NamedTuple):

@@ -122,8 +122,7 @@ class Model:
         self._inputs: list[KerasTensor] = []
         self._outputs: list[KerasTensor] = []
         # Value numbers (inputs first, then one per node) of the outputs, and how inputs
-        # and outputs are packed: None (one tensor), "list", "tuple" (outputs only), or a
-        # tuple of dict keys.
+        # and outputs nest (a Structure: one tensor, or lists, tuples and dicts of them).
         self._output_values: list[int] = []
         self._input_structure = self._output_structure = LEAF
         # Per node, the tensors its call made (one, or a nested model's several).
@@ -932,8 +931,8 @@ class Model:
 
     @property
     def _takes_list(self) -> bool:
-        """As a layer: called on a flat list of tensors (a model of several inputs)."""
-        return self._input_structure.kind == "list" and self._input_structure.is_flat
+        """As a layer: called on a flat list (or tuple) of tensors, as a merge is."""
+        return self._input_structure.kind in ("list", "tuple") and self._input_structure.is_flat
 
     def _pack_sources(self, items: list):
         return _pack(self._input_structure, list(items))

@@ -984,3 +984,26 @@ def test_automatic_model_names_follow_keras_through_sequential_rebuilds():
         "functional_26",
         "functional_28",
     ]
+
+
+@pytest.mark.parametrize("kind", ["tuple", "nested"])
+def test_a_nested_model_of_tuple_or_nested_inputs_round_trips(kind, tmp_path):
+    # A model taking a tuple, or dicts and lists of Inputs, called as a layer: its call is
+    # written nested as it takes its inputs, and every format rebuilds it.
+    a, b = keras.Input((2,)), keras.Input((3,))
+    inner_inputs = (a, b) if kind == "tuple" else {"p": [a], "q": {"r": b}}
+    inner = Model(inner_inputs, {"s": L.Concatenate()([a, b])}, name="inner")
+    x, y = keras.Input((2,)), keras.Input((3,))
+    call = (x, y) if kind == "tuple" else {"p": [x], "q": {"r": y}}
+    outer = Model([x, y], L.Dense(1, name="head")(inner(call)["s"]))
+    data = [np.ones((2, 2)), np.full((2, 3), 2.0)]
+    want = outer.predict(data, verbose=0)
+    kernel, bias = outer.get_layer("head").get_weights()
+    np.testing.assert_allclose(want, np.c_[data[0], data[1]] @ kernel + bias, rtol=1e-6)
+    rebuilt = Model.from_config(outer.get_config())
+    rebuilt.set_weights(outer.get_weights())
+    np.testing.assert_array_equal(rebuilt.predict(data, verbose=0), want)
+    for suffix in ("keras", "minicnn", "h5"):
+        outer.save(tmp_path / f"m.{suffix}")
+        loaded = load_model(tmp_path / f"m.{suffix}")
+        np.testing.assert_array_equal(loaded.predict(data, verbose=0), want)
