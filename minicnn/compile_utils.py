@@ -174,10 +174,19 @@ def _nested(value) -> bool:
 def _per_output_form(structure: Structure, value) -> bool:
     """Whether ``value`` (losses or loss weights) gives one entry per output: a dict by
     output name where the outputs are not a dict, or for outputs that do not nest, a dict
-    or a list (or tuple) of entries that are not containers."""
+    or a list (or tuple) of entries that are not containers, as long as the outputs
+    (a list of a list, a tuple of a tuple) or its length say so. A list of another
+    length for outputs of another kind applies each entry to all the outputs (Keras's
+    rule); for outputs of its own kind, a wrong length is refused, where Keras would leave
+    the outputs after it without a loss."""
     if isinstance(value, dict):
         return structure.kind != "dict" or structure.is_flat
-    return structure.is_flat and isinstance(value, (list, tuple)) and not any(map(_nested, value))
+    return (
+        structure.is_flat
+        and isinstance(value, (list, tuple))
+        and not any(map(_nested, value))
+        and (len(value) == structure.size or _same_kind(structure, value))
+    )
 
 
 def _pair_weights(loss, loss_weights):
@@ -263,7 +272,8 @@ class _LossTerms:
     def _term(self, out: Structure, start: int, loss, weight, path: tuple) -> _Term:
         resolved = losses.resolve(loss)
         name = self._name(out, start, path)
-        if not out.is_leaf and not isinstance(resolved, losses.LossFunctionWrapper):
+        built_in = type(resolved).__module__ == losses.__name__
+        if not out.is_leaf and built_in and not isinstance(resolved, losses.LossFunctionWrapper):
             raise ValueError(
                 f"compile: loss '{resolved.name}' is given for {out.describe()} (the outputs "
                 f"at '{name}'), but a built-in loss compares one output with its targets; "
@@ -328,8 +338,8 @@ def _one_loss(entry, output: str):
         return entry
     if len(entry) != 1:
         raise ValueError(
-            f"compile: output '{output}' is given {len(entry)} losses; give one (a list of one "
-            f"is taken too). Received: {entry!r:.120}"
+            f"compile: output '{output}' is given {len(entry)} losses; expected one (a list "
+            f"of one is taken too). Received: {entry!r:.120}"
         )
     return entry[0]
 
@@ -364,11 +374,12 @@ class OutputLosses:
                 (i,) = term.leaves
                 out.append(weighted_loss(term.loss, ys[i], preds[i], w))
                 continue
-            # A function of whole structures (Keras's "struct" losses), reduced as the
-            # loss's other values are.
+            # A loss of whole structures (Keras's "struct" losses): a function, or a Loss
+            # whose call takes them; reduced as the loss's other values are.
             y_t = term.structure.pack([np.asarray(ys[i], np.float32) for i in term.leaves])
             y_p = term.structure.pack([preds[i] for i in term.leaves])
-            out.append(term.loss.reduce(term.loss.wrapped(y_t, y_p), w))
+            call = getattr(term.loss, "wrapped", term.loss.call)
+            out.append(term.loss.reduce(call(y_t, y_p), w))
         return out
 
     def total(self, parts):

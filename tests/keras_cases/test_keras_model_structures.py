@@ -12,7 +12,7 @@ import autograd.numpy as anp
 import numpy as np
 import pytest
 
-from minicnn import layers
+from minicnn import layers, losses
 from minicnn.layers import Input
 from minicnn.models import Model
 
@@ -240,3 +240,19 @@ def test_a_path_the_outputs_do_not_have_is_refused():
         model.compile(optimizer="sgd", loss={"a": {"zz": "mse"}})
     with pytest.raises(ValueError, match=r"the path \('b',\) in the `loss` argument"):
         model.compile(optimizer="sgd", loss={"b": "mse"})
+
+
+def test_a_loss_subclass_may_take_the_whole_structure():
+    # A user's Loss whose call reads structures is applied to them, as a function is. (A
+    # loss alone applies to each output; a list of one, for tuple outputs, to the tuple.)
+    class PairGap(losses.Loss):
+        def call(self, y_true, y_pred):
+            (t1, t2), (p1, p2) = y_true, y_pred
+            return anp.mean(anp.abs(t1 - p1) + anp.abs(t2 - p2), axis=-1)
+
+    x, (y1, y2) = heads()
+    model = Model(x, (y1, y2))
+    model.compile(optimizer="sgd", loss=[PairGap(name="pair_gap")])
+    logs = model.evaluate(X, (Y1, Y2), batch_size=8, verbose=0, return_dict=True)
+    p1, p2 = model.predict(X, verbose=0)
+    np.testing.assert_allclose(logs["loss"], mae(Y1, p1) + mae(Y2, p2), rtol=1e-5)
