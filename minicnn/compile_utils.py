@@ -318,6 +318,24 @@ def _metrics_of(model, metrics, what: str) -> list:
         flat = [m for e in metrics for m in (e if isinstance(e, (list, tuple)) else [e])]
         flat = _metric_list([m for m in flat if m is not None], what)
         return [flat] if several else flat
+    structure = model._output_structure
+    flat_form = (isinstance(metrics, (list, tuple)) and len(metrics) == n) or (
+        isinstance(metrics, dict) and set(metrics) <= set(model.output_names)
+    )
+    if not structure.is_flat and not flat_form:
+        # Nested outputs, as Keras's CompileMetrics: the metrics nest as the outputs do,
+        # each output's place holding a metric, a list of them or None.
+        if not structure.matches(metrics):
+            raise ValueError(
+                f"compile: Invalid `{what}`. `{what}` should either be a dict or a list "
+                f"matching the output names of the functional model {model.output_names} "
+                f"or match the output structure of the model: {structure.describe('X')}. "
+                f"Received: {what}={metrics!r:.120}"
+            )
+        return [
+            _metric_list(m if m is None or isinstance(m, (list, tuple)) else [m], what)
+            for m in structure.flatten(metrics)
+        ]
     if isinstance(metrics, (list, tuple)) and len(metrics) != n:
         raise ValueError(
             f"compile: model '{model.name}' has {n} outputs, so `{what}` must be a list of "

@@ -217,6 +217,10 @@ def sample_weights(model, ys: list, sample_weight, class_weight, method: str, na
     several = not model._output_structure.is_leaf
     if several and isinstance(sample_weight, (list, tuple, dict)):
         outputs = model.output_names
+        structure = model._output_structure
+        if not structure.is_flat and structure.matches(sample_weight):
+            # Nested outputs: the weights nest as the targets do (None: weights of 1).
+            sample_weight = structure.flatten(sample_weight)
         if isinstance(sample_weight, dict):
             if not set(sample_weight) <= set(outputs):
                 raise ValueError(

@@ -204,12 +204,14 @@ class _Committer:
 
 
 def _unboxed(value):
-    """``value`` with autograd's tracing boxes removed, also inside a list or dict of
-    outputs (``getval`` alone looks at the outermost object only)."""
-    if isinstance(value, (list, tuple)):
-        return [getval(v) for v in value]
+    """``value`` with autograd's tracing boxes removed, also inside (nested) lists,
+    tuples and dicts of outputs (``getval`` alone looks at the outermost object only)."""
     if isinstance(value, dict):
-        return {k: getval(v) for k, v in value.items()}
+        return {k: _unboxed(v) for k, v in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*map(_unboxed, value))
+    if isinstance(value, (list, tuple)):
+        return type(value)(map(_unboxed, value))
     return getval(value)
 
 

@@ -256,3 +256,46 @@ def test_a_loss_subclass_may_take_the_whole_structure():
     logs = model.evaluate(X, (Y1, Y2), batch_size=8, verbose=0, return_dict=True)
     p1, p2 = model.predict(X, verbose=0)
     np.testing.assert_allclose(logs["loss"], mae(Y1, p1) + mae(Y2, p2), rtol=1e-5)
+
+
+def test_metrics_nest_as_the_outputs():
+    # Keras's CompileMetrics for nested outputs: the metrics nest as the outputs do, each
+    # named after its output's layer (checked against Keras 3.15: the same keys and values).
+    x, (y1, y2, y3) = heads(3)
+    model = Model(x, {"a": (y1, y2), "d": y3})
+    y = {"a": (Y1, Y2), "d": Y3}
+    model.compile(optimizer="sgd", loss="mse", metrics={"a": (["mae"], None), "d": ["mse"]})
+    history = model.fit(X, y, batch_size=4, epochs=1, verbose=0)
+    assert sorted(history.history) == [
+        "a/y1_loss",
+        "a/y2_loss",
+        "d_loss",
+        "loss",
+        "y1_mae",
+        "y3_mse",
+    ]
+    logs = model.evaluate(X, y, batch_size=8, verbose=0, return_dict=True)
+    pred = model.predict(X, verbose=0)
+    np.testing.assert_allclose(logs["y1_mae"], mae(Y1, pred["a"][0]), rtol=1e-5)
+    np.testing.assert_allclose(logs["y3_mse"], logs["d_loss"], rtol=1e-6)
+    with pytest.raises(ValueError, match="match the output structure of the model"):
+        model.compile(optimizer="sgd", loss="mse", metrics={"a": ["mae"], "zz": ["mse"]})
+
+
+def test_sample_weights_nest_as_the_targets():
+    x, (y1, y2, y3) = heads(3)
+    model = Model(x, {"a": (y1, y2), "d": y3})
+    y = {"a": (Y1, Y2), "d": Y3}
+    model.compile(optimizer="sgd", loss="mse")
+    w = np.r_[np.zeros(4), np.ones(4)]
+    nested = model.evaluate(
+        X, y, sample_weight={"a": (w, None), "d": w}, verbose=0, return_dict=True
+    )
+    flat = model.evaluate(X, y, sample_weight=[w, None, w], verbose=0, return_dict=True)
+    plain = model.evaluate(X, y, verbose=0, return_dict=True)
+    assert nested == flat
+    # Keras's sum_over_batch_size: the weighted values summed, over all 8 samples.
+    pred = model.predict(X, verbose=0)["a"][0]
+    want = float(np.sum(w[:, None] * (Y1 - pred) ** 2) / 8)
+    np.testing.assert_allclose(nested["a/y1_loss"], want, rtol=1e-5)
+    assert nested["a/y2_loss"] == plain["a/y2_loss"]
