@@ -462,15 +462,26 @@ def get_compile_config(model) -> dict | None:
         return [metrics_module.serialize(m) for m in metric_lists]
 
     if several:
-        # Several outputs: one entry per output, in output order (Keras's list form).
+        # Several outputs: one entry per output, in output order (Keras's list form), nested
+        # as the outputs where they nest (Keras reads only that form for nested outputs).
         per = model.compiled_loss
+        if per is not None and (
+            any(not t.structure.is_leaf for t in per.terms)
+            or len({t.leaves for t in per.terms}) != len(per.terms)
+        ):
+            raise ValueError(
+                f"compile settings of model '{model.name}' cannot be written as data: a loss "
+                "of a whole structure of outputs, or two losses of one output, has no entry "
+                "per output. Compile with one built-in loss per output to save them."
+            )
+        nest = model._output_structure.pack if not model._output_structure.is_flat else list
         config = {
             "optimizer": optimizers.serialize(model.optimizer),
             "loss": None
             if per is None
-            else [None if v is None else losses.serialize(v) for v in per.losses],
-            "loss_weights": None if per is None else list(per.weights),
-            "metrics": serialized(model.compiled_metrics),
+            else nest([None if v is None else losses.serialize(v) for v in per.losses]),
+            "loss_weights": None if per is None else nest(list(per.weights)),
+            "metrics": nest(serialized(model.compiled_metrics)),
         }
     else:
         loss, compiled = model.loss, model.compiled_loss
@@ -486,7 +497,8 @@ def get_compile_config(model) -> dict | None:
             config["loss_weights"] = compiled.weight
     # Recorded only when given, so configs from before weighted_metrics read the same.
     if any(model.compiled_weighted_metrics):
-        config["weighted_metrics"] = serialized(model.compiled_weighted_metrics)
+        weighted = serialized(model.compiled_weighted_metrics)
+        config["weighted_metrics"] = nest(weighted) if several else weighted
     return config
 
 
@@ -502,10 +514,20 @@ def compile_from_config(model, config: dict) -> None:
             f"{sorted(optional - keys)}). Received: {config!r:.200}"
         )
 
+    structure = model._output_structure
+
+    def per_output(value):
+        """For nested outputs, an entry nested as they are (as get_compile_config writes
+        it and Keras reads it) as one entry per output; anything else as it is."""
+        if several and not structure.is_flat and structure.matches(value):
+            return structure.flatten(value)
+        return value
+
     def metric_lists(key):
         value = config.get(key)
         if value is None or value == []:  # none given (a config before weighted_metrics)
             value = [[] for _ in model._outputs] if several else []
+        value = per_output(value)
         if not isinstance(value, list) or (several and not all(isinstance(m, list) for m in value)):
             raise ValueError(
                 f"compile_from_config: '{key}' must be a list"
@@ -519,13 +541,15 @@ def compile_from_config(model, config: dict) -> None:
     metrics, weighted = metric_lists("metrics"), metric_lists("weighted_metrics")
     loss = config["loss"]
     if several:
+        loss = None if loss is None else per_output(loss)
         if loss is not None and not isinstance(loss, list):
             raise ValueError(
                 "compile_from_config: 'loss' must be a list (one per output) or null. "
                 f"Received: {loss!r:.200}"
             )
         loss = None if loss is None else [_loss_entry(v) for v in loss]
-        extra = {"loss_weights": config["loss_weights"]}
+        weights = config["loss_weights"]
+        extra = {"loss_weights": None if weights is None else per_output(weights)}
     else:
         loss = _loss_entry(loss)
         extra = {"loss_weights": config.get("loss_weights")}

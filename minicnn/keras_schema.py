@@ -176,19 +176,21 @@ def export_compile(compiled: dict | None) -> dict | None:
     if compiled is None:
         return {}
 
-    def obj(value, family):
-        return serialized(value, family) if isinstance(value, dict) else value
+    def objects(value, family):
+        """Each serialized object (``{"class_name", "config"}``) in a nest of them (a
+        loss per output, metric lists, nested as the outputs) as Keras serializes it."""
+        if isinstance(value, dict) and "class_name" in value:
+            return serialized(value, family)
+        if isinstance(value, dict):
+            return {k: objects(v, family) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [objects(v, family) for v in value]
+        return value  # a name, or None
 
-    loss = compiled["loss"]
-    loss = [obj(v, "losses") for v in loss] if isinstance(loss, list) else obj(loss, "losses")
+    loss = objects(compiled["loss"], "losses")
 
     def metric_lists(key):
-        if compiled.get(key) is None:
-            return None
-        return [
-            [obj(m, "metrics") for m in ms] if isinstance(ms, list) else obj(ms, "metrics")
-            for ms in compiled[key]
-        ]
+        return None if compiled.get(key) is None else objects(compiled[key], "metrics")
 
     return {
         "optimizer": serialized(compiled["optimizer"], "optimizers"),

@@ -14,7 +14,7 @@ import pytest
 
 from minicnn import layers, losses
 from minicnn.layers import Input
-from minicnn.models import Model
+from minicnn.models import Model, load_model
 
 RNG = np.random.default_rng(0)
 X = RNG.random((8, 3))
@@ -299,3 +299,43 @@ def test_sample_weights_nest_as_the_targets():
     want = float(np.sum(w[:, None] * (Y1 - pred) ** 2) / 8)
     np.testing.assert_allclose(nested["a/y1_loss"], want, rtol=1e-5)
     assert nested["a/y2_loss"] == plain["a/y2_loss"]
+
+
+def test_the_compile_config_of_nested_outputs_nests_and_survives_files(tmp_path):
+    # Nested as the outputs, the form Keras reads for nested outputs (checked: Keras 3.15
+    # loads such a file and evaluates to the same numbers).
+    x, (y1, y2, y3) = heads(3)
+    model = Model(x, {"a": (y1, y2), "d": y3})
+    model.compile(
+        optimizer="adam",
+        loss={"a": ("mse", "mae"), "d": "mse"},
+        loss_weights={"a": (1.0, 2.0), "d": 0.5},
+        metrics={"a": (["mae"], None), "d": ["mse"]},
+    )
+    config = model.get_compile_config()
+    assert [e["class_name"] for e in config["loss"]["a"]] == [
+        "MeanSquaredError",
+        "MeanAbsoluteError",
+    ]
+    assert config["loss"]["d"]["class_name"] == "MeanSquaredError"
+    assert config["loss_weights"] == {"a": (1.0, 2.0), "d": 0.5}
+    assert set(config["metrics"]) == {"a", "d"}
+    y = {"a": (Y1, Y2), "d": Y3}
+    model.fit(X, y, epochs=1, verbose=0)
+    want = model.evaluate(X, y, verbose=0, return_dict=True)
+    for suffix in ("keras", "minicnn", "h5"):
+        model.save(tmp_path / f"m.{suffix}")
+        assert (
+            load_model(tmp_path / f"m.{suffix}").evaluate(X, y, verbose=0, return_dict=True) == want
+        )
+
+
+def test_a_structure_loss_is_not_saved_as_something_else(tmp_path):
+    x, (y1, y2) = heads()
+    model = Model(x, (y1, y2))
+    model.compile(optimizer="sgd", loss=[struct_loss(model.output), ("mse", "mae")])
+    with pytest.raises(ValueError, match="cannot be written as data: a loss of a whole"):
+        model.get_compile_config()
+    with pytest.raises(ValueError, match="cannot be written as data"):
+        model.save(tmp_path / "m.keras")
+    assert not (tmp_path / "m.keras").exists()
