@@ -528,6 +528,8 @@ def compile_from_config(model, config: dict) -> None:
         if value is None or value == []:  # none given (a config before weighted_metrics)
             value = [[] for _ in model._outputs] if several else []
         value = per_output(value)
+        if several and isinstance(value, list):
+            value = [[] if m is None else m for m in value]  # Keras writes None for none
         if not isinstance(value, list) or (several and not all(isinstance(m, list) for m in value)):
             raise ValueError(
                 f"compile_from_config: '{key}' must be a list"

@@ -441,3 +441,27 @@ def without_shared_ids(value):
     if isinstance(value, list):
         return [without_shared_ids(v) for v in value]
     return value
+
+
+def test_a_keras_model_of_nested_structures_loads_compiled():
+    # Written by Keras 3.15 (tools/keras_files.py --fixtures): inputs {"a", "more": {"b"}},
+    # outputs {"pair": (y1, y2), "z": y3}, losses, loss weights and metrics nested alike,
+    # trained a step. minicnn predicts and evaluates what Keras did.
+    data = np.load(FIXTURES / "nested_structures.expected.npz")
+    model = load_model(FIXTURES / "nested_structures.keras")
+    x = {"a": data["a"], "more": {"b": data["b"]}}
+    y = {"pair": (data["y1"], data["y2"]), "z": data["z"]}
+    out = model.predict(x, verbose=0)
+    assert set(out) == {"pair", "z"} and len(out["pair"]) == 2
+    for got, want in ((out["pair"][0], "out1"), (out["pair"][1], "out2"), (out["z"], "out3")):
+        np.testing.assert_allclose(got, data[want], rtol=1e-5, atol=1e-6)
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    want = {k[len("log:") :]: float(data[k]) for k in data.files if k.startswith("log:")}
+    assert (
+        sorted(logs)
+        == sorted(want)
+        == ["loss", "pair/y1_loss", "pair/y2_loss", "y1_mae", "y3_mse", "z_loss"]
+    )
+    for key in want:
+        np.testing.assert_allclose(logs[key], want[key], rtol=1e-5)
+    assert model.optimizer.iterations == 2  # Keras's two steps (6 samples, batches of 3)

@@ -271,6 +271,70 @@ def make_fixtures(folder: str, seed: int) -> None:
         print("wrote", name, optimizer)
 
 
+def nested_structures(L, Input, Model):
+    """A model of nested inputs and outputs, compiled with losses, weights and metrics
+    nested as its outputs: ``(model, x, y, compile arguments)``, built alike by both."""
+    a, b = Input((3,), name="a"), Input((2,), name="b")
+    h = L.Dense(4, activation="relu", name="h")(L.Concatenate(name="cat")([a, b]))
+    y1, y2, y3 = (L.Dense(n, name=f"y{i}")(h) for i, n in ((1, 1), (2, 1), (3, 2)))
+    model = Model({"a": a, "more": {"b": b}}, {"pair": (y1, y2), "z": y3})
+    rng = np.random.default_rng(0)
+    x = {"a": rng.random((6, 3)), "more": {"b": rng.random((6, 2))}}
+    y = {"pair": (rng.random((6, 1)), rng.random((6, 1))), "z": rng.random((6, 2))}
+    compiled = {
+        "loss": {"pair": ("mse", "mae"), "z": "mse"},
+        "loss_weights": {"pair": (1.0, 2.0), "z": 0.5},
+        "metrics": {"pair": (["mae"], None), "z": ["mse"]},
+    }
+    return model, x, y, compiled
+
+
+def make_nested_fixture(folder: str) -> None:
+    """nested_structures.keras, trained a step by Keras, with its evaluate logs."""
+    model, x, y, compiled = nested_structures(keras.layers, keras.Input, keras.Model)
+    model.compile(optimizer="adam", **compiled)
+    model.fit(x, y, batch_size=3, epochs=1, shuffle=False, verbose=0)
+    model.save(os.path.join(folder, "nested_structures.keras"))
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    out = model.predict(x, verbose=0)
+    np.savez(
+        os.path.join(folder, "nested_structures.expected.npz"),
+        a=x["a"],
+        b=x["more"]["b"],
+        y1=y["pair"][0],
+        y2=y["pair"][1],
+        z=y["z"],
+        out1=out["pair"][0],
+        out2=out["pair"][1],
+        out3=out["z"],
+        **{f"log:{k}": np.float32(v) for k, v in logs.items()},
+    )
+    print("wrote nested_structures")
+
+
+def cross_nested(folder: str) -> list:
+    """Nested inputs, outputs, losses and metrics: each library saves ``.keras`` compiled
+    and trained a step, the other loads it; their ``evaluate`` logs are compared."""
+    rows = []
+    for lib, other in (("minicnn", "keras"), ("keras", "minicnn")):
+        if lib == "keras":
+            model, x, y, compiled = nested_structures(keras.layers, keras.Input, keras.Model)
+        else:
+            model, x, y, compiled = nested_structures(mlayers, mlayers.Input, mmodels.Model)
+        model.compile(optimizer="adam", **compiled)
+        model.fit(x, y, batch_size=3, epochs=1, shuffle=False, verbose=0)
+        path = os.path.join(folder, f"nested_{lib}.keras")
+        model.save(path)
+        loaded = (keras.saving.load_model if other == "keras" else mmodels.load_model)(path)
+        want = model.evaluate(x, y, verbose=0, return_dict=True)
+        got = loaded.evaluate(x, y, verbose=0, return_dict=True)
+        if sorted(want) != sorted(got):
+            raise AssertionError(f"nested: logs {sorted(got)} differ from {sorted(want)}")
+        diff = max(abs(want[k] - got[k]) for k in want)
+        rows.append(("nested_structures", f"{lib} -> {other} .keras (evaluate)", diff))
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fixtures", help="write Keras-made fixture files to this folder")
@@ -279,18 +343,20 @@ def main(argv=None) -> int:
     keras.utils.set_random_seed(args.seed)
     if args.fixtures:
         make_fixtures(args.fixtures, args.seed)
+        make_nested_fixture(args.fixtures)
         return 0
     rows = []
     names = list(architectures(mlayers, mlayers.Input, mmodels.Model, mmodels.Sequential))
     with tempfile.TemporaryDirectory() as folder:
         for i, name in enumerate(names):
             rows.extend(cross(name, ("adam", "sgd", "rmsprop")[i % 3], folder, args.seed + i))
+        rows.extend(cross_nested(folder))
     width = max(len(r[1]) for r in rows)
     print(f"{'model':24} {'direction':{width}}  max |difference|")
     for name, what, diff in rows:
         print(f"{name:24} {what:{width}}  {diff:.3g}")
     worst = max(r[2] for r in rows)
-    print(f"\n{len(rows)} checks over {len(names)} models; largest difference {worst:.3g}")
+    print(f"\n{len(rows)} checks over {len(names) + 1} models; largest difference {worst:.3g}")
     return 0 if worst < 1e-4 else 1
 
 
