@@ -132,7 +132,7 @@ def check_data(
     several = not model._output_structure.is_leaf
     if several:
         ys = _targets(model, y, y_name, method)
-        labels = [f"{y_name}[{name!r}]" for name in model.output_names]
+        labels = _output_labels(model, y_name)
     else:
         ys, labels = [as_array(y, y_name, method)], [y_name]
     x = check_inputs(model, x, x_name, method)
@@ -301,6 +301,15 @@ def _class_index(key) -> int | None:
     return None
 
 
+def _output_labels(model, y_name: str) -> list[str]:
+    """How messages name each output's targets: ``y['cls']`` by output name, or by the
+    path into nested outputs (``y['pair'][0]``)."""
+    structure = model._output_structure
+    if structure.is_flat:
+        return [f"{y_name}[{name!r}]" for name in model.output_names]
+    return [y_name + "".join(f"[{step!r}]" for step in path) for path in structure.paths()]
+
+
 def _targets(model, y, y_name: str, method: str) -> list:
     """The targets of a model of several outputs, one array per output in output order,
     from a list or a dict by output name. As Keras, targets may be given for only the
@@ -319,8 +328,7 @@ def _targets(model, y, y_name: str, method: str) -> list:
                 f"`{y_name}` must nest the same way (or be a flat list of {structure.size} "
                 f"arrays). Received: {describe(y)}"
             )
-        labels = [y_name + "".join(f"[{s!r}]" for s in path) for path in structure.paths()]
-        return [as_array(v, label, method) for v, label in zip(y, labels)]
+        return [as_array(v, label, method) for v, label in zip(y, _output_labels(model, y_name))]
     losses = model.compiled_loss.losses if model.compiled_loss is not None else []
     labelled = [name for name, loss in zip(outputs, losses) if loss is not None]
     if 0 < len(labelled) < len(outputs):

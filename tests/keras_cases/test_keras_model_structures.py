@@ -339,3 +339,13 @@ def test_a_structure_loss_is_not_saved_as_something_else(tmp_path):
     with pytest.raises(ValueError, match="cannot be written as data"):
         model.save(tmp_path / "m.keras")
     assert not (tmp_path / "m.keras").exists()
+
+
+def test_bad_nested_targets_are_named_by_their_path():
+    x, (y1, y2) = heads()
+    model = Model(x, {"pair": (y1, y2)})
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match=r"`y\['pair'\]\[1\]` of per-sample shape \(3,\)"):
+        model.fit(X, {"pair": (Y1, np.ones((8, 3)))}, verbose=0)
+    with pytest.raises(ValueError, match=r"`y\['pair'\]\[0\]` contains NaN"):
+        model.fit(X, {"pair": (np.full((8, 1), np.nan), Y2)}, verbose=0)
