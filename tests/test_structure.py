@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from minicnn import layers
+from minicnn.layers import Input
+from minicnn.models import Model
 from minicnn.structure import LEAF, Structure, describe, flatten_any
 
 is_int = lambda v: isinstance(v, int)  # noqa: E731
@@ -88,3 +92,34 @@ def test_what_is_not_a_nest_of_leaves_is_refused():
 def test_describe_and_flatten_any():
     assert describe({"a": [1, (2,)]}) == "{'a': [int, (int)]}"
     assert flatten_any({"b": [1], "a": 2}, is_int) == [2, 1]
+
+
+# --------------------------------------------------------------------------- in models
+shapes_nests = st.recursive(
+    st.integers(1, 3),
+    lambda children: st.one_of(
+        st.lists(children, min_size=1, max_size=2),
+        st.lists(children, min_size=1, max_size=2).map(tuple),
+        st.dictionaries(st.sampled_from("abcd"), children, min_size=1, max_size=2),
+    ),
+    max_leaves=4,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(shapes_nests, st.data())
+def test_models_take_and_return_any_nesting(widths, data):
+    # Inputs nested as drawn, each through its own Dense; the outputs nest the same way,
+    # so every output leaf is checked against its own input, through a config round trip.
+    structure = Structure.of(widths, is_int)
+    inputs = [Input((w,)) for w in structure.flatten(widths)]
+    outputs = [layers.Dense(2)(t) for t in inputs]
+    model = Model(structure.pack(inputs), structure.pack(outputs))
+    assert Model.from_config(model.get_config()).get_config() == model.get_config()
+    arrays = [np.full((3, w), float(i + 1)) for i, w in enumerate(structure.flatten(widths))]
+    out = model.predict(structure.pack(arrays), verbose=0)
+    assert Structure.of(out, lambda v: isinstance(v, np.ndarray)) == structure
+    for got, x, t in zip(structure.flatten(out), arrays, outputs):
+        kernel, bias = t._history[0].get_weights()
+        # float32 arithmetic, as the model's: a small sum may cancel, hence atol.
+        np.testing.assert_allclose(got, x @ kernel + bias, rtol=1e-6, atol=1e-6)
