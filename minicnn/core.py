@@ -563,7 +563,7 @@ class PReLU(Layer):
     def get_config(self):
         return {
             **super().get_config(),
-            "alpha_initializer": initializers.serialize(self.alpha_initializer),
+            "alpha_initializer": initializers.config_entry(self.alpha_initializer),
             "shared_axes": self.shared_axes,
         }
 

@@ -503,6 +503,17 @@ def serialize(initializer: Initializer) -> dict:
     return REGISTRY.serialize(initializer)
 
 
+def config_entry(initializer: Initializer):
+    """How an initializer appears in a layer's ``get_config``: serialized when it is one
+    of the built-in classes, else the object itself (an array given as initializer, a
+    custom class), which the in-memory ``from_config`` takes back and saving refuses by
+    name, as for a callable activation."""
+    try:
+        return serialize(initializer)
+    except TypeError:
+        return initializer
+
+
 def deserialize(config: dict) -> Initializer:
     """Rebuild an initializer written by ``serialize``; only known classes are accepted.
 

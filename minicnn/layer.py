@@ -841,7 +841,7 @@ class KernelLayer(Layer):
             "activation": activation_config(self.activation),
             "use_bias": self.use_bias,
             **{
-                f"{prefix}_initializer": initializers.serialize(init)
+                f"{prefix}_initializer": initializers.config_entry(init)
                 for prefix, init in self.initializers.items()
             },
         }

@@ -201,10 +201,12 @@ class BatchNormalization(Layer):
             "epsilon": self.epsilon,
             "center": self.center,
             "scale": self.scale,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
-            "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
+            "beta_initializer": initializers.config_entry(self.beta_initializer),
+            "gamma_initializer": initializers.config_entry(self.gamma_initializer),
+            "moving_mean_initializer": initializers.config_entry(self.moving_mean_initializer),
+            "moving_variance_initializer": initializers.config_entry(
+                self.moving_variance_initializer
+            ),
             # Keras's renormalisation options, at the only values minicnn accepts.
             "renorm": False,
             "renorm_clipping": None,

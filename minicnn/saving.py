@@ -159,8 +159,9 @@ def check_savable(model) -> None:
         except (TypeError, ValueError) as err:
             raise ValueError(
                 f"save: layer '{layer.name}' cannot be saved: its config is not plain data "
-                f"({err}). A Python callable (e.g. an activation function) cannot be stored; "
-                "use a built-in name such as 'relu'."
+                f"({err}). A Python object (an activation function, an array or a custom "
+                "class given as initializer) cannot be stored; use built-in names such as "
+                "'relu' and 'glorot_uniform'."
             ) from None
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from minicnn import archives, config_io, saving
+from minicnn import layers as L
 from minicnn.layers import Conv2D, Dense, Flatten, MaxPooling2D
 from minicnn.models import Sequential, load_model
 
@@ -1037,3 +1038,17 @@ def test_fortran_ordered_arrays_are_read_in_their_own_order(tmp_path):
     target.load_weights(path)
     for a, b in zip(model.get_weights(), target.get_weights()):
         assert np.array_equal(a, b)
+
+
+def test_an_array_initializer_has_a_config_but_is_not_saved_silently(tmp_path):
+    # Keras takes an array as initializer; its get_config still works (the object itself
+    # in memory, as for a callable activation) and saving names the layer and refuses.
+    layer = L.Conv1D(2, 3, kernel_initializer=np.ones((3, 1, 2)))
+    model = Sequential([L.Input((5, 1)), layer])
+    np.testing.assert_array_equal(layer.get_weights()[0], np.ones((3, 1, 2)))
+    twin = L.Conv1D.from_config(layer.get_config())
+    twin.build((None, 5, 1))
+    np.testing.assert_array_equal(twin.get_weights()[0], np.ones((3, 1, 2)))
+    with pytest.raises(ValueError, match="layer 'conv1d.*' cannot be saved: .*initializer"):
+        model.save(tmp_path / "m.keras")
+    assert not (tmp_path / "m.keras").exists()
