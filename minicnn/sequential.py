@@ -210,11 +210,14 @@ class Sequential(Model):
                 f"Sequential model '{self.name}' has already been configured to use input "
                 f"shape {self._input_shape}. You cannot build it with input_shape {shape}"
             )
-        # Check the whole stack first so a shape some layer rejects builds nothing.
+        # Check the whole stack first so a shape some layer rejects builds nothing; the
+        # Input is made first too, since it checks the batch size (Keras's InputLayer rule).
         self.output_shapes(shape)
+        inputs = self._inputs or [InputLayer(batch_shape=shape).output]
         for layer in self.layers:
             self._build_layer(layer, shape)
             shape = layer.output_shape
+        self._inputs = inputs
         self._input_shape, self._output_shape = tuple(input_shape), shape
         self.built = True
         if not self._outputs:

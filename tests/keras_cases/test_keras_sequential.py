@@ -292,3 +292,14 @@ def test_get_config_is_keras_s_own():
     assert not copy.built and copy.get_config() == want
     # minicnn's plain form (older .minicnn files) is still read.
     assert Sequential.from_config(model.plain_config()).get_config() == want
+
+
+def test_build_with_a_bad_batch_size_changes_nothing():
+    # Found by the fuzz tests' explore profile: the Input (which refuses a batch of 0)
+    # was made after the layers were built, so the error left the model built.
+    model = Sequential([layers.Conv1D(2, 3, name="c"), layers.Flatten(name="f")])
+    with pytest.raises(ValueError, match=r"batch_input_shape\[0\]` must be an integer >= 1"):
+        model.build([0, 3, 1])
+    assert not model.built and not model.layers[0].built
+    model.build((None, 3, 1))
+    assert model.input_shape == (None, 3, 1) and model.output_shape == (None, 2)
