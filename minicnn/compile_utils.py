@@ -242,12 +242,8 @@ class _LossTerms:
                 return
         if isinstance(loss, (list, tuple)) and not _same_kind(out, loss):
             given = [(sub, w) for sub, w in zip(loss, weight) if sub is not None]
-            if out.is_leaf and len(given) > 1:
-                raise ValueError(
-                    f"compile: output '{self._name(out, start, path)}' is given "
-                    f"{len(given)} losses; expected one (a list of one is taken too). "
-                    f"Received: {loss!r:.120}"
-                )
+            if out.is_leaf and len(given) > 1:  # refused, as for a model of one output
+                _one_loss([sub for sub, _ in given], self._name(out, start, path))
             for sub, w in given:  # each applies to the whole sub-structure
                 self.build(out, start, sub, w, path)
             return

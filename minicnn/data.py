@@ -102,8 +102,7 @@ def check_inputs(model, x, x_name: str, method: str):
     if structure.is_leaf:
         return as_array(x, x_name, method)
     values = model._input_values(x)
-    labels = [x_name + "".join(f"[{step!r}]" for step in path) for path in structure.paths()]
-    arrays = [as_array(a, label, method) for label, a in zip(labels, values)]
+    arrays = [as_array(a, label, method) for label, a in zip(_labels(x_name, structure), values)]
     if len({len(a) for a in arrays}) > 1:
         raise ValueError(
             f"{method}: data cardinality is ambiguous. Make sure all arrays contain the same "
@@ -307,7 +306,12 @@ def _output_labels(model, y_name: str) -> list[str]:
     structure = model._output_structure
     if structure.is_flat:
         return [f"{y_name}[{name!r}]" for name in model.output_names]
-    return [y_name + "".join(f"[{step!r}]" for step in path) for path in structure.paths()]
+    return _labels(y_name, structure)
+
+
+def _labels(name: str, structure: Structure) -> list[str]:
+    """``name`` indexed by each leaf's path in ``structure``: ``x['more']['b']``."""
+    return [name + "".join(f"[{step!r}]" for step in path) for path in structure.paths()]
 
 
 def _targets(model, y, y_name: str, method: str) -> list:

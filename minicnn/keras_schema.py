@@ -84,33 +84,6 @@ def export_layer_config(layer) -> dict:
     return {**head, "dtype": float32_policy(), **config}
 
 
-#: Keras's layers built in their constructor (``Layer._build_at_init``, for layers with no
-#: ``build`` of their own, or ``Reshape``'s ``self.built = True``), which Keras therefore
-#: writes without a ``build_config``.
-BUILT_AT_INIT = frozenset(
-    {
-        "Activation",
-        "AveragePooling1D",
-        "AveragePooling2D",
-        "Dropout",
-        "ELU",
-        "GlobalAveragePooling1D",
-        "GlobalAveragePooling2D",
-        "GlobalMaxPooling1D",
-        "GlobalMaxPooling2D",
-        "Identity",
-        "LeakyReLU",
-        "MaxPooling1D",
-        "MaxPooling2D",
-        "ReLU",
-        "Reshape",
-        "Softmax",
-        "SpatialDropout1D",
-        "SpatialDropout2D",
-    }
-)
-
-
 def export_layer(layer, class_name: str) -> dict:
     if is_model(layer):  # its own config, with its compile config (Keras's {} if none)
         return export_model(layer)
@@ -120,7 +93,8 @@ def export_layer(layer, class_name: str) -> dict:
         "config": export_layer_config(layer),
         "registered_name": None,
     }
-    if layer.shaped and not isinstance(layer, InputLayer) and class_name not in BUILT_AT_INIT:
+    # Keras writes no build_config for a layer it builds in its constructor.
+    if layer.shaped and not isinstance(layer, InputLayer) and not layer._built_at_init:
         entry["build_config"] = {"input_shape": list(layer.input_shape)}
     return entry
 

@@ -44,6 +44,8 @@ class Reshape(Layer):
     (4, 2, 3)
     """
 
+    _built_at_init = True  # Keras's Reshape sets built in its constructor
+
     def __init__(self, target_shape, **kwargs):
         try:
             shape = tuple(target_shape) if not isinstance(target_shape, str) else None
